@@ -1,0 +1,3 @@
+from minewatch.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line: parse, call domain services, render. No logic of its own."""

@@ -1,0 +1,163 @@
+"""Everything the CLI shows goes through here (the only place that prints)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from minewatch.domain.audit.service import AuditReport
+from minewatch.domain.ledger.weekly import ProjectChange, RegionSummary, WeeklyReport
+from minewatch.reference.ledger import label
+from minewatch.settings import Locale
+
+# Wide enough for the summary tables when the output is a file or a pipe.
+_WIDTH = None if sys.stdout.isatty() else 180
+console = Console(highlight=False, soft_wrap=False, width=_WIDTH)
+error_console = Console(stderr=True, highlight=False, width=_WIDTH)
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "region": ("地区", "Region"),
+    "code": ("区划代码", "Code"),
+    "operating": ("在运", "Operating"),
+    "in_construction": ("在建", "In constr."),
+    "exited_total": ("已关停/清理", "Shut/cleared"),
+    "machines": ("矿机（台）", "Machines"),
+    "power": ("额定功率（MW）", "Rated MW"),
+    "energy": ("月耗电（万千瓦时）", "MWh/month ×10"),
+    "hashrate": ("比特币算力（PH/s）", "BTC PH/s"),
+    "new": ("本周新增", "New"),
+    "changed": ("本周变更", "Changed"),
+    "exited": ("本周退出", "Exited"),
+    "exited_power": ("退出功率（MW）", "Exited MW"),
+    "week": ("周", "Week"),
+    "summary_title": (
+        "虚拟货币“挖矿”项目台账周报 {week}（{start}—{end}）",
+        "Mining-project ledger, week {week} ({start} to {end})",
+    ),
+    "changes_title": ("本周变化明细", "Changes this week"),
+    "trend_title": ("逐周趋势（{region}）", "Week by week ({region})"),
+    "project": ("项目编号", "Project"),
+    "enterprise": ("所属企业", "Enterprise"),
+    "kind": ("变化", "Change"),
+    "what": ("内容", "What"),
+    "status": ("状态", "Status"),
+}
+_CHANGE = {"new": ("新增", "new"), "changed": ("变更", "changed"), "exited": ("退出", "exited")}
+
+
+def t(key: str, locale: Locale, **values: object) -> str:
+    """A UI text in ``locale``."""
+    zh, en = _TEXT[key]
+    return (zh if locale is Locale.ZH_CN else en).format(**values)
+
+
+def info(message: str) -> None:
+    console.print(message)
+
+
+def error(message: str) -> None:
+    error_console.print(f"[bold red]error:[/] {message}", markup=True)
+
+
+def _mw(kw: float) -> str:
+    return f"{kw / 1000:,.1f}"
+
+
+def summary_table(report: WeeklyReport, locale: Locale, max_depth: int | None = None) -> Table:
+    """The weekly summary per region, nation → province → city → county."""
+    week = report.week
+    table = Table(
+        title=t("summary_title", locale, week=str(week), start=week.monday, end=week.sunday),
+        title_justify="left",
+    )
+    table.add_column(t("region", locale))
+    table.add_column(t("code", locale))
+    for key in ("operating", "in_construction", "exited_total", "machines", "power", "energy",
+                "hashrate", "new", "changed", "exited", "exited_power"):  # fmt: skip
+        table.add_column(t(key, locale), justify="right")
+    for s in report.summaries:
+        if max_depth is not None and s.depth > max_depth:
+            continue
+        table.add_row(*_summary_cells(s), style="bold" if s.depth <= 1 else None)
+    return table
+
+
+def _summary_cells(s: RegionSummary) -> list[str]:
+    return [
+        "  " * s.depth + s.name,
+        "" if s.region_code == "000000" else s.region_code,
+        str(s.operating),
+        str(s.in_construction),
+        str(s.shut_down + s.cleared),
+        f"{s.machines:,}",
+        _mw(s.rated_power_kw),
+        f"{s.monthly_energy_kwh / 1e4:,.1f}",
+        f"{s.hashrate_ths / 1000:,.1f}",
+        str(s.new),
+        str(s.changed),
+        str(s.exited),
+        _mw(s.exited_power_kw),
+    ]
+
+
+def trend_table(reports: Sequence[WeeklyReport], region_name: str, locale: Locale) -> Table:
+    """One line a week for the top region of each report."""
+    table = Table(title=t("trend_title", locale, region=region_name), title_justify="left")
+    table.add_column(t("week", locale))
+    for key in (
+        "operating",
+        "in_construction",
+        "power",
+        "hashrate",
+        "new",
+        "exited",
+        "exited_power",
+    ):
+        table.add_column(t(key, locale), justify="right")
+    for report in reports:
+        top = next((s for s in report.summaries if s.depth == 0), None)
+        if top is None:
+            continue
+        table.add_row(
+            str(report.week), str(top.operating), str(top.in_construction),
+            _mw(top.rated_power_kw), f"{top.hashrate_ths / 1000:,.1f}", str(top.new),
+            str(top.exited), _mw(top.exited_power_kw),
+        )  # fmt: skip
+    return table
+
+
+def changes_table(changes: Sequence[ProjectChange], locale: Locale, limit: int = 20) -> Table:
+    """The first ``limit`` project changes of a week."""
+    table = Table(title=t("changes_title", locale), title_justify="left")
+    for key in ("project", "enterprise", "kind", "status", "what"):
+        table.add_column(t(key, locale))
+    zh = locale is Locale.ZH_CN
+    for change in list(changes)[:limit]:
+        what = ", ".join(f for f in change.fields if f != "project_code")
+        table.add_row(
+            change.project_code,
+            change.after.enterprise_name,
+            _CHANGE[change.kind.value][0 if zh else 1],
+            label(change.after.status, locale),
+            what,
+        )
+    return table
+
+
+def show(renderable: object) -> None:
+    console.print(renderable)
+
+
+def audit_lines(report: AuditReport) -> list[str]:
+    """The verification result as lines of text."""
+    if report.ok:
+        return [
+            f"audit chain intact: {report.n_events} events, head {report.head_seq} "
+            f"{report.head_hash[:16]}…; every audited record matches its last event"
+        ]
+    lines = [f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.n_events} events"]
+    lines += [f"  [{p.kind.value}] {p.detail}" for p in report.problems]
+    return lines

@@ -1,0 +1,1 @@
+"""The audit chain: every change as an append-only, hash-linked event."""

@@ -1,0 +1,354 @@
+"""Keep the ledger: create and update projects, each change recorded in the audit chain.
+
+Notice 1283 clauses (三)(四): every project's enterprise, scale, hash rate and consumption (and,
+under construction, its planned production date), updated weekly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
+
+from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.db import utcnow
+from minewatch.domain.enterprises.service import EnterpriseData, save_enterprise
+from minewatch.domain.ledger.models import Project, ProjectMachine
+from minewatch.errors import InputFileError, InputProblem, NotFoundError
+from minewatch.reference import credit_code, regions
+from minewatch.reference.ledger import (
+    EnterpriseKind,
+    LedgerEntry,
+    MachineCount,
+    SiteType,
+    entry_from_json,
+    entry_to_json,
+)
+
+ENTITY = "project"
+_CODE = re.compile(r"^XM-(?P<county>\d{6})-(?P<n>\d{4,})$")
+
+
+class SaveAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    project_code: str
+    action: SaveAction
+
+
+def project_to_entry(project: Project) -> LedgerEntry:
+    """The ledger row a project stands for."""
+    return LedgerEntry(
+        project_code=project.code,
+        project_name=project.name,
+        enterprise_name=project.enterprise.name,
+        enterprise_uscc=project.enterprise.uscc,
+        legal_representative=project.enterprise.legal_representative,
+        site_address=project.site_address,
+        region_code=project.region_code,
+        longitude=project.longitude,
+        latitude=project.latitude,
+        site_type=project.site_type,
+        status=project.status,
+        machines=tuple(MachineCount(m.model, m.count) for m in project.machines),
+        machine_count=project.machine_count,
+        hashrate=project.hashrate,
+        hashrate_unit=project.hashrate_unit,
+        rated_power_kw=project.rated_power_kw,
+        monthly_energy_kwh=project.monthly_energy_kwh,
+        planned_production_date=project.planned_production_date,
+        supply_kind=project.supply_kind,
+        grid_account_no=project.grid_account_no,
+        supply_line=project.supply_line,
+        supply_plant=project.supply_plant,
+        discovered_by=project.discovered_by,
+        responsible_region_code=project.responsible_region_code,
+        responsible_official=project.responsible_official,
+        exit_deadline=project.exit_deadline,
+        notes=project.notes,
+    )
+
+
+def project_image(project: Project) -> JsonObject:
+    """The JSON image of a project that the audit chain records (its ledger row)."""
+    return entry_to_json(project_to_entry(project))
+
+
+def _all_images(session: Session) -> dict[str, JsonObject]:
+    return {p.code: project_image(p) for p in session.scalars(select(Project))}
+
+
+register_state_reader(ENTITY, _all_images)
+
+
+def entry_problems(entry: LedgerEntry) -> list[tuple[str, str]]:
+    """What is wrong with a ledger row on its own, as (field, reason) pairs; empty when sound."""
+    problems: list[tuple[str, str]] = []
+    try:
+        credit_code.validate(entry.enterprise_uscc)
+    except ValueError as error:
+        problems.append(("enterprise_uscc", str(error)))
+    except regions.UnknownRegionError as error:
+        problems.append(("enterprise_uscc", str(error)))
+    except credit_code.InvalidCreditCodeError as error:
+        problems.append(("enterprise_uscc", str(error)))
+    for field_name in ("region_code", "responsible_region_code"):
+        code = getattr(entry, field_name)
+        region = regions.find(code)
+        if region is None:
+            problems.append((field_name, _region_reason(code)))
+    if not entry.enterprise_name.strip():
+        problems.append(("enterprise_name", "is empty"))
+    if not entry.site_address.strip():
+        problems.append(("site_address", "is empty"))
+    if entry.project_code is not None and not _CODE.match(entry.project_code):
+        problems.append(("project_code", f"{entry.project_code!r} is not like XM-511824-0001"))
+    if entry.machines and entry.machine_count is not None:
+        total = sum(m.count for m in entry.machines)
+        if total != entry.machine_count:
+            problems.append(
+                ("machine_count", f"is {entry.machine_count} but the models add up to {total}")
+            )
+    for field_name in ("hashrate", "rated_power_kw", "monthly_energy_kwh", "machine_count"):
+        value = getattr(entry, field_name)
+        if value is not None and value < 0:
+            problems.append((field_name, f"is negative ({value})"))
+    if (entry.hashrate is None) != (entry.hashrate_unit is None):
+        problems.append(("hashrate_unit", "a hash rate needs its unit, and a unit its hash rate"))
+    return problems
+
+
+def _region_reason(code: str) -> str:
+    succession = regions.succession(code)
+    if succession is not None:
+        return str(regions.UnknownRegionError(code))
+    return f"{code!r} is not a GB/T 2260 region code"
+
+
+def next_project_code(session: Session, county_code: str) -> str:
+    """The next free ``XM-<county>-<nnnn>`` code for a county."""
+    prefix = f"XM-{county_code}-"
+    codes = session.scalars(select(Project.code).where(Project.code.like(prefix + "%"))).all()
+    numbers = [int(m["n"]) for c in codes if (m := _CODE.match(c))]
+    return f"{prefix}{max(numbers, default=0) + 1:04d}"
+
+
+def _enterprise_for(entry: LedgerEntry) -> EnterpriseData:
+    embedded = credit_code.region_code_of(credit_code.validate(entry.enterprise_uscc))
+    region = embedded if regions.find(embedded) is not None else entry.region_code
+    kind = {
+        SiteType.STATE_OWNED_SERVER_ROOM: EnterpriseKind.STATE_OWNED_UNIT,
+        SiteType.DATA_CENTRE: EnterpriseKind.DATA_CENTRE_OPERATOR,
+    }.get(entry.site_type, EnterpriseKind.MINING_OPERATOR)
+    return EnterpriseData(
+        uscc=entry.enterprise_uscc,
+        name=entry.enterprise_name,
+        region_code=region,
+        kind=kind,
+        legal_representative=entry.legal_representative,
+        state_owned=entry.site_type is SiteType.STATE_OWNED_SERVER_ROOM,
+    )
+
+
+def _apply(project: Project, entry: LedgerEntry) -> None:
+    project.name = entry.project_name
+    project.site_address = entry.site_address.strip()
+    project.region_code = entry.region_code
+    project.longitude = entry.longitude
+    project.latitude = entry.latitude
+    project.site_type = entry.site_type
+    project.status = entry.status
+    project.machine_count = entry.machine_count
+    project.hashrate = entry.hashrate
+    project.hashrate_unit = entry.hashrate_unit
+    project.rated_power_kw = entry.rated_power_kw
+    project.monthly_energy_kwh = entry.monthly_energy_kwh
+    project.planned_production_date = entry.planned_production_date
+    project.supply_kind = entry.supply_kind
+    project.grid_account_no = entry.grid_account_no
+    project.supply_line = entry.supply_line
+    project.supply_plant = entry.supply_plant
+    project.discovered_by = entry.discovered_by
+    project.responsible_region_code = entry.responsible_region_code
+    project.responsible_official = entry.responsible_official
+    project.exit_deadline = entry.exit_deadline
+    project.notes = entry.notes
+    wanted = [(m.model, m.count) for m in entry.machines]
+    if [(m.model, m.count) for m in project.machines] != wanted:
+        project.machines.clear()
+        # Flush the removals first so a model kept across the change does not collide.
+        if project.id is not None:
+            session = _session_of(project)
+            session.flush()
+        project.machines.extend(
+            ProjectMachine(position=i, model=model, count=count)
+            for i, (model, count) in enumerate(wanted)
+        )
+
+
+def _session_of(project: Project) -> Session:
+    session = object_session(project)
+    assert session is not None
+    return session
+
+
+def save_entry(
+    session: Session,
+    entry: LedgerEntry,
+    *,
+    actor: str,
+    at: datetime | None = None,
+    reason: str | None = None,
+) -> SaveOutcome:
+    """Create the project (``project_code`` unknown or ``None``) or bring it to ``entry``.
+
+    The enterprise is created or updated from the row first. Raises ``ValueError`` listing
+    what is wrong with the row; writes nothing then.
+    """
+    problems = entry_problems(entry)
+    if problems:
+        raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
+    when = utcnow() if at is None else at
+    enterprise = save_enterprise(
+        session, _enterprise_for(entry), actor=actor, at=when, reason=reason
+    )
+    project = None
+    if entry.project_code is not None:
+        project = session.scalar(select(Project).where(Project.code == entry.project_code))
+    if project is None:
+        code = entry.project_code or next_project_code(session, entry.responsible_region_code)
+        project = Project(code=code, enterprise=enterprise, created_at=when, updated_at=when)
+        _apply(project, replace(entry, project_code=code))
+        session.add(project)
+        session.flush()
+        append_event(
+            session, actor=actor, entity_type=ENTITY, entity_id=code, action="create",
+            before=None, after=project_image(project), reason=reason, at=when,
+        )  # fmt: skip
+        return SaveOutcome(code, SaveAction.CREATED)
+    before = project_image(project)
+    project.enterprise = enterprise
+    _apply(project, entry)
+    session.flush()
+    after = project_image(project)
+    if after == before:
+        return SaveOutcome(project.code, SaveAction.UNCHANGED)
+    project.updated_at = when
+    append_event(
+        session, actor=actor, entity_type=ENTITY, entity_id=project.code, action="update",
+        before=before, after=after, reason=reason, at=when,
+    )  # fmt: skip
+    return SaveOutcome(project.code, SaveAction.UPDATED)
+
+
+def get_project(session: Session, code: str) -> Project:
+    """The project with this code; raises :class:`NotFoundError`."""
+    project = session.scalar(select(Project).where(Project.code == code))
+    if project is None:
+        raise NotFoundError(f"no project {code} in the ledger")
+    return project
+
+
+def current_entries(session: Session, *, within: str | None = None) -> list[LedgerEntry]:
+    """The ledger as it stands, ordered by project code, optionally within one region."""
+    projects = session.scalars(select(Project).order_by(Project.code)).all()
+    entries = [project_to_entry(p) for p in projects]
+    if within is None:
+        return entries
+    return [e for e in entries if regions.is_within(e.region_code, within)]
+
+
+def count_projects(session: Session) -> int:
+    """How many projects the ledger holds."""
+    return session.scalar(select(func.count()).select_from(Project)) or 0
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def import_rows(
+    session: Session,
+    rows: Sequence[tuple[int, LedgerEntry]],
+    *,
+    path: Path | str,
+    actor: str,
+    at: datetime | None = None,
+    column_of: dict[str, str] | None = None,
+) -> ImportSummary:
+    """Import read ledger rows (Excel row number, entry) all or nothing.
+
+    Every row is checked first, also against the database (a new row whose enterprise and
+    address match a project already in the ledger is a duplicate); any problem raises one
+    :class:`InputFileError` naming each row and column, before anything is written. The caller's
+    transaction makes the writes atomic.
+    """
+    headers = column_of or {}
+    problems: list[InputProblem] = []
+    for row_number, entry in rows:
+        problems.extend(
+            InputProblem(row_number, headers.get(f, f), reason)
+            for f, reason in entry_problems(entry)
+        )
+    existing = {
+        (p.enterprise.uscc, _address_key(p.site_address)): p.code
+        for p in session.scalars(select(Project))
+    }
+    for row_number, entry in rows:
+        if entry.project_code is not None:
+            continue
+        try:
+            key = (credit_code.validate(entry.enterprise_uscc), _address_key(entry.site_address))
+        except (ValueError, credit_code.InvalidCreditCodeError):
+            continue
+        if key in existing:
+            problems.append(
+                InputProblem(
+                    row_number,
+                    headers.get("project_code", "project_code"),
+                    f"this enterprise's project at this address is already in the ledger as "
+                    f"{existing[key]}; give that 项目编号 to update it",
+                )
+            )
+    if problems:
+        raise InputFileError(path, problems)
+    when = utcnow() if at is None else at
+    counts = dict.fromkeys(SaveAction, 0)
+    for _, entry in rows:
+        outcome = save_entry(
+            session, entry, actor=actor, at=when, reason=f"ledger import {Path(path).name}"
+        )
+        counts[outcome.action] += 1
+    return ImportSummary(
+        created=counts[SaveAction.CREATED],
+        updated=counts[SaveAction.UPDATED],
+        unchanged=counts[SaveAction.UNCHANGED],
+    )
+
+
+def _address_key(address: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", address))
+
+
+def entry_from_image(image: JsonObject) -> LedgerEntry:
+    """A ledger row back from an audit image."""
+    return entry_from_json(image)

@@ -1,0 +1,8 @@
+"""Every table, imported in one place so the metadata is complete (Alembic, tests)."""
+
+from minewatch.domain.audit.models import AuditEvent, AuditHead
+from minewatch.domain.db import Base
+from minewatch.domain.enterprises.models import Enterprise
+from minewatch.domain.ledger.models import Project, ProjectMachine
+
+__all__ = ["AuditEvent", "AuditHead", "Base", "Enterprise", "Project", "ProjectMachine"]

@@ -1,0 +1,139 @@
+"""Shared fixtures: a migrated database on SQLite and, when configured, on PostgreSQL.
+
+Set ``MINEWATCH_TEST_DATABASE_URL`` (``.ci/run`` does) to run every database test on both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from minewatch.domain.audit.service import GENESIS_HASH
+from minewatch.domain.db import make_engine, session_scope
+from minewatch.domain.migrate import upgrade_database
+from minewatch.reference.credit_code import with_check_character
+from minewatch.reference.ledger import (
+    DiscoveryMethod,
+    HashrateUnit,
+    LedgerEntry,
+    MachineCount,
+    ProjectStatus,
+    SiteType,
+    SupplyKind,
+)
+
+POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
+TABLES = ["project_machine", "project", "enterprise", "audit_event"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's settings or writes to their data directory."""
+    for name in list(os.environ):
+        if name.startswith("MINEWATCH_") and name != "MINEWATCH_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MINEWATCH_DATA_DIR", str(tmp_path / "data"))
+    from minewatch.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade_database(make_engine(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """The PostgreSQL test database, emptied and migrated once per run."""
+    assert POSTGRES_URL is not None
+    engine = make_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Engine]:
+    """A freshly migrated, empty database on each configured backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "minewatch.db"
+        shutil.copy(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}", busy_timeout_s=0.2)
+        yield engine
+        engine.dispose()
+        return
+    pg: Engine = request.getfixturevalue("postgres_engine")
+    with pg.begin() as connection:
+        connection.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        connection.execute(
+            text("UPDATE audit_head SET seq = 0, hash = :h WHERE id = 1"), {"h": GENESIS_HASH}
+        )
+    yield pg
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed at the end of the test (like a CLI command)."""
+    with session_scope(engine) as session:
+        yield session
+
+
+def make_uscc(serial: int, region: str = "511824", authority: str = "91") -> str:
+    """A valid credit code for tests."""
+    org = f"MA{serial:07d}"
+    return with_check_character(f"{authority}{region}{org}")
+
+
+def make_entry(n: int = 1, **changes: object) -> LedgerEntry:
+    """A plausible ledger row; keyword arguments override fields."""
+    base = LedgerEntry(
+        project_code=None,
+        project_name=f"石棉县矿场{n}号",
+        enterprise_name=f"石棉县鑫源{n}科技有限公司",
+        enterprise_uscc=make_uscc(n),
+        legal_representative="王磊",
+        site_address=f"四川省雅安市石棉县美罗镇{n}号厂房",
+        region_code="511824",
+        longitude=102.36,
+        latitude=29.23,
+        site_type=SiteType.FACTORY,
+        status=ProjectStatus.OPERATING,
+        discovered_by=DiscoveryMethod.SELF_REPORT,
+        responsible_region_code="511824",
+        machines=(MachineCount("Antminer S19 Pro", 100), MachineCount("Whatsminer M30S", 20)),
+        machine_count=120,
+        hashrate=12.76,
+        hashrate_unit=HashrateUnit.PHS,
+        rated_power_kw=420.5,
+        monthly_energy_kwh=290_000.0,
+        supply_kind=SupplyKind.GRID,
+        grid_account_no="5118240012345",
+        supply_line="35kV 石棉线",
+        responsible_official="石棉县发展改革局 李强",
+        exit_deadline=date(2021, 12, 31),
+    )
+    fields = {**base.__dict__, **changes}
+    return LedgerEntry(**fields)
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    """A UTC instant on ``day`` (ISO date)."""
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
