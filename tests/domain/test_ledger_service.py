@@ -16,7 +16,7 @@ from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.ledger.service import (
     SaveAction,
     current_entries,
-    entry_problems,
+    check_entry,
     get_project,
     import_rows,
     project_to_entry,
@@ -90,12 +90,12 @@ def test_enterprise_is_shared_and_renamed_through_the_chain(session: Session) ->
     ],
 )
 def test_bad_rows_are_refused(changes: dict[str, object], field: str) -> None:
-    problems = entry_problems(make_entry(1, **changes))
+    problems = check_entry(make_entry(1, **changes))
     assert field in [f for f, _ in problems]
 
 
 def test_retired_region_names_its_successor() -> None:
-    problems = dict(entry_problems(make_entry(1, region_code="110103")))
+    problems = dict(check_entry(make_entry(1, region_code="110103")))
     assert "110101" in problems["region_code"]
 
 

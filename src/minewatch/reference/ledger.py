@@ -15,6 +15,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
+from minewatch.reference import credit_code, regions
 from minewatch.settings import Locale
 
 
@@ -367,3 +368,59 @@ def entry_from_json(data: dict[str, object]) -> LedgerEntry:
 
 def _iso(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+PROJECT_CODE_PATTERN = re.compile(r"^XM-(?P<county>\d{6})-(?P<n>\d{4,})$")
+
+
+def check_entry(entry: LedgerEntry) -> list[tuple[str, str]]:
+    """What is wrong with a ledger row on its own, as (field, reason) pairs; empty when sound."""
+    problems: list[tuple[str, str]] = []
+    try:
+        credit_code.validate(entry.enterprise_uscc)
+    except credit_code.InvalidCreditCodeError as error:
+        problems.append(("enterprise_uscc", str(error)))
+    for field_name in ("region_code", "responsible_region_code"):
+        code = getattr(entry, field_name)
+        region = regions.find(code)
+        if region is None:
+            problems.append((field_name, _region_reason(code)))
+        elif region.is_grouping:
+            problems.append((field_name, f"{code} ({region.name}) is a grouping, not a place"))
+        elif field_name == "region_code" and not _is_county_level(region):
+            problems.append(
+                (field_name, f"{code} ({region.full_name}) is not a county-level region (县/区/市)")
+            )
+    if not entry.enterprise_name.strip():
+        problems.append(("enterprise_name", "is empty"))
+    if not entry.site_address.strip():
+        problems.append(("site_address", "is empty"))
+    if entry.project_code is not None and not PROJECT_CODE_PATTERN.match(entry.project_code):
+        problems.append(("project_code", f"{entry.project_code!r} is not like XM-511824-0001"))
+    if entry.machines and entry.machine_count is not None:
+        total = sum(m.count for m in entry.machines)
+        if total != entry.machine_count:
+            problems.append(
+                ("machine_count", f"is {entry.machine_count} but the models add up to {total}")
+            )
+    for field_name in ("hashrate", "rated_power_kw", "monthly_energy_kwh", "machine_count"):
+        value = getattr(entry, field_name)
+        if value is not None and value < 0:
+            problems.append((field_name, f"is negative ({value})"))
+    if (entry.hashrate is None) != (entry.hashrate_unit is None):
+        problems.append(("hashrate_unit", "a hash rate needs its unit, and a unit its hash rate"))
+    return problems
+
+
+def _region_reason(code: str) -> str:
+    succession = regions.succession(code)
+    if succession is not None:
+        return str(regions.UnknownRegionError(code))
+    return f"{code!r} is not a GB/T 2260 region code"
+
+
+def _is_county_level(region: regions.Region) -> bool:
+    """Counties, and prefectures that have no counties (东莞市, 中山市, 儋州市, 嘉峪关市)."""
+    if region.level is regions.RegionLevel.COUNTY:
+        return True
+    return region.level is regions.RegionLevel.PREFECTURE and not regions.children(region.code)

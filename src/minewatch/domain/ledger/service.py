@@ -28,12 +28,13 @@ from minewatch.reference.ledger import (
     LedgerEntry,
     MachineCount,
     SiteType,
+    PROJECT_CODE_PATTERN,
+    check_entry,
     entry_from_json,
     entry_to_json,
 )
 
 ENTITY = "project"
-_CODE = re.compile(r"^XM-(?P<county>\d{6})-(?P<n>\d{4,})$")
 
 
 class SaveAction(StrEnum):
@@ -93,55 +94,11 @@ def _all_images(session: Session) -> dict[str, JsonObject]:
 register_state_reader(ENTITY, _all_images)
 
 
-def entry_problems(entry: LedgerEntry) -> list[tuple[str, str]]:
-    """What is wrong with a ledger row on its own, as (field, reason) pairs; empty when sound."""
-    problems: list[tuple[str, str]] = []
-    try:
-        credit_code.validate(entry.enterprise_uscc)
-    except ValueError as error:
-        problems.append(("enterprise_uscc", str(error)))
-    except regions.UnknownRegionError as error:
-        problems.append(("enterprise_uscc", str(error)))
-    except credit_code.InvalidCreditCodeError as error:
-        problems.append(("enterprise_uscc", str(error)))
-    for field_name in ("region_code", "responsible_region_code"):
-        code = getattr(entry, field_name)
-        region = regions.find(code)
-        if region is None:
-            problems.append((field_name, _region_reason(code)))
-    if not entry.enterprise_name.strip():
-        problems.append(("enterprise_name", "is empty"))
-    if not entry.site_address.strip():
-        problems.append(("site_address", "is empty"))
-    if entry.project_code is not None and not _CODE.match(entry.project_code):
-        problems.append(("project_code", f"{entry.project_code!r} is not like XM-511824-0001"))
-    if entry.machines and entry.machine_count is not None:
-        total = sum(m.count for m in entry.machines)
-        if total != entry.machine_count:
-            problems.append(
-                ("machine_count", f"is {entry.machine_count} but the models add up to {total}")
-            )
-    for field_name in ("hashrate", "rated_power_kw", "monthly_energy_kwh", "machine_count"):
-        value = getattr(entry, field_name)
-        if value is not None and value < 0:
-            problems.append((field_name, f"is negative ({value})"))
-    if (entry.hashrate is None) != (entry.hashrate_unit is None):
-        problems.append(("hashrate_unit", "a hash rate needs its unit, and a unit its hash rate"))
-    return problems
-
-
-def _region_reason(code: str) -> str:
-    succession = regions.succession(code)
-    if succession is not None:
-        return str(regions.UnknownRegionError(code))
-    return f"{code!r} is not a GB/T 2260 region code"
-
-
 def next_project_code(session: Session, county_code: str) -> str:
     """The next free ``XM-<county>-<nnnn>`` code for a county."""
     prefix = f"XM-{county_code}-"
     codes = session.scalars(select(Project.code).where(Project.code.like(prefix + "%"))).all()
-    numbers = [int(m["n"]) for c in codes if (m := _CODE.match(c))]
+    numbers = [int(m["n"]) for c in codes if (m := PROJECT_CODE_PATTERN.match(c))]
     return f"{prefix}{max(numbers, default=0) + 1:04d}"
 
 
@@ -217,7 +174,7 @@ def save_entry(
     The enterprise is created or updated from the row first. Raises ``ValueError`` listing
     what is wrong with the row; writes nothing then.
     """
-    problems = entry_problems(entry)
+    problems = check_entry(entry)
     if problems:
         raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
     when = utcnow() if at is None else at
@@ -306,8 +263,7 @@ def import_rows(
     problems: list[InputProblem] = []
     for row_number, entry in rows:
         problems.extend(
-            InputProblem(row_number, headers.get(f, f), reason)
-            for f, reason in entry_problems(entry)
+            InputProblem(row_number, headers.get(f, f), reason) for f, reason in check_entry(entry)
         )
     existing = {
         (p.enterprise.uscc, _address_key(p.site_address)): p.code
