@@ -15,8 +15,8 @@ from minewatch.domain.db import session_scope
 from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.ledger.service import (
     SaveAction,
-    current_entries,
     check_entry,
+    current_entries,
     get_project,
     import_rows,
     project_to_entry,
@@ -79,7 +79,7 @@ def test_enterprise_is_shared_and_renamed_through_the_chain(session: Session) ->
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"enterprise_uscc": "91511824MA0000001X"}, "enterprise_uscc"),
+        ({"enterprise_uscc": "91511824MA0000001Y"}, "enterprise_uscc"),
         ({"region_code": "999999"}, "region_code"),
         ({"region_code": "110103"}, "region_code"),
         ({"machine_count": 7}, "machine_count"),

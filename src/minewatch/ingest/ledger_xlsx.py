@@ -34,6 +34,7 @@ from minewatch.reference.ledger import (
     DiscoveryMethod,
     HashrateUnit,
     LedgerEntry,
+    MachineCount,
     ProjectStatus,
     SiteType,
     SupplyKind,
@@ -305,7 +306,7 @@ class _RowReader:
         discovered_by = self.coded("discovered_by", DiscoveryMethod)
         supply_kind = self.coded("supply_kind", SupplyKind, SupplyKind.GRID)
         machines_text = self.get("machines", _text)
-        machines = ()
+        machines: tuple[MachineCount, ...] = ()
         if machines_text is not None:
             try:
                 machines = parse_machines(machines_text)
@@ -335,7 +336,11 @@ class _RowReader:
         }
         if len(self.problems) > count_before:
             return None
-        assert name and uscc and address and region_code and responsible
+        assert name is not None
+        assert uscc is not None
+        assert address is not None
+        assert region_code is not None
+        assert responsible is not None
         entry = LedgerEntry(
             enterprise_name=name,
             enterprise_uscc=uscc,
@@ -379,29 +384,30 @@ class _RowReader:
         return code  # type: ignore[no-any-return]
 
     def _hashrate(self) -> tuple[float | None, HashrateUnit | None]:
+        """算力 and 算力单位; the unit may also be written in the 算力 cell (``33 PH/s``)."""
         raw = self.cells.get("hashrate")
-        unit_text: str | None = None
-        unit_cell = self.get("hashrate_unit", _text)
+        inline: str | None = None
         if isinstance(raw, str):
             match = _HASHRATE_WITH_UNIT.match(unicodedata.normalize("NFKC", raw).strip())
             if match is not None:
-                raw, unit_text = match["number"], match["unit"]
+                raw, inline = match["number"], match["unit"]
         try:
             hashrate = _number(raw)
         except _CellError as error:
             self.problem("hashrate", str(error))
             return None, None
-        unit = None
-        text = unit_cell or unit_text
-        if text is not None:
-            try:
-                unit = parse_hashrate_unit(text)
-            except ValueError as error:
-                self.problem("hashrate_unit", str(error))
-        if unit_cell and unit_text and unit is not None:
-            if parse_hashrate_unit(unit_text) is not unit:
-                self.problem("hashrate", f"the unit {unit_text} differs from 算力单位 {unit_cell}")
-        if hashrate is not None and text is None:
+        column = self.get("hashrate_unit", _text)
+        units: dict[str, HashrateUnit] = {}
+        for key, text in (("hashrate", inline), ("hashrate_unit", column)):
+            if text is not None:
+                try:
+                    units[key] = parse_hashrate_unit(text)
+                except ValueError as error:
+                    self.problem(key, str(error))
+        if len(set(units.values())) > 1:
+            self.problem("hashrate", f"the unit {inline} differs from 算力单位 {column}")
+        unit = units.get("hashrate_unit", units.get("hashrate"))
+        if hashrate is not None and inline is None and column is None:
             self.problem("hashrate_unit", "is empty; a hash rate needs its unit (TH/s, PH/s …)")
         return hashrate, unit
 
@@ -615,7 +621,7 @@ def write_ledger_xlsx(
     for index, column in enumerate(_COLUMNS, start=1):
         if column.choices is None:
             continue
-        options = ",".join(label(m) for m in column.choices)  # type: ignore[arg-type]
+        options = ",".join(label(m) for m in column.choices)
         validation = DataValidation(type="list", formula1=f'"{options}"', allow_blank=True)
         validation.error = f"请选择：{options}"
         validation.showErrorMessage = True
@@ -638,7 +644,7 @@ def _write_guide(workbook: Workbook) -> None:
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for column in _COLUMNS:
-        options = "、".join(label(m) for m in column.choices) if column.choices else ""  # type: ignore[arg-type]
+        options = "、".join(label(m) for m in column.choices) if column.choices else ""
         required = "必填" if column.required else ""
         if column.key in ("region_code", "region_name"):
             required = "二选一"

@@ -24,11 +24,11 @@ from minewatch.domain.ledger.models import Project, ProjectMachine
 from minewatch.errors import InputFileError, InputProblem, NotFoundError
 from minewatch.reference import credit_code, regions
 from minewatch.reference.ledger import (
+    PROJECT_CODE_PATTERN,
     EnterpriseKind,
     LedgerEntry,
     MachineCount,
     SiteType,
-    PROJECT_CODE_PATTERN,
     check_entry,
     entry_from_json,
     entry_to_json,

@@ -44,7 +44,12 @@ class Week:
         match = _WEEK.match(text.strip())
         if match:
             week = cls(int(match["year"]), int(match["week"]))
-            week.monday  # noqa: B018 - validates the week number
+            try:
+                week.monday  # noqa: B018 - validates the week number
+            except ValueError:
+                raise ValueError(
+                    f"{text!r}: {week.year} has no ISO week {week.week}"
+                ) from None
             return week
         try:
             return cls.of(date.fromisoformat(text.strip()))
