@@ -47,9 +47,7 @@ class Week:
             try:
                 week.monday  # noqa: B018 - validates the week number
             except ValueError:
-                raise ValueError(
-                    f"{text!r}: {week.year} has no ISO week {week.week}"
-                ) from None
+                raise ValueError(f"{text!r}: {week.year} has no ISO week {week.week}") from None
             return week
         try:
             return cls.of(date.fromisoformat(text.strip()))
