@@ -102,6 +102,12 @@ def make_uscc(serial: int, region: str = "511824", authority: str = "91") -> str
     return with_check_character(f"{authority}{region}{org}")
 
 
+def make_bad_uscc(serial: int) -> str:
+    """A credit code whose check character is wrong."""
+    good = make_uscc(serial)
+    return good[:-1] + ("0" if good[-1] != "0" else "1")
+
+
 def make_entry(n: int = 1, **changes: object) -> LedgerEntry:
     """A plausible ledger row; keyword arguments override fields."""
     base = LedgerEntry(

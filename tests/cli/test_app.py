@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_entry
+from conftest import make_bad_uscc, make_entry
 from minewatch.cli.app import run
 from minewatch.ingest.ledger_xlsx import write_ledger_xlsx
 
@@ -121,10 +121,9 @@ def test_bad_workbook_names_row_and_column_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workbook = tmp_path / "bad.xlsx"
-    write_ledger_xlsx(
-        [make_entry(1), make_entry(2, enterprise_uscc="91511824MA00000021")], workbook
-    )
+    write_ledger_xlsx([make_entry(1), make_entry(2, enterprise_uscc=make_bad_uscc(2))], workbook)
     db = tmp_path / "x.db"
+    assert _run(capsys, "--db", str(db), "db", "upgrade")[0] == 0
     code, _, err = _run(capsys, "--db", str(db), "ledger", "import", str(workbook))
     assert code == 2
     assert "row 3" in err or "row 4" in err
@@ -178,7 +177,7 @@ def test_reference_lookups(capsys: pytest.CaptureFixture[str]) -> None:
     assert "110105" in out
     assert "220104" in out
     code, out, _ = _run(
-        capsys, "enterprise", "check-code", make_entry(1).enterprise_uscc, "91511824MA00000021"
+        capsys, "enterprise", "check-code", make_entry(1).enterprise_uscc, make_bad_uscc(2)
     )
     assert code == 1
     assert "valid (registered in 四川省雅安市石棉县)" in out

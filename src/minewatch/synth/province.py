@@ -171,8 +171,8 @@ _COUNTY_POINTS = {
     "510116": (103.92, 30.57, 1.0),  # 双流
     "510117": (103.89, 30.81, 1.0),  # 郫都
 }
-# Sichuan prefectures: centre and half-extent (longitude, latitude, ±lon, ±lat).
-_SICHUAN_PREFECTURES = {
+# Prefectures (Sichuan, Inner Mongolia, Xinjiang): centre and half-extent (lon, lat, ±lon, ±lat).
+_PREFECTURE_AREAS = {
     "5101": (103.95, 30.65, 0.45, 0.35),
     "5103": (104.78, 29.35, 0.25, 0.2),
     "5104": (101.72, 26.58, 0.3, 0.3),
@@ -194,6 +194,33 @@ _SICHUAN_PREFECTURES = {
     "5132": (102.4, 32.2, 1.2, 1.2),
     "5133": (100.5, 30.5, 1.6, 1.8),
     "5134": (102.3, 27.8, 1.2, 1.0),
+    "1501": (111.7, 40.7, 0.5, 0.4),
+    "1502": (110.0, 41.0, 0.6, 0.6),
+    "1503": (106.8, 39.6, 0.15, 0.2),
+    "1504": (118.9, 42.6, 1.3, 1.0),
+    "1505": (122.0, 43.8, 1.2, 0.9),
+    "1506": (108.8, 39.5, 1.3, 0.8),
+    "1507": (120.5, 49.5, 2.5, 2.0),
+    "1508": (107.6, 41.2, 1.2, 0.7),
+    "1509": (112.8, 41.4, 1.0, 0.8),
+    "1522": (121.8, 46.3, 1.2, 0.9),
+    "1525": (115.5, 43.8, 2.2, 1.2),
+    "1529": (102.5, 40.0, 3.0, 1.8),
+    "6501": (87.6, 43.8, 0.5, 0.4),
+    "6502": (84.9, 45.3, 0.5, 0.6),
+    "6504": (89.2, 42.8, 0.8, 0.5),
+    "6505": (93.5, 43.0, 1.5, 0.9),
+    "6523": (88.0, 44.2, 1.8, 0.6),
+    "6527": (81.8, 44.8, 1.0, 0.5),
+    "6528": (86.5, 40.5, 3.0, 2.0),
+    "6529": (80.5, 41.0, 2.0, 1.0),
+    "6530": (75.5, 39.3, 1.5, 0.9),
+    "6531": (77.0, 38.6, 2.0, 1.3),
+    "6532": (80.5, 37.0, 2.5, 1.0),
+    "6540": (82.0, 43.7, 1.5, 0.6),
+    "6542": (83.5, 46.0, 1.5, 1.2),
+    "6543": (88.0, 47.5, 1.5, 1.2),
+    "6590": (84.0, 43.5, 3.0, 2.0),
 }
 # Province bounding boxes (west, east, south, north).
 _PROVINCE_BOXES = {
@@ -240,7 +267,7 @@ _MINING_AREAS = {
     "1506": 2.5,  # 鄂尔多斯
     "1509": 1.5,  # 乌兰察布
     "6502": 2.0,  # 克拉玛依
-    "6522": 2.0,  # 哈密
+    "6505": 2.0,  # 哈密
     "6523": 2.5,  # 昌吉（准东）
     "6540": 1.5,  # 伊犁
     "6328": 2.0,  # 海西
@@ -258,8 +285,8 @@ _SURNAMES = (
     "邵万钱严覃武戴莫孔向汤"
 )
 _GIVEN_ONE = (
-    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超华刚文斌波辉鹏宇浩俊峰亮"
-    "林红霞玲健海飞凯鑫帆晨欣婷雪琳龙成东利英云兵彬春梅蓉川蜀平"
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超华刚文斌波辉鹏宇浩俊峰亮林"
+    "红霞玲健海飞凯鑫帆晨欣婷雪琳龙成东利英云兵彬春梅蓉川平"
 )
 _GIVEN_TWO_JOINED = (
     "秀英建华建国志强永刚晓东海燕国平德明红梅小龙家兴子豪思远光荣"
@@ -272,9 +299,9 @@ _YI_FIRST = ("阿苦", "吉克", "俄木", "曲比", "马海", "吉伍", "勒格
 _YI_SECOND = ("日土", "阿依", "沙日", "木呷", "阿果", "伍牛", "尔布", "拉哈", "石者", "阿支")
 
 _TRADE_FIRST = (
-    "鑫恒宏瑞聚汇嘉远星云启博鼎鸿锦众新盛银飞凯腾峰翔"
-    "永德泰安信佳润极数智卓晟昊弘蜀川华金天蓝明海力源达"
+    "鑫恒宏瑞聚汇嘉远星云启博鼎鸿锦众新盛银飞凯腾峰翔永德泰安信佳润极数智卓晟昊弘华金天蓝明海力源达"
 )
+_SICHUAN_TRADE_FIRST = _TRADE_FIRST + "蜀川蜀川"
 _TRADE_SECOND = (
     "源通达丰力泉诚航辰算明远盛运程合能世河鹏越峰宇昌润和捷信禾光联策晟毅链科驰腾鑫泰安华锐祥瑞"
 )
@@ -293,7 +320,7 @@ _MINING_TRADES = (
     "区块链科技",
 )
 _DATA_TRADES = ("大数据", "云计算", "数据服务", "信息产业", "云数据")
-_SCHOOL_KINDS = ("职业技术学院", "理工学院", "师范学院", "职业技术学校", "教育信息中心", "中学")
+_SCHOOL_KINDS = ("职业技术学院", "理工学院", "师范学院", "职业技术学校", "技工学校", "工程学院")
 _SCHOOL_SUBJECTS = ("水利电力", "交通", "信息工程", "农林", "民族", "工商")
 
 _ALGORITHM_WEIGHTS = {"SHA-256": 0.86, "Ethash": 0.10, "Scrypt": 0.02, "Equihash": 0.02}
@@ -371,6 +398,8 @@ class _Generator:
         self.grid_company = _grid_company(province.name)
         self.telecom = f"{province.name}通信管理局"
         self.counties = self._counties()
+        sichuan = province.code[:2] == "51"
+        self.trade_first = _SICHUAN_TRADE_FIRST if sichuan else _TRADE_FIRST
         self.county_cum = _cumulative([c.weight for c in self.counties])
         self.used_uscc: set[str] = set()
         self.used_names: set[str] = set()
@@ -403,9 +432,14 @@ class _Generator:
         else:
             city_prefix = _city_prefix(parent.name)
         short = _county_short(region.name)
-        name_prefix = short + "县" if "自治" in region.name else region.name
         if city_prefix == region.name:
             city_prefix = ""
+        if "自治" in region.name:
+            name_prefix = short + "县"
+        elif region.name.endswith("区") and city_prefix:
+            name_prefix = city_prefix  # firms in a city district are named after the city
+        else:
+            name_prefix = region.name
         drc = f"{city_prefix}{region.name}发展改革局"
         code = region.code
         sichuan = self.province.code[:2] == "51"
@@ -463,7 +497,7 @@ class _Generator:
         return surname + rng.choice(_GIVEN_ONE)
 
     def trade_name(self) -> str:
-        first = self.rng.choice(_TRADE_FIRST)
+        first = self.rng.choice(self.trade_first)
         second = self.rng.choice(_TRADE_SECOND)
         while second == first:
             second = self.rng.choice(_TRADE_SECOND)
@@ -509,7 +543,7 @@ class _Generator:
         if county.data_centre_hub:
             weights = (0.45, 0.35, 0.01, 0.08, 0.05, 0.02, 0.04)
         elif county.plant_share >= 0.2:
-            weights = (0.66, 0.04, 0.14, 0.06, 0.03, 0.01, 0.06)
+            weights = (0.70, 0.04, 0.09, 0.06, 0.03, 0.01, 0.07)
         else:
             weights = (0.72, 0.07, 0.04, 0.06, 0.03, 0.01, 0.07)
         return self.rng.choices(kinds, weights=weights)[0]
@@ -559,16 +593,11 @@ class _Generator:
                     )
                 )
             elif kind == EnterpriseKind.STATE_OWNED_UNIT:
-                school = rng.choice(_SCHOOL_KINDS)
-                if school == "中学":
-                    name = f"{county.name_prefix}第{rng.choice('一二三四五六七')}中学"
-                elif school == "教育信息中心":
-                    name = f"{county.name_prefix}教育信息中心"
-                else:
-                    region_word = rng.choice(
-                        (county.short, self.province_short, self.province_short + county.short)
-                    )
-                    name = f"{region_word}{rng.choice(_SCHOOL_SUBJECTS)}{school}"
+                region_word = rng.choice(
+                    (county.short, self.province_short, self.province_short + county.short)
+                )
+                subject = rng.choice(_SCHOOL_SUBJECTS)
+                name = f"{region_word}{subject}{rng.choice(_SCHOOL_KINDS)}"
             elif kind == EnterpriseKind.ISP:
                 name = f"{city}{trade}网络服务有限公司"
             else:
@@ -797,12 +826,16 @@ class _Generator:
     def moment(self, week: int) -> datetime:
         """A random instant in office hours (Mon–Fri 09:00–18:00 local) of a week, in UTC."""
         day = self.mondays[week] + timedelta(days=self.rng.randrange(5))
-        return _local(day, self.rng.randrange(9 * 3600, 18 * 3600))
+        return _local(day, self.rng.randrange(9 * 3600, 18 * 3600 - 60))  # room for ties
 
     def new_project(self, firm: _Firm, week: int) -> _Project:
         rng = self.rng
         kind = firm.enterprise.kind
-        stays = kind in (EnterpriseKind.STATE_OWNED_UNIT, EnterpriseKind.OTHER)
+        stays = kind in (
+            EnterpriseKind.STATE_OWNED_UNIT,
+            EnterpriseKind.OTHER,
+            EnterpriseKind.POWER_PLANT,
+        )
         county = firm.county if stays or rng.random() < 0.75 else self.pick_county()
         site = self.site_type(kind)
         address, name = self.site(firm, county, site)
@@ -970,6 +1003,8 @@ class _Generator:
         entry = project.entry
         energy = _energy(status, entry.rated_power_kw or 0.0, project.utilisation)
         updated = replace(entry, status=status, monthly_energy_kwh=energy)
+        if status == ProjectStatus.OPERATING:
+            updated = replace(updated, planned_production_date=None)
         if relapse is not None:
             note = f"已清理后于{relapse.year}年{relapse.month}月{relapse.day}日当周复查发现恢复生产"
             updated = replace(updated, notes=note, exit_deadline=relapse + timedelta(days=14))
@@ -1072,7 +1107,7 @@ def _location(code: str) -> tuple[float, float, float]:
     if point is not None:
         return point[0], point[1], 0.05
     local = random.Random(int(code))
-    prefecture = _SICHUAN_PREFECTURES.get(code[:4])
+    prefecture = _PREFECTURE_AREAS.get(code[:4])
     if prefecture is not None:
         lon, lat, dlon, dlat = prefecture
         return lon + local.uniform(-dlon, dlon), lat + local.uniform(-dlat, dlat), 0.05

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, object_session
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
 from minewatch.domain.db import utcnow
-from minewatch.domain.enterprises.service import EnterpriseData, save_enterprise
+from minewatch.domain.enterprises.service import EnterpriseData, get_by_uscc, save_enterprise
 from minewatch.domain.ledger.models import Project, ProjectMachine
 from minewatch.errors import InputFileError, InputProblem, NotFoundError
 from minewatch.reference import credit_code, regions
@@ -102,13 +102,19 @@ def next_project_code(session: Session, county_code: str) -> str:
     return f"{prefix}{max(numbers, default=0) + 1:04d}"
 
 
-def _enterprise_for(entry: LedgerEntry) -> EnterpriseData:
+def _enterprise_for(entry: LedgerEntry, *, known: bool) -> EnterpriseData:
+    """What a ledger row says about its enterprise.
+
+    A row says little: a data-centre or server-room site tells the kind; otherwise a new
+    enterprise is taken to be a mining operator, and a known one keeps the kind it has.
+    """
     embedded = credit_code.region_code_of(credit_code.validate(entry.enterprise_uscc))
     region = embedded if regions.find(embedded) is not None else entry.region_code
+    default = EnterpriseKind.OTHER if known else EnterpriseKind.MINING_OPERATOR
     kind = {
         SiteType.STATE_OWNED_SERVER_ROOM: EnterpriseKind.STATE_OWNED_UNIT,
         SiteType.DATA_CENTRE: EnterpriseKind.DATA_CENTRE_OPERATOR,
-    }.get(entry.site_type, EnterpriseKind.MINING_OPERATOR)
+    }.get(entry.site_type, default)
     return EnterpriseData(
         uscc=entry.enterprise_uscc,
         name=entry.enterprise_name,
@@ -178,8 +184,9 @@ def save_entry(
     if problems:
         raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
     when = utcnow() if at is None else at
+    known = get_by_uscc(session, entry.enterprise_uscc) is not None
     enterprise = save_enterprise(
-        session, _enterprise_for(entry), actor=actor, at=when, reason=reason
+        session, _enterprise_for(entry, known=known), actor=actor, at=when, reason=reason
     )
     project = None
     if entry.project_code is not None:
