@@ -88,13 +88,15 @@ def demo(
         reports = [weekly.weekly_report(session, week) for week in history]
         audit = verify_chain(session)
     output.show(output.trend_table(reports, place, locale))
-    output.show(output.summary_table(reports[-1], locale))
+    # Nation, province and prefectures; `ledger snapshot` shows every county.
+    output.show(output.summary_table(reports[-1], locale, max_depth=2))
     for line in output.audit_lines(audit):
         output.info(line)
     elapsed = time.perf_counter() - started
     output.info(f"\ndatabase: {describe_url(url)}  ({elapsed:.1f} s)")
     output.info(
-        f"next: minewatch --db {db_path} ledger diff | ledger export ledger.xlsx | audit verify"
+        f"next: minewatch --db {db_path} ledger snapshot --within 雅安市 | ledger diff | "
+        "ledger export ledger.xlsx | audit verify"
     )
     if not audit.ok:
         raise typer.Exit(1)

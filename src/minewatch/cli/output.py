@@ -14,7 +14,7 @@ from minewatch.reference.ledger import label
 from minewatch.settings import Locale
 
 # Wide enough for the summary tables when the output is a file or a pipe.
-_WIDTH = None if sys.stdout.isatty() else 180
+_WIDTH = None if sys.stdout.isatty() else 220
 console = Console(highlight=False, soft_wrap=False, width=_WIDTH)
 error_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
