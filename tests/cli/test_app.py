@@ -73,6 +73,11 @@ def test_snapshot_diff_in_both_languages(demo_db: Path, capsys: pytest.CaptureFi
     assert code == 0
     assert "Operating" in out
     assert "Changes this week" in out
+    assert "status operating→shut down" in out or "status shut down→cleared" in out
+    code, out, _ = _run(capsys, "--db", str(demo_db), "ledger", "diff", "--limit", "50")
+    assert code == 0
+    assert "状态 " in out, "changed fields are named by their workbook headers"
+    assert "status" not in out
     code, _, err = _run(capsys, "--db", str(demo_db), "ledger", "snapshot", "--week", "soon")
     assert code == 1
     assert "soon" in err

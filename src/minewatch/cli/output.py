@@ -10,6 +10,7 @@ from rich.table import Table
 
 from minewatch.domain.audit.service import AuditReport
 from minewatch.domain.ledger.weekly import ProjectChange, RegionSummary, WeeklyReport
+from minewatch.ingest.ledger_xlsx import header_of
 from minewatch.reference.ledger import label
 from minewatch.settings import Locale
 
@@ -135,8 +136,18 @@ def changes_table(changes: Sequence[ProjectChange], locale: Locale, limit: int =
     for key in ("project", "enterprise", "kind", "status", "what"):
         table.add_column(t(key, locale))
     zh = locale is Locale.ZH_CN
+    headers = header_of()
     for change in list(changes)[:limit]:
-        what = ", ".join(f for f in change.fields if f != "project_code")
+        parts = []
+        for name in change.fields:
+            if name == "project_code":
+                continue
+            text = headers.get(name, name) if zh else name.replace("_", " ")
+            if name == "status" and change.before is not None:
+                before, after = change.before.status, change.after.status
+                text += f" {label(before, locale)}→{label(after, locale)}"
+            parts.append(text)
+        what = ("、" if zh else ", ").join(parts)
         table.add_row(
             change.project_code,
             change.after.enterprise_name,
