@@ -44,6 +44,7 @@ from minewatch.reference.ledger import (
     parse_coded,
     parse_hashrate_unit,
     parse_machines,
+    site_key,
 )
 
 SHEET = "项目台账"
@@ -521,10 +522,6 @@ def _map_header(
     return columns
 
 
-def _address_key(address: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", address))
-
-
 def _duplicates(rows: Sequence[LedgerRow]) -> list[InputProblem]:
     problems: list[InputProblem] = []
     by_code: dict[str, int] = {}
@@ -543,7 +540,7 @@ def _duplicates(rows: Sequence[LedgerRow]) -> list[InputProblem]:
                     )
                 )
                 continue
-        site = (entry.enterprise_uscc, _address_key(entry.site_address))
+        site = site_key(entry)
         first = by_site.setdefault(site, row.row_number)
         if first != row.row_number and entry.project_code is None:
             problems.append(

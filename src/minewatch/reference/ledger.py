@@ -9,6 +9,7 @@ database, the Excel workbooks and the demo generator all speak it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -424,3 +425,16 @@ def _is_county_level(region: regions.Region) -> bool:
     if region.level is regions.RegionLevel.COUNTY:
         return True
     return region.level is regions.RegionLevel.PREFECTURE and not regions.children(region.code)
+
+
+def address_key(address: str) -> str:
+    """An address as compared for duplicates: NFKC (full-width digits), no whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", address))
+
+
+def site_key(entry: LedgerEntry) -> tuple[str, str]:
+    """(credit code, address key): two rows with the same key describe the same site.
+
+    Raises :class:`~minewatch.reference.credit_code.InvalidCreditCodeError` for a bad code.
+    """
+    return credit_code.validate(entry.enterprise_uscc), address_key(entry.site_address)

@@ -6,8 +6,6 @@ under construction, its planned production date), updated weekly.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -29,9 +27,11 @@ from minewatch.reference.ledger import (
     LedgerEntry,
     MachineCount,
     SiteType,
+    address_key,
     check_entry,
     entry_from_json,
     entry_to_json,
+    site_key,
 )
 
 ENTITY = "project"
@@ -273,16 +273,16 @@ def import_rows(
             InputProblem(row_number, headers.get(f, f), reason) for f, reason in check_entry(entry)
         )
     existing = {
-        (p.enterprise.uscc, _address_key(p.site_address)): p.code
+        (p.enterprise.uscc, address_key(p.site_address)): p.code
         for p in session.scalars(select(Project))
     }
     for row_number, entry in rows:
         if entry.project_code is not None:
             continue
         try:
-            key = (credit_code.validate(entry.enterprise_uscc), _address_key(entry.site_address))
-        except (ValueError, credit_code.InvalidCreditCodeError):
-            continue
+            key = site_key(entry)
+        except credit_code.InvalidCreditCodeError:
+            continue  # already reported by check_entry
         if key in existing:
             problems.append(
                 InputProblem(
@@ -306,10 +306,6 @@ def import_rows(
         updated=counts[SaveAction.UPDATED],
         unchanged=counts[SaveAction.UNCHANGED],
     )
-
-
-def _address_key(address: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", address))
 
 
 def entry_from_image(image: JsonObject) -> LedgerEntry:
