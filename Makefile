@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench regions clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters train-meters regions clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,15 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# Meter analytics: quality on unseen provinces, speed against the floor and tsfresh, memory.
+bench-meters: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
+	$(BIN)/python -m benchmarks.meters
+
+# Retrain the packaged meter model on generated provinces (writes detect/data/meters-model.json).
+train-meters: $(STAMP)
+	$(BIN)/minewatch train meters
 
 # Rebuild the packaged GB/T 2260 table from the shared CC0 source (output is committed).
 regions: $(STAMP)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from minewatch import __version__
-from minewatch.cli import audit, db, demo, ledger, output, reference
+from minewatch.cli import audit, db, demo, ledger, output, reference, scan, train
 from minewatch.cli.context import STATE
 from minewatch.errors import InputFileError, MineWatchError
 from minewatch.settings import Locale
@@ -24,6 +24,8 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(audit.app, name="audit")
+app.add_typer(scan.app, name="scan")
+app.add_typer(train.app, name="train")
 app.add_typer(reference.regions_app, name="regions")
 app.add_typer(reference.enterprise_app, name="enterprise")
 app.command("demo")(demo.demo)

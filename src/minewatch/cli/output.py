@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from minewatch.domain.audit.service import AuditReport
@@ -172,3 +177,70 @@ def audit_lines(report: AuditReport) -> list[str]:
     lines = [f"audit chain BROKEN: {len(report.problems)} problem(s) in {report.n_events} events"]
     lines += [f"  [{p.kind.value}] {p.detail}" for p in report.problems]
     return lines
+
+
+@contextmanager
+def progress(description: str) -> Iterator[Callable[[int], None]]:
+    """A live row counter on a terminal; silent when the output is a file or a pipe."""
+    if not console.is_terminal:
+        yield lambda _rows: None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda rows: bar.advance(task, rows)
+
+
+def suspects_table(findings: pa.Table, top: int, locale: Locale) -> Table:
+    """The highest-scoring suspected meters with their estimates and reasons."""
+    zh = locale is Locale.ZH_CN
+    table = Table(
+        title="疑似挖矿电表（得分最高者）" if zh else "Suspected mining meters (highest scores)",
+        title_justify="left",
+    )
+    headers = (
+        ("电表", "得分", "估计开始日期", "挖矿负荷（千瓦）", "矿机（台）", "算力（TH/s）", "依据")
+        if zh
+        else ("Meter", "Score", "Since", "Mining kW", "Rigs", "TH/s", "Reasons")
+    )
+    for index, header in enumerate(headers):
+        table.add_column(header, justify="right" if 1 <= index <= 5 else "left")
+    suspects = findings.filter(findings.column("suspected")).slice(0, top).to_pylist()
+    for row in suspects:
+        table.add_row(
+            str(row["meter_id"]),
+            f"{row['score']:.3f}",
+            str(row["est_start_date"] or "—"),
+            f"{row['est_mining_kw']:,.1f}",
+            f"{row['est_rigs']:,}",
+            f"{row['est_hashrate_ths']:,.0f}" if row["est_hashrate_ths"] else "—",
+            str(row["reasons"]).replace("; ", "\n"),
+        )
+    return table
+
+
+def scan_summary(findings: pa.Table, rows: int, out: Path) -> str:
+    """One line: how much was scanned and what was found."""
+    counts = dict(
+        zip(
+            *(c.to_pylist() for c in pc.value_counts(findings.column("category")).flatten()),
+            strict=True,
+        )
+    )
+    suspected = int(pc.sum(findings.column("suspected")).as_py() or 0)
+    mining_kw = pc.sum(
+        pc.if_else(findings.column("suspected"), findings.column("est_mining_kw"), 0)
+    )
+    parts = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+    return (
+        f"{findings.num_rows:,} meters ({rows:,} meter-days) scanned: {suspected:,} suspected, "
+        f"{(mining_kw.as_py() or 0) / 1000:,.2f} MW of estimated mining load; {parts}; "
+        f"findings in {out}"
+    )

@@ -3,6 +3,7 @@
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
+from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Enterprise", "Project", "ProjectMachine"]
+__all__ = ["AuditEvent", "AuditHead", "Base", "Enterprise", "Lead", "Project", "ProjectMachine"]

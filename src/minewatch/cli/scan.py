@@ -1,0 +1,142 @@
+"""``minewatch scan``: run a detector over exported data and write its findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+
+from minewatch.cli import context, output
+from minewatch.detect.meters.settings import MeterScanSettings
+from minewatch.domain.db import session_scope
+from minewatch.domain.leads.service import LeadData, LeadSummary, record_leads
+from minewatch.engine.local import ScanResult, scan_meters
+from minewatch.errors import MineWatchError
+from minewatch.ingest.meters import read_customers, read_weather, write_table
+
+app = typer.Typer(help="Find mining in exported data (meters now; network and plants later).")
+
+
+def suspects_as_leads(
+    findings: pa.Table, customers: pa.Table | None, settings: MeterScanSettings
+) -> list[LeadData]:
+    """The suspected meters as leads, with what the customer archive says about each."""
+    suspects = findings.filter(findings.column("suspected")).to_pylist()
+    archive: dict[str, dict[str, object]] = {}
+    if customers is not None:
+        wanted = {row["meter_id"] for row in suspects}
+        archive = {r["meter_id"]: r for r in customers.to_pylist() if r["meter_id"] in wanted}
+    leads = []
+    for row in suspects:
+        customer = archive.get(str(row["meter_id"]), {})
+
+        def text(key: str, _customer: dict[str, object] = customer) -> str | None:
+            value = _customer.get(key)
+            return None if value is None else str(value)
+
+        leads.append(
+            LeadData(
+                source="meters",
+                subject=str(row["meter_id"]),
+                score=float(row["score"]),
+                category=str(row["category"]),
+                reasons=str(row["reasons"]),
+                evidence={
+                    "valid_days": row["valid_days"],
+                    "warnings": row["warnings"],
+                    "settings": {k: _jsonable(v) for k, v in settings.as_dict().items()},
+                },
+                account_no=text("account_no"),
+                customer_name=text("customer_name"),
+                uscc=text("uscc"),
+                address=text("address"),
+                region_code=text("region_code"),
+                est_start_date=row["est_start_date"],
+                est_mining_kw=row["est_mining_kw"],
+                est_rigs=row["est_rigs"],
+                est_hashrate_ths=row["est_hashrate_ths"],
+            )
+        )
+    return leads
+
+
+def _jsonable(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def run_meter_scan(
+    readings: str,
+    customers_path: Path | None,
+    weather_path: Path | None,
+    settings: MeterScanSettings,
+) -> tuple[ScanResult, pa.Table | None]:
+    """Read the archive and the weather, then scan the readings with a progress display."""
+    customers = None
+    if customers_path is not None:
+        customers, problems = read_customers(customers_path)
+        for problem in problems[:20]:
+            output.info(f"warning: {customers_path}: {problem.where()}: {problem.reason}")
+        if len(problems) > 20:
+            output.info(f"warning: {customers_path}: … and {len(problems) - 20} more")
+    weather = read_weather(weather_path) if weather_path is not None else None
+    with output.progress("scanning meter-days") as advance:
+        result = scan_meters(
+            readings, customers=customers, weather=weather, settings=settings, progress=advance
+        )
+    return result, customers
+
+
+@app.command("meters")
+def meters(
+    readings: Annotated[
+        str,
+        typer.Option(
+            "--readings", help="Load data: a .csv/.parquet file, a glob or a folder of them."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv or .parquet).")],
+    customers: Annotated[
+        Path | None, typer.Option("--customers", help="Customer archive (.csv or .parquet).")
+    ] = None,
+    weather: Annotated[
+        Path | None, typer.Option("--weather", help="Daily mean temperature per region.")
+    ] = None,
+    leads: Annotated[
+        bool, typer.Option("--leads", help="Also record the suspects as leads in the database.")
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Score above which a meter is suspected."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Suspects to show.")] = 10,
+    actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
+) -> None:
+    """Score every meter: is it mining, since when, how much; one row per meter."""
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise MineWatchError(f"{out}: the findings file must end in .csv or .parquet")
+    settings = MeterScanSettings(threshold=threshold)
+    result, archive = run_meter_scan(readings, customers, weather, settings)
+    write_table(result.findings, out)
+    output.show(output.suspects_table(result.findings, top, context.locale()))
+    output.info(output.scan_summary(result.findings, result.reading_rows, out))
+    if leads:
+        summary = save_leads(result.findings, archive, settings, actor)
+        output.info(
+            f"leads: {summary.created} new, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+        )
+
+
+def save_leads(
+    findings: pa.Table,
+    customers: pa.Table | None,
+    settings: MeterScanSettings,
+    actor: str | None,
+    url: str | None = None,
+) -> LeadSummary:
+    """Record the suspects of a scan as leads (one transaction)."""
+    data = suspects_as_leads(findings, customers, settings)
+    with session_scope(context.engine(url)) as session:
+        return record_leads(session, data, actor=actor or context.default_actor())

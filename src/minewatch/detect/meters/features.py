@@ -1,0 +1,436 @@
+"""Stage two of the meter kernel: per-meter features from its days, all meters at once.
+
+The physics the features encode:
+
+- a rig draws the same power every quarter-hour of every day: its load has no daily or weekly
+  rhythm, does not follow the weather and sits as a constant *floor* under whatever else the
+  meter feeds;
+- a data centre is flat too, but its cooling follows outdoor temperature and its IT load follows
+  its users' day, so its profile repeats from one day to the next; base stations, hospitals,
+  water works and shift industry repeat their day as well;
+- mining begins on a day: a new constant block appears and stays (save for curtailment);
+- valley-hour mining is a block at exactly the cheap hours every night, whatever the weather,
+  where a storage heater's block grows on cold nights and shrinks on mild ones.
+
+Every array is shaped ``(meters, days)`` or ``(meters, days, 24)``; no Python loop runs per
+meter or per slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from minewatch.detect.meters.daily import HOURLY_COLUMNS
+from minewatch.detect.meters.settings import MeterScanSettings
+
+F = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class MeterDays:
+    """The days of a set of meters laid out densely on one calendar."""
+
+    meter_ids: list[str]
+    first_date: date
+    hourly: F  # (m, d, 24) kW, NaN where missing
+    mean_kw: F  # (m, d)
+    std_kw: F
+    rough_kw: F
+    max_step_kw: F
+    max_step_slot: npt.NDArray[np.int16]
+    valid: B  # (m, d) the day has enough valid quarter-hours
+    present: B  # (m, d) the day is in the input at all
+    negative_slots: npt.NDArray[np.int64]  # (m,)
+    absurd_slots: npt.NDArray[np.int64]
+    duplicate_days: npt.NDArray[np.int64]
+    missing_slots: npt.NDArray[np.int64]
+
+    @property
+    def days(self) -> int:
+        return int(self.mean_kw.shape[1])
+
+    def dates(self) -> list[date]:
+        return [self.first_date + timedelta(days=i) for i in range(self.days)]
+
+
+def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
+    """Arrange stage-one rows (any order, duplicates allowed) into dense per-meter arrays.
+
+    Where a meter-day appears twice (exports that overlap), the copy with more valid
+    quarter-hours is kept and the duplicate counted.
+    """
+    meter_col = daily.column("meter_id").combine_chunks()
+    encoded = pc.dictionary_encode(meter_col)
+    meter_ids = [str(v) for v in encoded.dictionary.to_pylist()]
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    day_numbers = daily.column("date").cast(pa.int32()).to_numpy().astype(np.int64)
+    valid_slots = daily.column("valid_slots").to_numpy().astype(np.int64)
+    m = len(meter_ids)
+    if len(day_numbers) == 0:
+        first = 0
+        width = 1
+    else:
+        first = int(day_numbers.min())
+        width = int(day_numbers.max()) - first + 1
+    day_index = day_numbers - first
+    # Keep, per (meter, day), the row with the most valid slots.
+    order = np.lexsort((valid_slots, day_index, codes))
+    key = codes[order] * width + day_index[order]
+    last_of_key = np.ones(len(order), dtype=bool)
+    last_of_key[:-1] = key[1:] != key[:-1]
+    keep = order[last_of_key]
+    duplicates = np.bincount(codes, minlength=m) - np.bincount(codes[keep], minlength=m)
+
+    def dense(name: str, fill: float = np.nan) -> F:
+        out = np.full((m, width), fill, dtype=np.float64)
+        values = daily.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        out[codes[keep], day_index[keep]] = values[keep]
+        return out
+
+    hourly = np.full((m, width, 24), np.nan, dtype=np.float64)
+    hours = np.column_stack(
+        [daily.column(n).to_numpy(zero_copy_only=False) for n in HOURLY_COLUMNS]
+    ).astype(np.float64)
+    hourly[codes[keep], day_index[keep]] = hours[keep]
+    present = np.zeros((m, width), dtype=bool)
+    present[codes[keep], day_index[keep]] = True
+    slots = dense("valid_slots", 0.0)
+    valid = present & (slots >= settings.min_valid_slots)
+    step_slot = np.zeros((m, width), dtype=np.int16)
+    step_slot[codes[keep], day_index[keep]] = daily.column("max_step_slot").to_numpy()[keep]
+    negative = np.bincount(codes, daily.column("negative_slots").to_numpy(), minlength=m)
+    absurd = np.bincount(codes, daily.column("absurd_slots").to_numpy(), minlength=m)
+    missing = np.where(present, 96 - slots, 0).sum(axis=1)
+    return MeterDays(
+        meter_ids=meter_ids,
+        first_date=EPOCH + timedelta(days=first),
+        hourly=hourly,
+        mean_kw=dense("mean_kw"),
+        std_kw=dense("std_kw"),
+        rough_kw=dense("rough_kw"),
+        max_step_kw=dense("max_step_kw"),
+        max_step_slot=step_slot,
+        valid=valid,
+        present=present,
+        negative_slots=negative.astype(np.int64),
+        absurd_slots=absurd.astype(np.int64),
+        duplicate_days=duplicates.astype(np.int64),
+        missing_slots=missing.astype(np.int64),
+    )
+
+
+def _masked(values: F, mask: B) -> F:
+    return np.where(mask, values, np.nan)
+
+
+def _nanmedian(values: F, axis: int) -> F:
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.asarray(np.nanmedian(values, axis=axis), dtype=np.float64)
+
+
+def _nanmean(values: F, axis: int) -> F:
+    count = (~np.isnan(values)).sum(axis=axis)
+    total = np.nansum(values, axis=axis)
+    with np.errstate(all="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _nanstd(values: F, axis: int) -> F:
+    mean = _nanmean(values, axis)
+    centred = values - np.expand_dims(mean, axis)
+    return np.sqrt(_nanmean(centred * centred, axis))
+
+
+def _nancorr(a: F, b: F, axis: int = 1) -> F:
+    """Pearson correlation along ``axis`` over the positions where both are present."""
+    both = ~(np.isnan(a) | np.isnan(b))
+    a = np.where(both, a, np.nan)
+    b = np.where(both, b, np.nan)
+    da = a - np.expand_dims(_nanmean(a, axis), axis)
+    db = b - np.expand_dims(_nanmean(b, axis), axis)
+    num = np.nansum(da * db, axis=axis)
+    den = np.sqrt(np.nansum(da * da, axis=axis) * np.nansum(db * db, axis=axis))
+    with np.errstate(all="ignore"):
+        r = np.where((den > 0) & (both.sum(axis=axis) >= 4), num / den, np.nan)
+    return np.asarray(r, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class MeterFeatures:
+    """Per-meter figures (arrays of length ``meters``); NaN where a figure cannot be had."""
+
+    valid_days: npt.NDArray[np.int64]
+    start_index: npt.NDArray[np.int64]  # day index mining began, -1 when no start seen
+    start_hour: npt.NDArray[np.int64]
+    start_t: F  # strength of the step (t-statistic)
+    base_kw: F  # level before the start (0 without a start)
+    level_kw: F  # median daily level on operating days
+    floor_kw: F  # median daily floor (lowest hourly mean) on operating days
+    block_kw: F  # the constant block attributed to mining
+    valley_block_kw: F  # valley-hour block above the rest of the day
+    flat_cv: F  # median within-day coefficient of variation
+    floor_share: F  # floor / mean
+    floor_cv: F  # day-to-day variation of the floor
+    level_cv: F  # day-to-day variation of the level
+    rough: F  # slot-to-slot roughness / level
+    profile_corr: F  # repeatability of the daily shape (odd vs even days)
+    profile_amp: F  # amplitude of the mean daily shape / level
+    weekly_ratio: F  # weekend / weekday level − 1
+    temp_corr: F  # correlation of the daily level with the daily temperature
+    temp_slope: F  # level change per °C / level
+    floor_temp_corr: F
+    valley_share: F  # valley block / mean
+    valley_flat: F  # CV across the valley hours, within the block
+    valley_day_cv: F  # day-to-day variation of the valley block
+    off_valley_share: F  # mean outside the valley / valley mean
+    on_fraction: F  # operating days that are on (not curtailed)
+    off_days: npt.NDArray[np.int64]
+    ramp_steps: npt.NDArray[np.int64]  # level steps up on later days (batches of rigs)
+    step_kw: F  # median size of those steps
+
+
+VALLEY = (23, 0, 1, 2, 3, 4, 5, 6)
+DAYTIME = tuple(range(8, 22))
+
+
+def compute_features(
+    days: MeterDays, temperature: F | None, settings: MeterScanSettings
+) -> MeterFeatures:
+    """Per-meter features; ``temperature`` is ``(meters, days)`` °C (NaN where unknown)."""
+    m, d = days.mean_kw.shape
+    valid = days.valid
+    hourly = days.hourly.copy()
+    day_mean = days.mean_kw
+    # Fill a missing hour with its day's mean so that per-day order statistics stay defined.
+    gaps = np.isnan(hourly) & valid[:, :, None]
+    if gaps.any():
+        hourly = np.where(gaps, np.broadcast_to(day_mean[:, :, None], hourly.shape), hourly)
+    hourly = np.where(valid[:, :, None], hourly, np.nan)
+    level = np.where(valid, np.partition(np.nan_to_num(hourly), 12, axis=2)[:, :, 12], np.nan)
+    floor = np.where(valid, np.nanmin(np.where(valid[:, :, None], hourly, np.inf), axis=2), np.nan)
+    valley_hours = list(settings.valley_hours)
+    valley = _nanmean(hourly[:, :, valley_hours], axis=2)
+    daytime = _nanmean(hourly[:, :, list(DAYTIME)], axis=2)
+    valid_days = valid.sum(axis=1)
+
+    start_index, start_t, base = _change_point(level, valid, settings)
+    start_index, start_hour = _refine_start(hourly, level, valid, start_index, base, settings)
+    has_start = start_index >= 0
+    day_idx = np.arange(d)[None, :]
+    operating = valid & (~has_start[:, None] | (day_idx >= start_index[:, None]))
+    op_level = _nanmedian(_masked(level, operating), axis=1)
+    # Curtailed days: the level falls to less than half way between the base and the level.
+    on_cut = base + 0.5 * (op_level - base)
+    on = operating & (level >= on_cut[:, None])
+    off_days = (operating & ~on).sum(axis=1)
+    on_fraction = on.sum(axis=1) / np.maximum(operating.sum(axis=1), 1)
+
+    level_on = _masked(level, on)
+    floor_on = _masked(floor, on)
+    mean_on = _masked(day_mean, on)
+    level_kw = _nanmedian(level_on, axis=1)
+    floor_kw = _nanmedian(floor_on, axis=1)
+    with np.errstate(all="ignore"):
+        before = valid & has_start[:, None] & (day_idx < start_index[:, None])
+        base_floor = np.where(has_start, _nanmedian(_masked(floor, before), axis=1), 0.0)
+        base_floor = np.nan_to_num(base_floor)
+        block_kw = np.maximum(floor_kw - base_floor, 0.0)
+        mean_level = _nanmean(mean_on, axis=1)
+        flat_cv = _nanmedian(_masked(days.std_kw / day_mean, on), axis=1)
+        floor_share = floor_kw / mean_level
+        floor_cv = _nanstd(floor_on, axis=1) / floor_kw
+        level_cv = _nanstd(level_on, axis=1) / level_kw
+        rough = _nanmedian(_masked(days.rough_kw / day_mean, on), axis=1)
+
+        shape = hourly / day_mean[:, :, None]
+        shape = np.where(on[:, :, None], shape, np.nan)
+        order = np.cumsum(on, axis=1)
+        even = on & (order % 2 == 0)
+        odd = on & (order % 2 == 1)
+        profile_even = _nanmean(np.where(even[:, :, None], shape, np.nan), axis=1)
+        profile_odd = _nanmean(np.where(odd[:, :, None], shape, np.nan), axis=1)
+        profile_corr = _nancorr(profile_even, profile_odd, axis=1)
+        profile = _nanmean(shape, axis=1)
+        profile_amp = np.nanmax(profile, axis=1) - np.nanmin(profile, axis=1)
+
+        weekday = np.array([(days.first_date + timedelta(days=i)).weekday() for i in range(d)])
+        weekend = on & (weekday[None, :] >= 5)
+        workday = on & (weekday[None, :] < 5)
+        weekly_ratio = (
+            _nanmean(_masked(level, weekend), axis=1) / _nanmean(_masked(level, workday), axis=1)
+            - 1.0
+        )
+        if temperature is not None:
+            temp_on = _masked(temperature, on)
+            temp_corr = _nancorr(level_on, temp_on)
+            floor_temp_corr = _nancorr(floor_on, temp_on)
+            t_centred = temp_on - _nanmean(temp_on, 1)[:, None]
+            l_centred = level_on - _nanmean(level_on, 1)[:, None]
+            var_t = _nanmean(t_centred * t_centred, 1)
+            temp_slope = np.where(
+                var_t > 0.25, _nanmean(t_centred * l_centred, 1) / var_t / level_kw, np.nan
+            )
+        else:
+            temp_corr = floor_temp_corr = temp_slope = np.full(m, np.nan)
+
+        valley_block = _masked(valley - daytime, on)
+        valley_block_kw = np.maximum(_nanmedian(valley_block, axis=1), 0.0)
+        valley_share = valley_block_kw / mean_level
+        valley_day_cv = _nanstd(valley_block, axis=1) / valley_block_kw
+        in_valley = hourly[:, :, valley_hours]
+        valley_flat = _nanmedian(
+            _masked(_nanstd(in_valley, axis=2) / _nanmean(in_valley, axis=2), on), axis=1
+        )
+        off_valley_share = _nanmedian(_masked(daytime / valley, on), axis=1)
+
+    ramp_steps, step_kw = _ramp_steps(level, on, start_index, op_level, base)
+    return MeterFeatures(
+        valid_days=valid_days.astype(np.int64),
+        start_index=start_index,
+        start_hour=start_hour,
+        start_t=start_t,
+        base_kw=base,
+        level_kw=level_kw,
+        floor_kw=floor_kw,
+        block_kw=block_kw,
+        valley_block_kw=valley_block_kw,
+        flat_cv=flat_cv,
+        floor_share=floor_share,
+        floor_cv=floor_cv,
+        level_cv=level_cv,
+        rough=rough,
+        profile_corr=profile_corr,
+        profile_amp=profile_amp,
+        weekly_ratio=weekly_ratio,
+        temp_corr=temp_corr,
+        temp_slope=temp_slope,
+        floor_temp_corr=floor_temp_corr,
+        valley_share=valley_share,
+        valley_flat=valley_flat,
+        valley_day_cv=valley_day_cv,
+        off_valley_share=off_valley_share,
+        on_fraction=on_fraction,
+        off_days=off_days.astype(np.int64),
+        ramp_steps=ramp_steps,
+        step_kw=step_kw,
+    )
+
+
+def _change_point(
+    level: F, valid: B, settings: MeterScanSettings
+) -> tuple[npt.NDArray[np.int64], F, F]:
+    """The day a lasting step up in the daily level begins, its t-statistic and the base.
+
+    A CUSUM-style scan over every split: mean after minus mean before, in units of the
+    day-to-day noise. Returns ``-1`` where no split clears the bar.
+    """
+    m, d = level.shape
+    filled = np.where(valid, level, 0.0)
+    cum = np.cumsum(filled, axis=1)
+    count = np.cumsum(valid, axis=1)
+    total, n = cum[:, -1:], count[:, -1:]
+    n_before = count[:, :-1].astype(np.float64)
+    n_after = n - n_before
+    with np.errstate(all="ignore"):
+        mean_before = cum[:, :-1] / n_before
+        mean_after = (total - cum[:, :-1]) / n_after
+        delta = mean_after - mean_before
+        steps = np.abs(np.diff(np.where(valid, level, np.nan), axis=1))
+        noise = _nanmedian(steps, axis=1) / 0.954 + 0.003 * np.abs(_nanmedian(level, 1)) + 0.02
+        stat = delta / noise[:, None] * np.sqrt(n_before * n_after / np.maximum(n, 1))
+    allowed = (n_before >= 2) & (n_after >= 2)
+    stat = np.where(allowed & np.isfinite(stat), stat, -np.inf)
+    split = np.argmax(stat, axis=1)
+    rows = np.arange(m)
+    best = stat[rows, split]
+    jump = delta[rows, split]
+    after = mean_after[rows, split]
+    base = mean_before[rows, split]
+    found = (best > 8.0) & (jump > settings.min_mining_kw) & (jump > 0.3 * np.maximum(after, 1e-9))
+    start = np.where(found, split + 1, -1).astype(np.int64)
+    base_out = np.where(found, np.nan_to_num(base), 0.0)
+    # Base from the median of the days before (robust to a partial first day).
+    before = valid & (np.arange(d)[None, :] < start[:, None])
+    median_before = _nanmedian(np.where(before, level, np.nan), axis=1)
+    base_out = np.where(found & np.isfinite(median_before), median_before, base_out)
+    return start, np.where(found, best, np.nan_to_num(best, neginf=0.0)), base_out
+
+
+def _refine_start(
+    hourly: F,
+    level: F,
+    valid: B,
+    start: npt.NDArray[np.int64],
+    base: F,
+    settings: MeterScanSettings,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Move the start back to the first day of a batch ramp, and find the hour it began.
+
+    The first day the level stays above half the first step, then, on the day before, the
+    hours at its end that already carry the new load.
+    """
+    m, d = level.shape
+    has = start >= 0
+    rows = np.flatnonzero(has)
+    start = start.copy()
+    hour = np.full(m, -1, dtype=np.int64)
+    if rows.size == 0:
+        return start, hour
+    after_level = _nanmedian(
+        np.where(valid & (np.arange(d)[None, :] >= start[:, None]), level, np.nan), axis=1
+    )
+    threshold = base + np.maximum(0.5 * settings.min_mining_kw, 0.12 * (after_level - base))
+    day_idx = np.arange(d)[None, :]
+    above = (level > threshold[:, None]) | ~valid | (day_idx > start[:, None])
+    # suffix_all[j]: every day from j up to the detected split is above the threshold.
+    suffix_all = np.flip(np.cumprod(np.flip(above, axis=1), axis=1), axis=1).astype(bool)
+    candidate = suffix_all & valid & (day_idx <= start[:, None])
+    first = np.where(candidate.any(axis=1), np.argmax(candidate, axis=1), start)
+    start[rows] = first[rows]
+    # The hours at the end of the previous day that already run at the new level.
+    prev = start - 1
+    ok = has & (prev >= 0)
+    idx = np.flatnonzero(ok)
+    if idx.size:
+        day_hours = hourly[idx, prev[idx], :]
+        high = day_hours > threshold[idx, None]
+        tail = np.flip(np.cumprod(np.flip(np.nan_to_num(high).astype(bool), axis=1), axis=1), 1)
+        tail_len = tail.sum(axis=1)
+        moved = (tail_len >= 1) & valid[idx, prev[idx]]
+        start[idx[moved]] = prev[idx[moved]]
+        hour[idx[moved]] = 24 - tail_len[moved]
+        same = idx[~moved]
+    else:
+        same = np.array([], dtype=np.int64)
+    for group in (same, rows[np.isin(rows, idx, invert=True)]):
+        if group.size:
+            day_hours = hourly[group, start[group], :]
+            high = np.nan_to_num(day_hours > threshold[group, None]).astype(bool)
+            hour[group] = np.where(high.any(axis=1), np.argmax(high, axis=1), 0)
+    return start, hour
+
+
+def _ramp_steps(
+    level: F, on: B, start: npt.NDArray[np.int64], op_level: F, base: F
+) -> tuple[npt.NDArray[np.int64], F]:
+    """Lasting steps up of the level after the start: rigs added in batches."""
+    values = np.where(on, level, np.nan)
+    jumps = np.diff(values, axis=1)
+    size = np.maximum(op_level - base, 1e-9)
+    with np.errstate(invalid="ignore"):
+        big = jumps > 0.08 * size[:, None]
+    count = big.sum(axis=1).astype(np.int64)
+    step_kw = _nanmedian(np.where(big, jumps, np.nan), axis=1)
+    return count, step_kw

@@ -1,0 +1,168 @@
+"""Record detector findings as leads, linked to the enterprise they belong to.
+
+A lead is linked by the credit code in the grid's customer archive, or else by the account
+number, through a ledger project supplied on that account. One open lead per source and
+subject: a later scan refreshes the evidence of the open lead rather than opening another.
+Every creation and change is an event in the audit chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.db import utcnow
+from minewatch.domain.enterprises.models import Enterprise
+from minewatch.domain.enterprises.service import get_by_uscc
+from minewatch.domain.leads.models import Lead
+from minewatch.domain.ledger.models import Project
+from minewatch.reference import credit_code
+
+ENTITY = "lead"
+OPEN = "new"
+
+
+@dataclass(frozen=True)
+class LeadData:
+    """One finding as the service layer takes it (detector-neutral)."""
+
+    source: str
+    subject: str
+    score: float
+    category: str
+    reasons: str
+    evidence: JsonObject
+    account_no: str | None = None
+    customer_name: str | None = None
+    uscc: str | None = None
+    address: str | None = None
+    region_code: str | None = None
+    est_start_date: date | None = None
+    est_mining_kw: float | None = None
+    est_rigs: int | None = None
+    est_hashrate_ths: float | None = None
+
+
+@dataclass(frozen=True)
+class LeadSummary:
+    created: int
+    updated: int
+    unchanged: int
+    linked: int
+
+
+def lead_image(lead: Lead) -> JsonObject:
+    """What the audit chain records of a lead."""
+    return {
+        "source": lead.source,
+        "subject": lead.subject,
+        "status": lead.status,
+        "account_no": lead.account_no,
+        "customer_name": lead.customer_name,
+        "uscc": lead.uscc,
+        "address": lead.address,
+        "region_code": lead.region_code,
+        "enterprise_uscc": lead.enterprise.uscc if lead.enterprise else None,
+        "linked_by": lead.linked_by,
+        "score": lead.score,
+        "category": lead.category,
+        "est_start_date": lead.est_start_date.isoformat() if lead.est_start_date else None,
+        "est_mining_kw": lead.est_mining_kw,
+        "est_rigs": lead.est_rigs,
+        "est_hashrate_ths": lead.est_hashrate_ths,
+        "reasons": lead.reasons,
+        "evidence": json.loads(lead.evidence_json),
+    }
+
+
+def _key(lead: Lead) -> str:
+    return f"{lead.source}:{lead.subject}"[:50] + f"#{lead.id}"
+
+
+def _all_images(session: Session) -> dict[str, JsonObject]:
+    return {_key(lead): lead_image(lead) for lead in session.scalars(select(Lead))}
+
+
+register_state_reader(ENTITY, _all_images)
+
+
+def _link(session: Session, data: LeadData) -> tuple[Enterprise | None, str | None]:
+    if data.uscc and credit_code.is_valid(data.uscc):
+        enterprise = get_by_uscc(session, data.uscc)
+        if enterprise is not None:
+            return enterprise, "uscc"
+    if data.account_no:
+        project = session.scalar(
+            select(Project).where(Project.grid_account_no == data.account_no).limit(1)
+        )
+        if project is not None:
+            return project.enterprise, "account_no"
+    return None, None
+
+
+def record_leads(
+    session: Session, leads: Iterable[LeadData], *, actor: str, at: datetime | None = None
+) -> LeadSummary:
+    """Create or refresh one open lead per (source, subject); audit every change."""
+    when = utcnow() if at is None else at
+    created = updated = unchanged = linked = 0
+    for data in leads:
+        enterprise, linked_by = _link(session, data)
+        linked += enterprise is not None
+        lead = session.scalar(
+            select(Lead).where(
+                Lead.source == data.source, Lead.subject == data.subject, Lead.status == OPEN
+            )
+        )
+        before = lead_image(lead) if lead is not None else None
+        if lead is None:
+            lead = Lead(source=data.source, subject=data.subject, status=OPEN,
+                        first_seen_at=when, last_seen_at=when)  # fmt: skip
+            session.add(lead)
+        lead.account_no = data.account_no
+        lead.customer_name = data.customer_name
+        lead.uscc = credit_code.validate(data.uscc) if data.uscc and credit_code.is_valid(
+            data.uscc
+        ) else data.uscc  # fmt: skip
+        lead.address = data.address
+        lead.region_code = data.region_code
+        lead.enterprise = enterprise
+        lead.linked_by = linked_by
+        lead.score = data.score
+        lead.category = data.category
+        lead.est_start_date = data.est_start_date
+        lead.est_mining_kw = data.est_mining_kw
+        lead.est_rigs = data.est_rigs
+        lead.est_hashrate_ths = data.est_hashrate_ths
+        lead.reasons = data.reasons
+        lead.evidence_json = json.dumps(data.evidence, ensure_ascii=False, sort_keys=True)
+        session.flush()
+        after = lead_image(lead)
+        if before == after:
+            unchanged += 1
+            continue
+        lead.last_seen_at = when
+        append_event(
+            session, actor=actor, entity_type=ENTITY, entity_id=_key(lead),
+            action="create" if before is None else "update", before=before, after=after,
+            reason=f"{data.source} scan", at=when,
+        )  # fmt: skip
+        if before is None:
+            created += 1
+        else:
+            updated += 1
+    return LeadSummary(created=created, updated=updated, unchanged=unchanged, linked=linked)
+
+
+def open_leads(session: Session, source: str | None = None) -> list[Lead]:
+    """Open leads, highest score first."""
+    query = select(Lead).where(Lead.status == OPEN).order_by(Lead.score.desc(), Lead.id)
+    if source is not None:
+        query = query.where(Lead.source == source)
+    return list(session.scalars(query))

@@ -1,0 +1,1 @@
+"""Where a detector runs: in-process here, streaming by row group; Spark later (issue 8)."""

@@ -1,0 +1,99 @@
+"""The in-process engine for the meter scan: stream, reduce days, regroup meters, score.
+
+Readings may come split by date or by county over many files, so one meter's days may be
+anywhere. Stage one (:func:`~minewatch.detect.meters.daily.daily_features`) is row-local and
+runs on each batch as it streams in; its output is ~30 numbers per meter-day, small enough to
+regroup in memory, and stage two scores whole meters in chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from minewatch.detect.meters.daily import DAILY_SCHEMA, daily_features
+from minewatch.detect.meters.model import TreeModel, load_packaged_model
+from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
+from minewatch.detect.meters.settings import MeterScanSettings
+from minewatch.ingest.meters import iter_readings
+
+Progress = Callable[[int], None]
+"""Called with the number of reading rows just reduced."""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    findings: pa.Table
+    reading_rows: int
+    meters: int
+
+
+def reduce_days(
+    batches: Iterable[pa.RecordBatch],
+    settings: MeterScanSettings,
+    progress: Progress | None = None,
+) -> tuple[pa.Table, int]:
+    """Stage one over every batch; returns the daily table and the reading rows seen."""
+    reduced: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        reduced.append(daily_features(batch, settings))
+        rows += batch.num_rows
+        if progress is not None:
+            progress(batch.num_rows)
+    return pa.Table.from_batches(reduced, schema=DAILY_SCHEMA), rows
+
+
+def score_in_chunks(
+    daily: pa.Table,
+    customers: pa.Table | None,
+    weather: pa.Table | None,
+    settings: MeterScanSettings,
+    model: TreeModel,
+    meters_per_chunk: int = 25_000,
+) -> pa.Table:
+    """Stage two over whole meters, ``meters_per_chunk`` at a time (bounded memory)."""
+    if daily.num_rows == 0:
+        return FINDINGS_SCHEMA.empty_table()
+    encoded = pc.dictionary_encode(daily.column("meter_id").combine_chunks())
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    chunk_of_row = codes // meters_per_chunk
+    chunks = int(chunk_of_row.max()) + 1
+    if chunks == 1:
+        return score_days(daily, customers, weather, settings, model)
+    order = np.argsort(chunk_of_row, kind="stable")
+    bounds = np.searchsorted(chunk_of_row[order], np.arange(chunks + 1))
+    parts = []
+    for c in range(chunks):
+        rows = pa.array(order[bounds[c] : bounds[c + 1]])
+        parts.append(score_days(daily.take(rows), customers, weather, settings, model))
+    return pa.concat_tables(parts)
+
+
+def scan_meters(
+    readings: str | Path | Sequence[str | Path] | pa.Table,
+    *,
+    customers: pa.Table | None = None,
+    weather: pa.Table | None = None,
+    settings: MeterScanSettings | None = None,
+    model: TreeModel | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan every meter in ``readings``: a file, a glob, a folder, a list of them, or a table
+    already in memory (``READINGS_SCHEMA``)."""
+    settings = settings or MeterScanSettings()
+    model = model or load_packaged_model()
+    batches = (
+        readings.to_batches(max_chunksize=65_536)
+        if isinstance(readings, pa.Table)
+        else iter_readings(readings)
+    )
+    daily, rows = reduce_days(batches, settings, progress)
+    findings = score_in_chunks(daily, customers, weather, settings, model)
+    findings = findings.sort_by([("score", "descending"), ("meter_id", "ascending")])
+    return ScanResult(findings=findings, reading_rows=rows, meters=findings.num_rows)
