@@ -303,9 +303,8 @@ def test_write_round_trips(tmp_path: Path, fmt: str) -> None:
             paths[role][0], convert_options=pacsv.ConvertOptions(column_types=schema)
         )
         assert table.num_rows == getattr(province, role).num_rows
-    truth = pacsv.read_csv(
-        paths["truth"][0], convert_options=pacsv.ConvertOptions(column_types=TRUTH_SCHEMA)
-    )
+    options = pacsv.ConvertOptions(column_types=TRUTH_SCHEMA, strings_can_be_null=True)
+    truth = pacsv.read_csv(paths["truth"][0], convert_options=options)
     columns = ["meter_id", "mining_kind", "start_date", "rigs", "start_slot"]
     assert truth.select(columns).to_pydict() == province.truth.select(columns).to_pydict()
 

@@ -20,7 +20,7 @@ def meters(
     ] = None,
     meters_per_province: Annotated[
         int, typer.Option("--meters", min=1000, help="Meters per training province.")
-    ] = 12_000,
+    ] = 10_000,
 ) -> None:
     """Train the meter model on generated provinces with varied physics; pick its threshold
     on held-out provinces."""

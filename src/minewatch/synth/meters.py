@@ -471,6 +471,7 @@ class _Out:
     start_day: Arr | None = None
     start_slot: Arr | None = None
     residential: Arr | None = None  # for kinds whose customer may be a household
+    rated_kw: Arr | None = None  # installed power, when the period may not show it
 
 
 def _as_rig(model: MinerModel) -> _Rig:
@@ -897,7 +898,7 @@ def _gen_storage_heater(ctx: _Ctx, rng: np.random.Generator, b: _Batch) -> _Out:
     load[:, :-1, 92:] = fill[:, 1:, :4]  # 23:00-24:00 of day k belongs to night k + 1
     # The last evening uses the same forecast as its own day.
     load[:, -1, 92:] = fill[:, -1, :4]
-    return _Out((load * level).astype(_F32), residential=residential)
+    return _Out((load * level).astype(_F32), residential=residential, rated_kw=power)
 
 
 def _gen_ev_charging(ctx: _Ctx, rng: np.random.Generator, b: _Batch) -> _Out:
@@ -927,7 +928,8 @@ def _gen_ev_charging(ctx: _Ctx, rng: np.random.Generator, b: _Batch) -> _Out:
     taper = np.where(dc[:, None], rng.uniform(0.55, 1.0, (m, n)), rng.uniform(0.9, 1.0, (m, n)))
     aux = _u(rng, 0.3, 1.5, m)[:, None]
     load = busy * charger_kw[:, None] * taper + aux
-    return _Out(load.reshape(m, days, _S).astype(_F32))
+    rated = chargers * charger_kw + aux[:, 0]
+    return _Out(load.reshape(m, days, _S).astype(_F32), rated_kw=rated)
 
 
 def _gen_irrigation_pump(ctx: _Ctx, rng: np.random.Generator, b: _Batch) -> _Out:
@@ -966,7 +968,7 @@ def _gen_irrigation_pump(ctx: _Ctx, rng: np.random.Generator, b: _Batch) -> _Out
     cont &= ~(last[:, :, None] & (h >= cont_end))
     running = on[:, :, None] & np.where(continuous[:, None, None], cont, daily)
     noise = 1.0 + 0.02 * ctx.noise * rng.standard_normal((m, days, _S), dtype=_F32)
-    return _Out((running * _c(power) * noise).astype(_F32))
+    return _Out((running * _c(power) * noise).astype(_F32), rated_kw=power)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1447,7 +1449,7 @@ class _Namer:
         town = self.place(r[8:]) + self._pick(("镇", "乡", "街道", "镇"), int(r[9]))
         number = int(r[10]) % 399 + 1
         if style in ("person", "coop", "village", "tower") and r[11] % 2 == 0:
-            village = self._pick(_PLACE[1::2] + _PLACE[::2], int(r[11]) // 2) + "村"
+            village = self.place(r[6:]) + "村"
             return f"{county.full_name}{town}{village}{number % 12 + 1}组{number}号"
         road = self.trade(r[8:]) + self._pick(("路", "街", "大道", "路"), int(r[10]))
         if style == "person" and r[11] % 4 == 1:
@@ -1637,6 +1639,8 @@ def generate_meters(
             out = _GENERATORS[kind](ctx, np.random.default_rng([seed, 1, chunk, kind_no]), batch)
             load[local] = out.load
             peak[idx] = out.load.max(axis=(1, 2))
+            if out.rated_kw is not None:
+                peak[idx] = np.maximum(peak[idx], out.rated_kw)
             if out.mining_kw is not None and out.rigs is not None and out.hashrate_ths is not None:
                 mining_kw[idx] = out.mining_kw
                 rigs[idx] = out.rigs

@@ -18,8 +18,11 @@ meter or per slot.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -131,13 +134,15 @@ def _masked(values: F, mask: B) -> F:
     return np.where(mask, values, np.nan)
 
 
-def _nanmedian(values: F, axis: int) -> F:
-    with np.errstate(all="ignore"):
-        import warnings
+def _quiet(function: Callable[..., Any], values: F, axis: int) -> F:
+    """A nan-reduction that returns NaN for an all-NaN slice without warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(function(values, axis=axis), dtype=np.float64)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return np.asarray(np.nanmedian(values, axis=axis), dtype=np.float64)
+
+def _nanmedian(values: F, axis: int) -> F:
+    return _quiet(np.nanmedian, values, axis)
 
 
 def _nanmean(values: F, axis: int) -> F:
@@ -191,6 +196,7 @@ class MeterFeatures:
     temp_corr: F  # correlation of the daily level with the daily temperature
     temp_slope: F  # level change per °C / level
     floor_temp_corr: F
+    floor_temp_slope: F  # floor change per °C / floor
     valley_share: F  # valley block / mean
     valley_flat: F  # CV across the valley hours, within the block
     valley_day_cv: F  # day-to-day variation of the valley block
@@ -202,6 +208,7 @@ class MeterFeatures:
 
 
 VALLEY = (23, 0, 1, 2, 3, 4, 5, 6)
+NIGHT = (0, 1, 2, 3, 4, 5)
 DAYTIME = tuple(range(8, 22))
 
 
@@ -219,21 +226,47 @@ def compute_features(
         hourly = np.where(gaps, np.broadcast_to(day_mean[:, :, None], hourly.shape), hourly)
     hourly = np.where(valid[:, :, None], hourly, np.nan)
     level = np.where(valid, np.partition(np.nan_to_num(hourly), 12, axis=2)[:, :, 12], np.nan)
-    floor = np.where(valid, np.nanmin(np.where(valid[:, :, None], hourly, np.inf), axis=2), np.nan)
+    floor = np.where(valid, np.min(np.where(valid[:, :, None], hourly, np.inf), axis=2), np.nan)
     valley_hours = list(settings.valley_hours)
     valley = _nanmean(hourly[:, :, valley_hours], axis=2)
     daytime = _nanmean(hourly[:, :, list(DAYTIME)], axis=2)
     valid_days = valid.sum(axis=1)
 
-    start_index, start_t, base = _change_point(level, valid, settings)
-    start_index, start_hour = _refine_start(hourly, level, valid, start_index, base, settings)
+    # Mining adds energy every day from its start: the daily mean carries the step whatever the
+    # hours (a valley-only block moves the mean, not the median).
+    # A constant block also lifts the daily floor, which is far steadier than the mean of a
+    # household or a shop; a valley-hour block lifts the valley hours even when the day's
+    # mean falls (a site's fit-out load stopping as the rigs start). Each meter's start is read
+    # from whichever of the three shows the clearest step.
+    candidates = [np.where(valid, day_mean, np.nan), floor, np.where(valid, valley, np.nan)]
+    points = [_change_point(c, valid, settings) for c in candidates]
+    # Prefer the signal in which the new load is the largest share of what follows.
+    day_no = np.arange(d)[None, :]
+    shares = []
+    for c, (begin, _t, level_before, _n) in zip(candidates, points, strict=True):
+        after = _nanmedian(np.where(valid & (day_no >= begin[:, None]), c, np.nan), axis=1)
+        with np.errstate(all="ignore"):
+            rise_share = np.nan_to_num((after - level_before) / after)
+        shares.append(np.where(begin >= 0, rise_share, -np.inf))
+    choice = np.argmax(np.stack(shares), axis=0)
+    rows_m = np.arange(m)
+    signal = np.stack(candidates)[choice, rows_m]
+    start_index, start_t, base, noise = (
+        np.stack(parts)[choice, rows_m] for parts in zip(*points, strict=True)
+    )
+    # Earlier steps are searched in the small hours, when rigs run and people sleep: a shop
+    # reopening after a holiday steps up its days, not its nights.
+    night = np.where(valid, _nanmean(hourly[:, :, list(NIGHT)], axis=2), np.nan)
+    start_index, start_hour = _refine_start(hourly, night, valid, start_index, settings)
+    signal = np.where(valid, day_mean, np.nan)
+    base = np.where(start_index >= 0, _before_median(signal, valid, start_index), 0.0)
     has_start = start_index >= 0
     day_idx = np.arange(d)[None, :]
     operating = valid & (~has_start[:, None] | (day_idx >= start_index[:, None]))
-    op_level = _nanmedian(_masked(level, operating), axis=1)
-    # Curtailed days: the level falls to less than half way between the base and the level.
-    on_cut = base + 0.5 * (op_level - base)
-    on = operating & (level >= on_cut[:, None])
+    op_signal = _nanmedian(_masked(signal, operating), axis=1)
+    # Curtailed days: the mean falls to less than half way between the base and the usual.
+    on_cut = base + 0.5 * (op_signal - base)
+    on = operating & (signal >= on_cut[:, None])
     off_days = (operating & ~on).sum(axis=1)
     on_fraction = on.sum(axis=1) / np.maximum(operating.sum(axis=1), 1)
 
@@ -243,8 +276,8 @@ def compute_features(
     level_kw = _nanmedian(level_on, axis=1)
     floor_kw = _nanmedian(floor_on, axis=1)
     with np.errstate(all="ignore"):
-        before = valid & has_start[:, None] & (day_idx < start_index[:, None])
-        base_floor = np.where(has_start, _nanmedian(_masked(floor, before), axis=1), 0.0)
+        pre_start = valid & has_start[:, None] & (day_idx < start_index[:, None])
+        base_floor = np.where(has_start, _nanmedian(_masked(floor, pre_start), axis=1), 0.0)
         base_floor = np.nan_to_num(base_floor)
         block_kw = np.maximum(floor_kw - base_floor, 0.0)
         mean_level = _nanmean(mean_on, axis=1)
@@ -263,7 +296,7 @@ def compute_features(
         profile_odd = _nanmean(np.where(odd[:, :, None], shape, np.nan), axis=1)
         profile_corr = _nancorr(profile_even, profile_odd, axis=1)
         profile = _nanmean(shape, axis=1)
-        profile_amp = np.nanmax(profile, axis=1) - np.nanmin(profile, axis=1)
+        profile_amp = _quiet(np.nanmax, profile, 1) - _quiet(np.nanmin, profile, 1)
 
         weekday = np.array([(days.first_date + timedelta(days=i)).weekday() for i in range(d)])
         weekend = on & (weekday[None, :] >= 5)
@@ -282,8 +315,12 @@ def compute_features(
             temp_slope = np.where(
                 var_t > 0.25, _nanmean(t_centred * l_centred, 1) / var_t / level_kw, np.nan
             )
+            f_centred = floor_on - _nanmean(floor_on, 1)[:, None]
+            floor_temp_slope = np.where(
+                var_t > 0.25, _nanmean(t_centred * f_centred, 1) / var_t / floor_kw, np.nan
+            )
         else:
-            temp_corr = floor_temp_corr = temp_slope = np.full(m, np.nan)
+            temp_corr = floor_temp_corr = temp_slope = floor_temp_slope = np.full(m, np.nan)
 
         valley_block = _masked(valley - daytime, on)
         valley_block_kw = np.maximum(_nanmedian(valley_block, axis=1), 0.0)
@@ -295,7 +332,7 @@ def compute_features(
         )
         off_valley_share = _nanmedian(_masked(daytime / valley, on), axis=1)
 
-    ramp_steps, step_kw = _ramp_steps(level, on, start_index, op_level, base)
+    ramp_steps, step_kw = _ramp_steps(signal, on, op_signal, base)
     return MeterFeatures(
         valid_days=valid_days.astype(np.int64),
         start_index=start_index,
@@ -317,6 +354,7 @@ def compute_features(
         temp_corr=temp_corr,
         temp_slope=temp_slope,
         floor_temp_corr=floor_temp_corr,
+        floor_temp_slope=floor_temp_slope,
         valley_share=valley_share,
         valley_flat=valley_flat,
         valley_day_cv=valley_day_cv,
@@ -329,9 +367,14 @@ def compute_features(
 
 
 def _change_point(
-    level: F, valid: B, settings: MeterScanSettings
-) -> tuple[npt.NDArray[np.int64], F, F]:
-    """The day a lasting step up in the daily level begins, its t-statistic and the base.
+    level: F,
+    valid: B,
+    settings: MeterScanSettings,
+    min_jump: F | float = 0.0,
+    min_after: int = 2,
+) -> tuple[npt.NDArray[np.int64], F, F, F]:
+    """The day a lasting step up in the daily level begins, its t-statistic, the base and the
+    day-to-day noise.
 
     A CUSUM-style scan over every split: mean after minus mean before, in units of the
     day-to-day noise. Returns ``-1`` where no split clears the bar.
@@ -350,85 +393,109 @@ def _change_point(
         steps = np.abs(np.diff(np.where(valid, level, np.nan), axis=1))
         noise = _nanmedian(steps, axis=1) / 0.954 + 0.003 * np.abs(_nanmedian(level, 1)) + 0.02
         stat = delta / noise[:, None] * np.sqrt(n_before * n_after / np.maximum(n, 1))
-    allowed = (n_before >= 2) & (n_after >= 2)
+    allowed = (n_before >= 2) & (n_after >= min_after)
     stat = np.where(allowed & np.isfinite(stat), stat, -np.inf)
-    split = np.argmax(stat, axis=1)
+    # Among the significant splits, the one with the largest lasting rise: a small but
+    # noise-free weekly rhythm of a site's lighting must not outrank the rigs' arrival.
+    significant = stat > 8.0
+    by_rise = np.argmax(np.where(significant, np.nan_to_num(delta, nan=-np.inf), -np.inf), axis=1)
+    split = np.where(significant.any(axis=1), by_rise, np.argmax(stat, axis=1))
     rows = np.arange(m)
     best = stat[rows, split]
     jump = delta[rows, split]
     after = mean_after[rows, split]
     base = mean_before[rows, split]
-    found = (best > 8.0) & (jump > settings.min_mining_kw) & (jump > 0.3 * np.maximum(after, 1e-9))
+    found = (
+        (best > 8.0)
+        & (jump > settings.min_mining_kw)
+        & (jump > 0.2 * np.maximum(after, 1e-9))
+        & (jump >= min_jump)
+    )
     start = np.where(found, split + 1, -1).astype(np.int64)
     base_out = np.where(found, np.nan_to_num(base), 0.0)
     # Base from the median of the days before (robust to a partial first day).
     before = valid & (np.arange(d)[None, :] < start[:, None])
     median_before = _nanmedian(np.where(before, level, np.nan), axis=1)
     base_out = np.where(found & np.isfinite(median_before), median_before, base_out)
-    return start, np.where(found, best, np.nan_to_num(best, neginf=0.0)), base_out
+    strength = np.where(found, best, np.nan_to_num(best, neginf=0.0))
+    return start, strength, base_out, noise
 
 
 def _refine_start(
     hourly: F,
-    level: F,
+    signal: F,  # the night-hours mean
     valid: B,
     start: npt.NDArray[np.int64],
-    base: F,
     settings: MeterScanSettings,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Move the start back to the first day of a batch ramp, and find the hour it began.
+    """Move the start back to the first step of the new load, and find the hour it began.
 
-    The first day the level stays above half the first step, then, on the day before, the
-    hours at its end that already carry the new load.
+    Rigs arrive in batches and farms are curtailed now and then, so the strongest step is not
+    always the first. The days before it are searched again (binary segmentation) for an
+    earlier lasting step of at least 2 % of the whole rise and three small rigs; the weekly
+    rhythm of a site's lighting load is not one. Then the hours at the end of the day before the start
+    that already carry the new load move the start back to that day.
     """
-    m, d = level.shape
+    m, d = signal.shape
     has = start >= 0
     rows = np.flatnonzero(has)
     start = start.copy()
     hour = np.full(m, -1, dtype=np.int64)
     if rows.size == 0:
         return start, hour
-    after_level = _nanmedian(
-        np.where(valid & (np.arange(d)[None, :] >= start[:, None]), level, np.nan), axis=1
-    )
-    threshold = base + np.maximum(0.5 * settings.min_mining_kw, 0.12 * (after_level - base))
     day_idx = np.arange(d)[None, :]
-    above = (level > threshold[:, None]) | ~valid | (day_idx > start[:, None])
-    # suffix_all[j]: every day from j up to the detected split is above the threshold.
-    suffix_all = np.flip(np.cumprod(np.flip(above, axis=1), axis=1), axis=1).astype(bool)
-    candidate = suffix_all & valid & (day_idx <= start[:, None])
-    first = np.where(candidate.any(axis=1), np.argmax(candidate, axis=1), start)
-    start[rows] = first[rows]
-    # The hours at the end of the previous day that already run at the new level.
+    after = _nanmedian(np.where(valid & (day_idx >= start[:, None]), signal, np.nan), axis=1)
+    rise = np.maximum(after - _before_median(signal, valid, start), 0.0)
+    for _ in range(4):
+        earlier = valid & (day_idx < start[:, None])
+        sub_start, _t, _base, _noise = _change_point(
+            np.where(earlier, signal, np.nan),
+            earlier,
+            settings,
+            min_jump=np.maximum(0.02 * rise, 3 * settings.min_mining_kw),
+            min_after=1,
+        )
+        moved = has & (sub_start >= 0) & (sub_start < start)
+        if not moved.any():
+            break
+        start = np.where(moved, sub_start, start)
+    rise = np.maximum(after - _before_median(signal, valid, start), 0.0)
+    # Hour by hour against the same hour before the start (a household's evening peak is not
+    # a rig), half-way up to the new load.
+    before = (valid & (day_idx < start[:, None]))[:, :, None]
+    usual = _nanmedian(np.where(before, hourly, np.nan), axis=1)
+    usual = np.where(np.isnan(usual), _before_median(signal, valid, start)[:, None], usual)
+    hour_threshold = usual + 0.5 * rise[:, None]
     prev = start - 1
     ok = has & (prev >= 0)
     idx = np.flatnonzero(ok)
+    moved_rows = np.array([], dtype=np.int64)
     if idx.size:
-        day_hours = hourly[idx, prev[idx], :]
-        high = day_hours > threshold[idx, None]
-        tail = np.flip(np.cumprod(np.flip(np.nan_to_num(high).astype(bool), axis=1), axis=1), 1)
+        tail_hours = hourly[idx, prev[idx], :] > hour_threshold[idx]
+        tail = np.flip(np.cumprod(np.flip(tail_hours, axis=1), axis=1), axis=1)
         tail_len = tail.sum(axis=1)
-        moved = (tail_len >= 1) & valid[idx, prev[idx]]
-        start[idx[moved]] = prev[idx[moved]]
-        hour[idx[moved]] = 24 - tail_len[moved]
-        same = idx[~moved]
-    else:
-        same = np.array([], dtype=np.int64)
-    for group in (same, rows[np.isin(rows, idx, invert=True)]):
-        if group.size:
-            day_hours = hourly[group, start[group], :]
-            high = np.nan_to_num(day_hours > threshold[group, None]).astype(bool)
-            hour[group] = np.where(high.any(axis=1), np.argmax(high, axis=1), 0)
+        moved = (tail_len >= 1) & (tail_len < 24) & valid[idx, prev[idx]]
+        moved_rows = idx[moved]
+        start[moved_rows] = prev[moved_rows]
+        hour[moved_rows] = 24 - tail_len[moved]
+    rest = rows[~np.isin(rows, moved_rows)]
+    if rest.size:
+        high = hourly[rest, start[rest], :] > hour_threshold[rest]
+        hour[rest] = np.where(high.any(axis=1), np.argmax(high, axis=1), 0)
     return start, hour
 
 
-def _ramp_steps(
-    level: F, on: B, start: npt.NDArray[np.int64], op_level: F, base: F
-) -> tuple[npt.NDArray[np.int64], F]:
-    """Lasting steps up of the level after the start: rigs added in batches."""
-    values = np.where(on, level, np.nan)
+def _before_median(signal: F, valid: B, start: npt.NDArray[np.int64]) -> F:
+    """The median of the days before ``start`` (0 where there is no start or no such day)."""
+    before = valid & (np.arange(signal.shape[1])[None, :] < start[:, None])
+    return np.nan_to_num(_nanmedian(np.where(before, signal, np.nan), axis=1))
+
+
+def _ramp_steps(signal: F, on: B, op_signal: F, base: F) -> tuple[npt.NDArray[np.int64], F]:
+    """Lasting steps up of the daily mean after the start: rigs added in batches."""
+    values = np.where(on, signal, np.nan)
     jumps = np.diff(values, axis=1)
-    size = np.maximum(op_level - base, 1e-9)
+    size = np.maximum(op_signal - base, 1e-9)
     with np.errstate(invalid="ignore"):
         big = jumps > 0.08 * size[:, None]
     count = big.sum(axis=1).astype(np.int64)
