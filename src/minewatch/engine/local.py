@@ -55,7 +55,7 @@ def score_in_chunks(
     weather: pa.Table | None,
     settings: MeterScanSettings,
     model: TreeModel,
-    meters_per_chunk: int = 25_000,
+    meters_per_chunk: int = 60_000,
 ) -> pa.Table:
     """Stage two over whole meters, ``meters_per_chunk`` at a time (bounded memory)."""
     if daily.num_rows == 0:

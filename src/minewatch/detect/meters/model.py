@@ -39,11 +39,11 @@ class TreeModel:
         """Raw log-odds for rows of ``x`` (columns in ``feature_names`` order)."""
         out = np.full(x.shape[0], self.base_score)
         internal = 2**self.depth - 1
+        rows = np.arange(x.shape[0])
         for t in range(self.features.shape[0]):
             node = np.zeros(x.shape[0], dtype=np.int64)
             for _ in range(self.depth):
-                f = self.features[t, node]
-                go_right = x[np.arange(x.shape[0]), f] > self.thresholds[t, node]
+                go_right = x[rows, self.features[t, node]] > self.thresholds[t, node]
                 node = 2 * node + 1 + go_right
             out += self.learning_rate * self.leaves[t, node - internal]
         return out

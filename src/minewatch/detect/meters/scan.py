@@ -7,6 +7,7 @@ weather), so an engine may run it in-process or inside Spark's ``mapInArrow`` un
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -45,6 +46,10 @@ FINDINGS_SCHEMA = pa.schema(
         pa.field("warnings", pa.string()),
     ]
 )
+
+
+EXPLAIN_FROM = 0.05
+"""Findings scoring at least this carry their reason codes."""
 
 
 class Category:
@@ -155,10 +160,9 @@ def _context(meter_ids: list[str], days: MeterDays, customers: pa.Table | None,
         name_values = picked.column("customer_name").to_pylist()
         region_values = picked.column("region_code").to_pylist()
         kva = picked.column("contract_kva").to_numpy(zero_copy_only=False).astype(np.float64)
-        for i in np.flatnonzero(found):
-            tariff[i] = tariff_values[i]
-            names[i] = name_values[i]
-            regions[i] = region_values[i]
+        tariff = [t if ok else None for t, ok in zip(tariff_values, found, strict=True)]
+        names = [t if ok else None for t, ok in zip(name_values, found, strict=True)]
+        regions = [t if ok else None for t, ok in zip(region_values, found, strict=True)]
         contract = np.where(found, kva, np.nan)
     temperature = None
     if weather is not None and weather.num_rows and any(regions):
@@ -172,11 +176,12 @@ def _context(meter_ids: list[str], days: MeterDays, customers: pa.Table | None,
             offset = int(day) - first
             if 0 <= offset < days.days:
                 table.setdefault(region, np.full(days.days, np.nan))[offset] = temp
-        rows_of: dict[str, list[int]] = {}
-        for row, meter_region in enumerate(regions):
-            if meter_region is not None:
-                rows_of.setdefault(meter_region, []).append(row)
-        for meter_region, rows in rows_of.items():
+        known = np.array([r is not None for r in regions])
+        labels = np.array([r or "" for r in regions])
+        distinct, inverse = np.unique(labels[known], return_inverse=True)
+        known_rows = np.flatnonzero(known)
+        for k, meter_region in enumerate(distinct.tolist()):
+            rows = known_rows[inverse == k]
             series = table.get(meter_region)
             # A county without a station takes its prefecture's, then its province's.
             for prefix in (meter_region[:4], meter_region[:2]):
@@ -282,14 +287,20 @@ def findings_table(
         ),
     )
     # Small constant blocks are GPU rigs far more often than ASICs (households, shop fronts).
-    gpu = (mining_kw < 2.5) | np.array([t == TariffClass.COMMERCIAL.value for t in ctx.tariff])
+    commercial = np.array(ctx.tariff, dtype=object) == TariffClass.COMMERCIAL.value
+    gpu = (mining_kw < 2.5) | commercial
     rigs, hashrate = _rig_figures(mining_kw, gpu & (mining_kw < 80), settings)
     start = [
         days.first_date + timedelta(days=int(i)) if s and i >= 0 else None
         for i, s in zip(f.start_index, suspected, strict=True)
     ]
-    reasons = [_reasons(f, i, bool(suspected[i]), ctx) for i in range(m)]
-    warnings = [_warnings(days, f, i, settings) for i in range(m)]
+    # Reasons for every meter worth a second look; a plain load scoring near zero has none.
+    explain = (score >= EXPLAIN_FROM) | (category == Category.DATA_CENTER)
+    reasons = [""] * m
+    explained = np.flatnonzero(explain)
+    for i, text in zip(explained.tolist(), _explain(f, explained, suspected, ctx), strict=True):
+        reasons[i] = text
+    warnings = _warnings(days, f, settings)
     return pa.table(
         {
             "meter_id": pa.array(days.meter_ids, pa.string()),
@@ -297,9 +308,9 @@ def findings_table(
             "suspected": pa.array(suspected),
             "category": pa.array(category.tolist(), pa.string()),
             "est_start_date": pa.array(start, pa.date32()),
-            "est_mining_kw": pa.array(np.where(suspected, np.round(mining_kw, 2), np.nan)),
-            "est_rigs": pa.array(np.where(suspected, rigs, 0).astype(np.int32)),
-            "est_hashrate_ths": pa.array(np.where(suspected, np.round(hashrate, 1), np.nan)),
+            "est_mining_kw": pa.array(np.round(mining_kw, 2), mask=~suspected),
+            "est_rigs": pa.array(rigs.astype(np.int32), mask=~suspected),
+            "est_hashrate_ths": pa.array(np.round(hashrate, 1), mask=~suspected | (hashrate <= 0)),
             "reasons": pa.array(reasons, pa.string()),
             "valid_days": pa.array(f.valid_days.astype(np.int32)),
             "warnings": pa.array(warnings, pa.string()),
@@ -309,66 +320,92 @@ def findings_table(
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    return "nan" if not np.isfinite(value) else f"{value:.{digits}g}"
+    return "nan" if not math.isfinite(value) else f"{value:.{digits}g}"
 
 
-def _reasons(f: MeterFeatures, i: int, suspected: bool, ctx: Context) -> str:
+def _explain(
+    f: MeterFeatures, rows: npt.NDArray[np.int64], suspected: npt.NDArray[np.bool_], ctx: Context
+) -> list[str]:
     """Reason codes with the figures that triggered them, strongest evidence first."""
+    take = {
+        name: getattr(f, name)[rows].tolist()
+        for name in (
+            "start_index", "block_kw", "base_kw", "start_t", "flat_cv", "floor_share",
+            "floor_cv", "floor_kw", "valley_share", "off_valley_share", "valley_block_kw",
+            "valley_day_cv", "profile_corr", "profile_amp", "temp_corr", "temp_slope",
+            "weekly_ratio", "off_days", "on_fraction", "ramp_steps", "step_kw",
+        )
+    }  # fmt: skip
+    flagged = suspected[rows].tolist()
+    tariffs = [ctx.tariff[i] for i in rows.tolist()]
+    texts = []
+    for k in range(len(rows)):
+        v = {name: values[k] for name, values in take.items()}
+        texts.append(_reasons(v, flagged[k], tariffs[k]))
+    return texts
+
+
+def _num(value: float, default: float) -> float:
+    return value if math.isfinite(value) else default
+
+
+def _reasons(v: dict[str, float], suspected: bool, tariff: str | None) -> str:
     out: list[str] = []
-    if f.start_index[i] >= 0:
+    if v["start_index"] >= 0:
         out.append(
-            f"meters.new_constant_load(block_kw={_fmt(f.block_kw[i])}, "
-            f"base_kw={_fmt(f.base_kw[i])}, t={_fmt(f.start_t[i])})"
+            f"meters.new_constant_load(block_kw={_fmt(v['block_kw'])}, "
+            f"base_kw={_fmt(v['base_kw'])}, t={_fmt(v['start_t'])})"
         )
-    if np.nan_to_num(f.flat_cv[i], nan=1) < 0.03 and np.nan_to_num(f.floor_share[i]) > 0.9:
+    if _num(v["flat_cv"], 1) < 0.03 and _num(v["floor_share"], 0) > 0.9:
         out.append(
-            f"meters.flat_24x7(cv={_fmt(f.flat_cv[i])}, floor_share={_fmt(f.floor_share[i])})"
+            f"meters.flat_24x7(cv={_fmt(v['flat_cv'])}, floor_share={_fmt(v['floor_share'])})"
         )
-    elif np.nan_to_num(f.floor_cv[i], nan=1) < 0.05 and f.block_kw[i] >= 0.6:
+    elif _num(v["floor_cv"], 1) < 0.05 and v["block_kw"] >= 0.6:
         out.append(
-            f"meters.constant_floor(floor_kw={_fmt(f.floor_kw[i])}, day_cv={_fmt(f.floor_cv[i])})"
+            f"meters.constant_floor(floor_kw={_fmt(v['floor_kw'])}, day_cv={_fmt(v['floor_cv'])})"
         )
-    if np.nan_to_num(f.valley_share[i]) > 1.0 and np.nan_to_num(f.off_valley_share[i], nan=1) < 0.5:
+    if _num(v["valley_share"], 0) > 1.0 and _num(v["off_valley_share"], 1) < 0.5:
         out.append(
-            f"meters.valley_only_block(block_kw={_fmt(f.valley_block_kw[i])}, "
-            f"day_cv={_fmt(f.valley_day_cv[i])})"
+            f"meters.valley_only_block(block_kw={_fmt(v['valley_block_kw'])}, "
+            f"day_cv={_fmt(v['valley_day_cv'])})"
         )
-    corr = f.profile_corr[i]
-    if np.isfinite(corr):
+    corr = v["profile_corr"]
+    if math.isfinite(corr):
         code = "meters.daily_rhythm" if corr > 0.6 else "meters.no_daily_rhythm"
-        out.append(f"{code}(repeat_corr={_fmt(corr, 2)}, amp={_fmt(f.profile_amp[i])})")
-    if np.isfinite(f.temp_corr[i]):
-        follows = f.temp_corr[i] > 0.5 and f.temp_slope[i] > 0.002
+        out.append(f"{code}(repeat_corr={_fmt(corr, 2)}, amp={_fmt(v['profile_amp'])})")
+    if math.isfinite(v["temp_corr"]):
+        follows = v["temp_corr"] > 0.5 and _num(v["temp_slope"], 0) > 0.002
         code = "meters.follows_temperature" if follows else "meters.no_temperature_response"
         out.append(
-            f"{code}(corr={_fmt(f.temp_corr[i], 2)}, pct_per_c={_fmt(100 * f.temp_slope[i], 2)})"
+            f"{code}(corr={_fmt(v['temp_corr'], 2)}, pct_per_c={_fmt(100 * v['temp_slope'], 2)})"
         )
-    if np.isfinite(f.weekly_ratio[i]) and abs(f.weekly_ratio[i]) > 0.1:
-        out.append(f"meters.weekly_rhythm(weekend_ratio={_fmt(1 + f.weekly_ratio[i])})")
-    if f.off_days[i] > 0:
-        out.append(f"meters.off_days(days={f.off_days[i]}, on_fraction={_fmt(f.on_fraction[i])})")
-    if f.ramp_steps[i] > 0 and suspected:
-        out.append(f"meters.rig_steps(steps={f.ramp_steps[i]}, step_kw={_fmt(f.step_kw[i])})")
-    tariff = ctx.tariff[i]
+    if math.isfinite(v["weekly_ratio"]) and abs(v["weekly_ratio"]) > 0.1:
+        out.append(f"meters.weekly_rhythm(weekend_ratio={_fmt(1 + v['weekly_ratio'])})")
+    if v["off_days"] > 0:
+        out.append(f"meters.off_days(days={v['off_days']}, on_fraction={_fmt(v['on_fraction'])})")
+    if v["ramp_steps"] > 0 and suspected:
+        out.append(f"meters.rig_steps(steps={v['ramp_steps']}, step_kw={_fmt(v['step_kw'])})")
     if suspected and tariff in (TariffClass.RESIDENTIAL.value, TariffClass.AGRICULTURAL.value):
-        out.append(f"meters.tariff_mismatch(tariff={tariff}, block_kw={_fmt(f.block_kw[i])})")
+        out.append(f"meters.tariff_mismatch(tariff={tariff}, block_kw={_fmt(v['block_kw'])})")
     return "; ".join(out)
 
 
-def _warnings(days: MeterDays, f: MeterFeatures, i: int, settings: MeterScanSettings) -> str:
-    out: list[str] = []
-    total = days.days
-    if f.valid_days[i] < settings.min_days:
-        out.append(f"data.too_few_days(valid={f.valid_days[i]}, needed={settings.min_days})")
-    absent = total - int(days.present[i].sum())
-    if absent:
-        out.append(f"data.missing_days({absent})")
-    if days.missing_slots[i]:
-        out.append(f"data.missing_slots({days.missing_slots[i]})")
-    if days.duplicate_days[i]:
-        out.append(f"data.duplicate_days({days.duplicate_days[i]})")
-    if days.negative_slots[i]:
-        out.append(f"data.negative_values({days.negative_slots[i]})")
-    if days.absurd_slots[i]:
-        out.append(f"data.impossible_values({days.absurd_slots[i]})")
-    return "; ".join(out)
+def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) -> list[str]:
+    """Data-sufficiency warnings per meter (empty where the data are sound)."""
+    m = len(days.meter_ids)
+    absent = days.days - days.present.sum(axis=1)
+    present_slots = np.maximum(days.present.sum(axis=1) * 96, 1)
+    checks = (
+        (f.valid_days < settings.min_days,
+         "data.too_few_days(valid={v}, needed=" + str(settings.min_days) + ")", f.valid_days),
+        (absent > 0, "data.missing_days({v})", absent),
+        (days.missing_slots > 0.01 * present_slots, "data.missing_slots({v})", days.missing_slots),
+        (days.duplicate_days > 0, "data.duplicate_days({v})", days.duplicate_days),
+        (days.negative_slots > 0, "data.negative_values({v})", days.negative_slots),
+        (days.absurd_slots > 0, "data.impossible_values({v})", days.absurd_slots),
+    )  # fmt: skip
+    out: list[list[str]] = [[] for _ in range(m)]
+    for flagged, template, values in checks:
+        for i in np.flatnonzero(flagged).tolist():
+            out[i].append(template.format(v=int(values[i])))
+    return ["; ".join(parts) for parts in out]

@@ -1,0 +1,182 @@
+"""The meter kernel on hand-built loads whose physics is known, and on a generated province."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from minewatch.detect.meters.daily import daily_features
+from minewatch.detect.meters.features import compute_features, lay_out
+from minewatch.detect.meters.scan import FINDINGS_SCHEMA, Category, scan_batch
+from minewatch.detect.meters.settings import MeterScanSettings
+from minewatch.ingest.schemas import READINGS_SCHEMA, SLOT_COLUMNS
+from minewatch.synth.meters import generate_meters
+
+START = date(2021, 10, 11)
+DAYS = 28
+HOURS = np.arange(96) / 4
+
+
+def _table(loads: dict[str, np.ndarray]) -> pa.Table:
+    """Wide readings from ``{meter_id: array (days, 96) kW}``."""
+    ids, dates, rows = [], [], []
+    for meter, load in loads.items():
+        for day in range(load.shape[0]):
+            ids.append(meter)
+            dates.append(START + timedelta(days=day))
+            rows.append(load[day])
+    matrix = np.asarray(rows, dtype=np.float32)
+    columns = {"meter_id": pa.array(ids), "date": pa.array(dates, pa.date32())}
+    columns |= {name: pa.array(matrix[:, i]) for i, name in enumerate(SLOT_COLUMNS)}
+    return pa.table(columns, schema=READINGS_SCHEMA)
+
+
+def _farm(rng: np.random.Generator, kw: float, start_day: int = 0, start_hour: float = 0) -> np.ndarray:
+    load = kw * (1 + 0.005 * rng.standard_normal((DAYS, 96)))
+    load[:start_day] = 2.0
+    load[start_day, HOURS < start_hour] = 2.0
+    return load
+
+
+def _data_centre(rng: np.random.Generator, temps: np.ndarray) -> np.ndarray:
+    it = 800 * (1 + 0.05 * np.sin((HOURS - 15) / 24 * 2 * np.pi))
+    cooling = 250 * (1 + 0.04 * (temps[:, None] - 15 + 3 * np.sin((HOURS - 9) / 24 * 2 * np.pi)))
+    return it[None, :] + cooling + 4 * rng.standard_normal((DAYS, 96))
+
+
+def _weather(temps: np.ndarray) -> pa.Table:
+    return pa.table(
+        {
+            "region_code": pa.array(["511824"] * DAYS),
+            "date": pa.array([START + timedelta(days=d) for d in range(DAYS)], pa.date32()),
+            "temp_mean_c": pa.array(temps.astype(np.float32)),
+        }
+    )
+
+
+def _customers(meters: dict[str, str]) -> pa.Table:
+    return pa.table(
+        {
+            "meter_id": list(meters),
+            "account_no": [f"51{i:08d}" for i in range(len(meters))],
+            "customer_name": ["某公司"] * len(meters),
+            "uscc": [None] * len(meters),
+            "address": ["石棉县"] * len(meters),
+            "region_code": ["511824"] * len(meters),
+            "tariff_class": list(meters.values()),
+            "contract_kva": [1000.0] * len(meters),
+            "voltage_kv": [10.0] * len(meters),
+        }
+    )
+
+
+@pytest.fixture
+def temps() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    return 18 + np.cumsum(rng.normal(0, 1.5, DAYS))
+
+
+def test_daily_stage_counts_and_drops_faults() -> None:
+    load = np.full((2, 96), 10.0)
+    load[0, 5] = -3.0  # export on a consumption meter
+    load[0, 40] = 9_999_999.0  # register glitch
+    load[1, 50] = 65_535.0  # a spike far above the rest of its day
+    load[1, 60:64] = np.nan  # an hour missing
+    daily = daily_features(_table({"M1": load}))
+    assert daily.column("negative_slots").to_pylist() == [1, 0]
+    assert daily.column("absurd_slots").to_pylist() == [1, 1]
+    assert daily.column("valid_slots").to_pylist() == [94, 91]
+    assert daily.column("mean_kw").to_pylist() == pytest.approx([10.0, 10.0])
+    # The missing hour takes the day's mean; the spike is gone from its hour.
+    hourly = daily.column("hourly_kw").to_pylist()
+    assert hourly[1][15] == pytest.approx(10.0)
+    assert hourly[1][12] == pytest.approx(10.0)
+    assert daily.column("floor_kw").to_pylist() == pytest.approx([10.0, 10.0])
+
+
+def test_farm_and_data_centre_features_differ_by_physics(temps: np.ndarray) -> None:
+    rng = np.random.default_rng(1)
+    table = _table({"farm": _farm(rng, 650.0), "dc": _data_centre(rng, temps)})
+    settings = MeterScanSettings()
+    days = lay_out(pa.Table.from_batches([daily_features(table)]), settings)
+    f = compute_features(days, np.vstack([temps, temps]), settings)
+    farm, dc = days.meter_ids.index("farm"), days.meter_ids.index("dc")
+    assert f.flat_cv[farm] < 0.01 < f.flat_cv[dc]
+    assert f.temp_corr[dc] > 0.8
+    assert abs(f.temp_corr[farm]) < 0.5
+    assert f.profile_corr[dc] > 0.9 > f.profile_corr[farm]
+    assert f.block_kw[farm] == pytest.approx(650, rel=0.02)
+
+
+@pytest.mark.parametrize(("start_day", "start_hour"), [(9, 3.0), (12, 18.5), (20, 23.5)])
+def test_start_date_and_hour_of_a_new_farm(start_day: int, start_hour: float) -> None:
+    rng = np.random.default_rng(start_day)
+    table = _table({"M": _farm(rng, 300.0, start_day, start_hour)})
+    settings = MeterScanSettings()
+    days = lay_out(pa.Table.from_batches([daily_features(table)]), settings)
+    f = compute_features(days, None, settings)
+    assert f.start_index[0] == start_day
+    assert abs(f.start_hour[0] - start_hour) <= 1
+    assert f.block_kw[0] == pytest.approx(298, rel=0.02)
+
+
+def test_batch_ramp_dates_the_first_batch() -> None:
+    rng = np.random.default_rng(5)
+    load = 3.0 + 0.05 * rng.standard_normal((DAYS, 96))
+    for day, kw in ((8, 40.0), (10, 160.0), (13, 420.0)):
+        load[day:] = kw * (1 + 0.004 * rng.standard_normal((DAYS - day, 96)))
+    days = lay_out(pa.Table.from_batches([daily_features(_table({"M": load}))]), MeterScanSettings())
+    f = compute_features(days, None, MeterScanSettings())
+    assert f.start_index[0] == 8
+    assert f.ramp_steps[0] >= 2
+
+
+def test_kernel_scores_a_farm_and_spares_a_data_centre(temps: np.ndarray) -> None:
+    rng = np.random.default_rng(2)
+    table = _table({"farm": _farm(rng, 650.0, 10, 14.0), "dc": _data_centre(rng, temps)})
+    findings = scan_batch(
+        table, _customers({"farm": "industrial", "dc": "commercial"}), _weather(temps)
+    )
+    assert findings.schema == FINDINGS_SCHEMA
+    rows = {r["meter_id"]: r for r in findings.to_pylist()}
+    assert rows["farm"]["suspected"]
+    assert rows["farm"]["category"] == Category.MINING
+    assert rows["farm"]["est_start_date"] == START + timedelta(days=10)
+    assert rows["farm"]["est_rigs"] == pytest.approx(650 / 3.41, rel=0.05)
+    assert "meters.new_constant_load" in rows["farm"]["reasons"]
+    assert not rows["dc"]["suspected"]
+    assert "meters.follows_temperature" in rows["dc"]["reasons"]
+
+
+def test_too_few_days_is_insufficient_data() -> None:
+    load = np.full((3, 96), 500.0)
+    findings = scan_batch(_table({"new": load}))
+    row = findings.to_pylist()[0]
+    assert row["category"] == Category.INSUFFICIENT
+    assert not row["suspected"]
+    assert "data.too_few_days" in row["warnings"]
+
+
+def test_kernel_is_independent_of_row_order_and_batching() -> None:
+    province = generate_meters(11, n_meters=300, days=21)
+    whole = scan_batch(province.readings, province.customers, province.weather)
+    shuffled = province.readings.take(
+        pa.array(np.random.default_rng(0).permutation(province.readings.num_rows))
+    )
+    again = scan_batch(shuffled, province.customers, province.weather)
+    key = [("meter_id", "ascending")]
+    assert whole.sort_by(key).equals(again.sort_by(key))
+
+
+def test_generated_province_is_separated() -> None:
+    province = generate_meters(12, n_meters=3000, days=28)
+    findings = scan_batch(province.readings, province.customers, province.weather)
+    truth = {r["meter_id"]: r for r in province.truth.to_pylist()}
+    flagged = {r["meter_id"] for r in findings.to_pylist() if r["suspected"]}
+    mining = {m for m, t in truth.items() if t["is_mining"]}
+    assert len(flagged & mining) >= 0.9 * len(mining)
+    assert len(flagged - mining) <= 3
+    assert not any(truth[m]["kind"] == "data_centre" for m in flagged)
