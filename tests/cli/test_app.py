@@ -21,7 +21,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 @pytest.fixture
 def demo_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     path = tmp_path / "demo.db"
-    code, out, _ = _run(capsys, "demo", "--db-file", str(path), "--projects", "60", "--weeks", "4")
+    code, out, _ = _run(
+        capsys, "demo", "--db-file", str(path), "--projects", "60", "--weeks", "4", "--meters", "0"
+    )
     assert code == 0, out
     return path
 
@@ -40,12 +42,16 @@ def test_demo_prints_the_weekly_summary_and_a_sound_chain(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = _run(
-        capsys, "demo", "--db-file", str(tmp_path / "d.db"), "--projects", "60", "--weeks", "4"
-    )
+        capsys, "demo", "--db-file", str(tmp_path / "d.db"), "--projects", "60", "--weeks", "4",
+        "--meters", "600",
+    )  # fmt: skip
     assert code == 0
     assert "四川省" in out
     assert "雅安市" in out
     assert "虚拟货币“挖矿”项目台账周报" in out
+    assert "疑似挖矿电表" in out, "the demo scans a prefecture's meters"
+    assert "meters.new_constant_load" in out or "meters.flat_24x7" in out
+    assert "leads recorded:" in out
     assert "audit chain intact" in out
 
 

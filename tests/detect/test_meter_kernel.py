@@ -34,10 +34,12 @@ def _table(loads: dict[str, np.ndarray]) -> pa.Table:
     return pa.table(columns, schema=READINGS_SCHEMA)
 
 
-def _farm(rng: np.random.Generator, kw: float, start_day: int = 0, start_hour: float = 0) -> np.ndarray:
+def _farm(
+    rng: np.random.Generator, kw: float, start_day: int = 0, start_hour: float = 0
+) -> np.ndarray:
     load = kw * (1 + 0.005 * rng.standard_normal((DAYS, 96)))
     load[:start_day] = 2.0
-    load[start_day, HOURS < start_hour] = 2.0
+    load[start_day, start_hour > HOURS] = 2.0
     return load
 
 
@@ -128,7 +130,9 @@ def test_batch_ramp_dates_the_first_batch() -> None:
     load = 3.0 + 0.05 * rng.standard_normal((DAYS, 96))
     for day, kw in ((8, 40.0), (10, 160.0), (13, 420.0)):
         load[day:] = kw * (1 + 0.004 * rng.standard_normal((DAYS - day, 96)))
-    days = lay_out(pa.Table.from_batches([daily_features(_table({"M": load}))]), MeterScanSettings())
+    days = lay_out(
+        pa.Table.from_batches([daily_features(_table({"M": load}))]), MeterScanSettings()
+    )
     f = compute_features(days, None, MeterScanSettings())
     assert f.start_index[0] == 8
     assert f.ramp_steps[0] >= 2

@@ -284,7 +284,11 @@ def compute_features(
     floor_kw = _nanmedian(floor_on, axis=1)
     with np.errstate(all="ignore"):
         pre_start = valid & has_start[:, None] & (day_idx < start_index[:, None])
-        base_floor = np.where(has_start, _nanmedian(_masked(floor, pre_start), axis=1), 0.0)
+        # The floor the site had before: its lower quartile, so that a start detected late (a
+        # curtailed farm restarting) does not count the earlier mining as the base.
+        pre_floor = _masked(floor, pre_start)
+        lower = _quiet(lambda v, axis: np.nanpercentile(v, 25, axis=axis), pre_floor, 1)
+        base_floor = np.where(has_start, lower, 0.0)
         base_floor = np.nan_to_num(base_floor)
         block_kw = np.maximum(floor_kw - base_floor, 0.0)
         mean_level = _nanmean(mean_on, axis=1)
