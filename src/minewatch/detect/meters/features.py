@@ -219,6 +219,7 @@ class MeterFeatures:
     floor_temp_corr: F
     floor_temp_slope: F  # floor change per °C / floor
     valley_share: F  # valley block / mean
+    valley_temp_corr: F  # correlation of the valley block with the daily temperature
     valley_flat: F  # CV across the valley hours, within the block
     valley_day_cv: F  # day-to-day variation of the valley block
     off_valley_share: F  # mean outside the valley / valley mean
@@ -272,7 +273,9 @@ def compute_features(
     operating = valid & (~has_start[:, None] | (day_idx >= start_index[:, None]))
     op_signal = _nanmedian(_masked(signal, operating), axis=1)
     # Curtailed days: the mean falls to less than half way between the base and the usual.
-    on_cut = base + 0.5 * (op_signal - base)
+    # (When the day's mean did not rise — a valley block replacing a site's daytime load —
+    # there is no such level to fall from, and every operating day counts.)
+    on_cut = np.where(op_signal > base, base + 0.5 * (op_signal - base), -np.inf)
     on = operating & (signal >= on_cut[:, None])
     off_days = (operating & ~on).sum(axis=1)
     on_fraction = on.sum(axis=1) / np.maximum(operating.sum(axis=1), 1)
@@ -340,6 +343,12 @@ def compute_features(
             temp_corr = floor_temp_corr = temp_slope = floor_temp_slope = np.full(m, np.nan)
 
         valley_block = _masked(valley - daytime, on)
+        # A storage heater charges more on cold nights; rigs in the valley hours do not care.
+        valley_temp_corr = (
+            _nancorr(valley_block, _masked(temperature, on))
+            if temperature is not None
+            else np.full(m, np.nan)
+        )
         valley_block_kw = np.maximum(_nanmedian(valley_block, axis=1), 0.0)
         valley_share = valley_block_kw / mean_level
         valley_day_cv = _nanstd(valley_block, axis=1) / valley_block_kw
@@ -370,6 +379,7 @@ def compute_features(
         floor_temp_corr=floor_temp_corr,
         floor_temp_slope=floor_temp_slope,
         valley_share=valley_share,
+        valley_temp_corr=valley_temp_corr,
         valley_flat=valley_flat,
         valley_day_cv=valley_day_cv,
         off_valley_share=off_valley_share,
