@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -322,9 +321,7 @@ def test_rejects_what_it_cannot_generate(arguments: dict[str, object]) -> None:
         generate_demo_province(1, **arguments)  # type: ignore[arg-type]
 
 
-def test_province_scale_is_fast() -> None:
-    started = time.perf_counter()
+def test_province_scale() -> None:
+    # (Its speed is measured by `make bench`, not here.)
     province = generate_demo_province(7, n_projects=5000, weeks=8)
-    elapsed = time.perf_counter() - started
     assert len(histories(province)) == 5000
-    assert elapsed < 5.0
