@@ -45,6 +45,7 @@ class MeterDays:
     first_date: date
     hourly: npt.NDArray[np.float32]  # (m, d, 24) kW, NaN where missing
     mean_kw: F  # (m, d)
+    max_kw: F  # the day's highest quarter-hour
     floor_kw: F  # lowest hourly mean of the day
     valley_kw: F  # mean over the valley (cheap-tariff) hours
     daytime_kw: F  # mean over 08:00–22:00
@@ -127,6 +128,7 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         first_date=EPOCH + timedelta(days=first),
         hourly=hourly,
         mean_kw=dense("mean_kw"),
+        max_kw=dense("max_kw"),
         floor_kw=dense("floor_kw"),
         valley_kw=dense("valley_kw"),
         daytime_kw=dense("daytime_kw"),
@@ -211,6 +213,7 @@ class MeterFeatures:
     floor_cv: F  # day-to-day variation of the floor
     level_cv: F  # day-to-day variation of the level
     rough: F  # slot-to-slot roughness / level
+    load_factor: F  # the day's mean over its peak quarter-hour
     profile_corr: F  # repeatability of the daily shape (odd vs even days)
     profile_amp: F  # amplitude of the mean daily shape / level
     weekly_ratio: F  # weekend / weekday level − 1
@@ -300,6 +303,7 @@ def compute_features(
         floor_cv = _nanstd(floor_on, axis=1) / floor_kw
         level_cv = _nanstd(level_on, axis=1) / level_kw
         rough = _nanmedian(_masked(days.rough_kw / day_mean, on), axis=1)
+        load_factor = _nanmedian(_masked(day_mean / days.max_kw, on), axis=1)
 
         # The day's shape (hours over the day's mean), averaged over odd and over even on-days:
         # a load that repeats its day shows the same shape in both halves.
@@ -371,6 +375,7 @@ def compute_features(
         floor_cv=floor_cv,
         level_cv=level_cv,
         rough=rough,
+        load_factor=load_factor,
         profile_corr=profile_corr,
         profile_amp=profile_amp,
         weekly_ratio=weekly_ratio,
