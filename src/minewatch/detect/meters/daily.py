@@ -87,9 +87,12 @@ def daily_features(
         _hours_mask(NIGHT_HOURS),
     )
     count = len(FIGURES)
+    # The identifiers are copied, not referenced: a kept reference would pin the whole
+    # decoded batch in memory, and the next batches would then pay for fresh pages.
+    every = pa.array(np.arange(batch.num_rows))
     arrays: list[pa.Array] = [
-        _plain(batch.column("meter_id")),
-        _plain(batch.column("date")),
+        _plain(batch.column("meter_id")).take(every),
+        _plain(batch.column("date")).take(every),
         *(pa.array(figures[:, k].astype(np.int16)) for k in range(len(_INTEGER_FIGURES))),
         *(pa.array(figures[:, k].astype(np.float32)) for k in range(len(_INTEGER_FIGURES), count)),
         pa.FixedSizeListArray.from_arrays(pa.array(hourly.ravel()), 24),
