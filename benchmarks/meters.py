@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed-meters", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=9_001, help="a seed the model never saw")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--scan-child", help=argparse.SUPPRESS)
     parser.add_argument("--floor-child", help=argparse.SUPPRESS)
     parser.add_argument("--repeat", type=int, default=3, help="speed runs; the best counts")
@@ -200,8 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.floor_child:
         floor_child(args.floor_child)
         return 0
-    print("quality on unseen provinces (seed, then parameters the model was not tuned on)")
+    if not args.skip_quality:
+        print("quality on unseen provinces (seed, then parameters the model was not tuned on)")
     for offset, (name, (params, start)) in enumerate(SCENARIOS.items()):
+        if args.skip_quality:
+            break
         q = quality(args.seed + offset, args.quality_meters, params, start)
         print(f"\n[{name}] {q.meters:,} meters, start {start}")
         print(f"  average precision        {q.average_precision:.4f}   target ≥ 0.95")
