@@ -18,11 +18,8 @@ meter or per slot.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -150,11 +147,13 @@ def _masked(values: F, mask: B) -> F:
     return np.where(mask, values, np.nan)
 
 
-def _quiet(function: Callable[..., Any], values: F, axis: int) -> F:
-    """A nan-reduction that returns NaN for an all-NaN slice without warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.asarray(function(values, axis=axis), dtype=np.float64)
+def _nanquantile(values: F, q: float) -> F:
+    """The ``q`` quantile of each row ignoring NaN (lower of the two middle values)."""
+    ordered = np.sort(values, axis=1)  # NaN sort last
+    n = (~np.isnan(values)).sum(axis=1)
+    index = np.maximum(np.floor(q * (n - 1)).astype(np.int64), 0)
+    picked = np.take_along_axis(ordered, index[:, None], 1)[:, 0]
+    return np.where(n > 0, picked, np.nan)
 
 
 def _nanmedian(values: F, axis: int) -> F:
@@ -293,7 +292,7 @@ def compute_features(
         # The floor the site had before: its lower quartile, so that a start detected late (a
         # curtailed farm restarting) does not count the earlier mining as the base.
         pre_floor = _masked(floor, pre_start)
-        lower = _quiet(lambda v, axis: np.nanpercentile(v, 25, axis=axis), pre_floor, 1)
+        lower = _nanquantile(pre_floor, 0.25)
         base_floor = np.where(has_start, lower, 0.0)
         base_floor = np.nan_to_num(base_floor)
         block_kw = np.maximum(floor_kw - base_floor, 0.0)
