@@ -8,9 +8,12 @@ regroup in memory, and stage two scores whole meters in chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +25,7 @@ from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.meters import iter_readings
 
+T = TypeVar("T")
 Progress = Callable[[int], None]
 """Called with the number of reading rows just reduced."""
 
@@ -33,6 +37,42 @@ class ScanResult:
     meters: int
 
 
+def prefetch(batches: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Read ahead in a thread: Arrow decodes the next batch while the kernel works on this
+    one (both release the interpreter lock). Errors reach the caller in order."""
+    queue: Queue[tuple[T | None, BaseException | None, bool]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                if stop.is_set():
+                    return
+                queue.put((item, None, False))
+        except BaseException as error:  # handed over to the consumer
+            queue.put((None, error, False))
+            return
+        queue.put((None, None, True))
+
+    worker = threading.Thread(target=produce, name="minewatch-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error, done = queue.get()
+            if error is not None:
+                raise error
+            if done:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(timeout=0.05)
+
+
 def reduce_days(
     batches: Iterable[pa.RecordBatch],
     settings: MeterScanSettings,
@@ -41,7 +81,7 @@ def reduce_days(
     """Stage one over every batch; returns the daily table and the reading rows seen."""
     reduced: list[pa.RecordBatch] = []
     rows = 0
-    for batch in batches:
+    for batch in prefetch(batches):
         reduced.append(daily_features(batch, settings))
         rows += batch.num_rows
         if progress is not None:

@@ -164,3 +164,30 @@ def reduce_days(
                 for k in range(4, len(FIGURES)):
                     out[i, k] = np.nan
     return out, hourly
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def tree_margin(
+    x: npt.NDArray[np.float64],
+    features: npt.NDArray[np.int64],
+    thresholds: npt.NDArray[np.float64],
+    leaves: npt.NDArray[np.float64],
+    depth: int,
+    base_score: float,
+    learning_rate: float,
+) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
+    """The boosted trees' log-odds for every row (see ``TreeModel.margin``)."""
+    n = x.shape[0]
+    trees = features.shape[0]
+    internal = 2**depth - 1
+    out = np.empty(n, dtype=np.float64)
+    for i in prange(n):
+        total = base_score
+        for t in range(trees):
+            node = 0
+            for _ in range(depth):
+                right = x[i, features[t, node]] > thresholds[t, node]
+                node = 2 * node + 1 + (1 if right else 0)
+            total += learning_rate * leaves[t, node - internal]
+        out[i] = total
+    return out

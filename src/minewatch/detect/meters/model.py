@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from minewatch.detect.meters._fused import tree_margin
+
 F = npt.NDArray[np.float64]
 MODEL_RESOURCE = "data/meters-model.json"
 
@@ -37,16 +39,15 @@ class TreeModel:
 
     def margin(self, x: F) -> F:
         """Raw log-odds for rows of ``x`` (columns in ``feature_names`` order)."""
-        out = np.full(x.shape[0], self.base_score)
-        internal = 2**self.depth - 1
-        rows = np.arange(x.shape[0])
-        for t in range(self.features.shape[0]):
-            node = np.zeros(x.shape[0], dtype=np.int64)
-            for _ in range(self.depth):
-                go_right = x[rows, self.features[t, node]] > self.thresholds[t, node]
-                node = 2 * node + 1 + go_right
-            out += self.learning_rate * self.leaves[t, node - internal]
-        return out
+        return tree_margin(
+            np.ascontiguousarray(x, dtype=np.float64),
+            self.features,
+            self.thresholds,
+            self.leaves,
+            self.depth,
+            self.base_score,
+            self.learning_rate,
+        )
 
     def predict(self, x: F) -> F:
         """Probability of mining."""
