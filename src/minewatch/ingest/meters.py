@@ -34,6 +34,7 @@ import math
 import os
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -590,20 +591,19 @@ def _chunk_problems(
     ]
 
 
-class _Source:
+class _Source(ABC):
     """A meter file opened for reading: batches fast, and the slow scan that names bad cells."""
 
     path: Path
     plan: _Plan
 
+    @abstractmethod
     def raw_batches(self, batch_rows: int) -> _Batches:
         """(index of the first data record, the needed columns by canonical name) per batch."""
-        raise NotImplementedError
 
     def scan(self, interval: int | None, start: int) -> list[InputProblem]:
         """The problems (up to :data:`MAX_PROBLEMS` and one more) from data record ``start`` on,
         with exact rows; the records before ``start`` passed the fast checks already."""
-        raise NotImplementedError
 
     def failure(
         self,
