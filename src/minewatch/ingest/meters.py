@@ -601,6 +601,7 @@ class _Source(ABC):
     def raw_batches(self, batch_rows: int) -> _Batches:
         """(index of the first data record, the needed columns by canonical name) per batch."""
 
+    @abstractmethod
     def scan(self, interval: int | None, start: int) -> list[InputProblem]:
         """The problems (up to :data:`MAX_PROBLEMS` and one more) from data record ``start`` on,
         with exact rows; the records before ``start`` passed the fast checks already."""
