@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
 from minewatch.cli import context, output
@@ -21,8 +24,9 @@ from minewatch.domain.ledger.weekly import Week
 from minewatch.domain.migrate import open_database
 from minewatch.engine.local import scan_meters
 from minewatch.reference import regions
+from minewatch.reference.ledger import EnterpriseKind
 from minewatch.settings import Locale
-from minewatch.synth.meters import generate_meters, write_meter_province
+from minewatch.synth.meters import MeterProvince, generate_meters, write_meter_province
 from minewatch.synth.province import DemoProvince, generate_demo_province
 
 
@@ -148,6 +152,7 @@ def _demo_meters(
         start=start,
         prefecture_code=_demo_prefecture(generated.province_code),
     )
+    province = _as_ledger_operators(province, generated, seed)
     folder = _meter_folder(db_path)
     write_meter_province(province, folder, fmt="parquet")
     settings = MeterScanSettings()
@@ -174,3 +179,32 @@ def _demo_meters(
     )
     summary = save_leads(result.findings, province.customers, settings, "电网公司用电分析", url)
     output.info(f"leads recorded: {summary.created} new, {summary.linked} linked to an enterprise")
+
+
+def _as_ledger_operators(meters: MeterProvince, ledger: DemoProvince, seed: int) -> MeterProvince:
+    """Give half the generated mining meters to mining operators of the demo ledger.
+
+    In a real province the grid's customer archive and the ledger name the same enterprises;
+    the two generators do not know each other, so the demo makes the link the way the archive
+    would carry it (the credit code), and the scan's leads land on those enterprises.
+    """
+    operators = [
+        e.uscc
+        for e in ledger.enterprises
+        if e.kind is EnterpriseKind.MINING_OPERATOR
+        and e.region_code.startswith(ledger.province_code[:2])
+    ]
+    if not operators:
+        return meters
+    rng = random.Random(seed)
+    mining = {
+        row["meter_id"]
+        for row in meters.truth.to_pylist()
+        if row["is_mining"] and rng.random() < 0.5
+    }
+    ids = meters.customers.column("meter_id").to_pylist()
+    uscc = meters.customers.column("uscc").to_pylist()
+    linked = [rng.choice(operators) if m in mining else u for m, u in zip(ids, uscc, strict=True)]
+    index = meters.customers.column_names.index("uscc")
+    customers = meters.customers.set_column(index, "uscc", pa.array(linked, pa.string()))
+    return dataclasses.replace(meters, customers=customers)
