@@ -399,7 +399,7 @@ def _change_point(
     valid: B,
     settings: MeterScanSettings,
     min_jump: F | float = 0.0,
-    min_after: int = 2,
+    min_after: int = 4,
 ) -> tuple[npt.NDArray[np.int64], F, F, F]:
     """The day a lasting step up in the daily level begins, its t-statistic, the base and the
     day-to-day noise.
@@ -421,6 +421,8 @@ def _change_point(
         steps = np.abs(np.diff(np.where(valid, level, np.nan), axis=1))
         noise = _nanmedian(steps, axis=1) / 0.954 + 0.003 * np.abs(_nanmedian(level, 1)) + 0.02
         stat = delta / noise[:, None] * np.sqrt(n_before * n_after / np.maximum(n, 1))
+    # A start needs days after it to be judged on: a jump on the last days of an export is
+    # not yet a lasting load (it may be a fault, or a load that will go again).
     allowed = (n_before >= 2) & (n_after >= min_after)
     stat = np.where(allowed & np.isfinite(stat), stat, -np.inf)
     # Among the significant splits, the one with the largest lasting rise: a small but
