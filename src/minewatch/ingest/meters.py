@@ -527,6 +527,47 @@ def _wide_batch(parsed: _Parsed, plan: _Plan) -> Any:
     return pa.RecordBatch.from_arrays([parsed.meter, parsed.date, *slots], schema=READINGS_SCHEMA)
 
 
+def _take(parsed: _Parsed, rows: IntArray) -> _Parsed:
+    index = pa.array(rows, pa.int64())
+    return _Parsed(
+        meter=parsed.meter.take(index),
+        date=parsed.date,
+        seconds=parsed.seconds[rows],
+        values=[v.take(index) for v in parsed.values],
+    )
+
+
+def _joined(parts: list[_Parsed]) -> _Parsed:
+    """Parsed long batches as one (empty parts are dropped)."""
+    kept = [p for p in parts if len(p.meter)]
+    if len(kept) <= 1:
+        return kept[0] if kept else parts[-1]
+    parts = kept
+    return _Parsed(
+        meter=pa.concat_arrays([p.meter for p in parts]),
+        date=parts[-1].date,
+        seconds=np.concatenate([p.seconds for p in parts]),
+        values=[
+            pa.concat_arrays([p.values[k] for p in parts]) for k in range(len(parts[0].values))
+        ],
+    )
+
+
+def _split_last_day(parsed: _Parsed) -> tuple[_Parsed, _Parsed]:
+    """(everything but the readings of the batch's last meter-day, those readings)."""
+    n = len(parsed.meter)
+    if n == 0:
+        return parsed, parsed
+    last_meter = parsed.meter[n - 1].as_py()
+    day = parsed.seconds // _DAY_SECONDS
+    same_meter = np.asarray(
+        pc.equal(parsed.meter, last_meter).fill_null(False).to_numpy(zero_copy_only=False),
+        dtype=np.bool_,
+    )
+    tail = same_meter & (day == day[n - 1])
+    return _take(parsed, np.flatnonzero(~tail)), _take(parsed, np.flatnonzero(tail))
+
+
 def _pivot(parsed: _Parsed, plan: _Plan, interval: int) -> Any:
     """Wide rows of a batch of a long file; the n-th repeat of a reading goes to the n-th row."""
     n = len(parsed.meter)
@@ -840,14 +881,28 @@ def _read_file(path: Path, batch_rows: int) -> Iterator[Any]:
     times: set[int] = set()
     checked = 0  # data records that passed the fast checks
 
+    carried: list[_Parsed] = []  # the last meter-day of the previous batch, held back
+
     def emit(offset: int, parsed: _Parsed, raw: Mapping[str, Any]) -> Iterator[Any]:
         assert interval is not None
         found = _grid_issues(parsed, raw, interval)
         if found:
             raise source.failure(interval, offset, None, [(offset, i) for i in found])
-        batch = _pivot(parsed, plan, interval)
+        # A meter-day may straddle two batches (exports sorted by meter and time): its
+        # readings are held back and pivoted with the next batch, so it stays one row.
+        whole = _joined([*carried, parsed])
+        head, tail = _split_last_day(whole)
+        carried[:] = [tail]
+        batch = _pivot(head, plan, interval)
         if batch is not None:
             yield from _sliced(batch, batch_rows)
+
+    def flush() -> Iterator[Any]:
+        assert interval is not None
+        if carried:
+            batch = _pivot(carried.pop(), plan, interval)
+            if batch is not None:
+                yield from _sliced(batch, batch_rows)
 
     with contextlib.closing(source.raw_batches(batch_rows)) as batches:
         while True:
@@ -878,6 +933,8 @@ def _read_file(path: Path, batch_rows: int) -> Iterator[Any]:
         interval = _infer_interval(p for _, p, _ in pending)
         for kept in pending:
             yield from emit(*kept)
+    if interval is not None:
+        yield from flush()
 
 
 # --------------------------------------------------------------------------- small tables
