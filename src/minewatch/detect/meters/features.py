@@ -50,7 +50,6 @@ class MeterDays:
     valley_cv: F  # spread of the valley hours / their mean
     std_kw: F
     rough_kw: F
-    max_step_kw: F
     valid: B  # (m, d) the day has enough valid quarter-hours
     present: B  # (m, d) the day is in the input at all
     negative_slots: npt.NDArray[np.int64]  # (m,)
@@ -133,7 +132,6 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         valley_cv=dense("valley_cv"),
         std_kw=dense("std_kw"),
         rough_kw=dense("rough_kw"),
-        max_step_kw=dense("max_step_kw"),
         valid=valid,
         present=present,
         negative_slots=negative.astype(np.int64),
