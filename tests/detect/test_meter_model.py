@@ -7,7 +7,7 @@ import pytest
 
 from minewatch.detect.meters.model import TreeModel, fit_trees, load_packaged_model
 from minewatch.detect.meters.scan import FEATURE_NAMES
-from minewatch.detect.meters.train import MIN_THRESHOLD, TARGET_FPR, threshold_for
+from minewatch.engine.training import MIN_THRESHOLD, TARGET_FPR, threshold_for
 
 
 def test_trees_learn_an_interaction_a_line_cannot() -> None:

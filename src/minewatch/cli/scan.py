@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import typer
 
 from minewatch.cli import context, output
@@ -25,9 +26,10 @@ def suspects_as_leads(
     """The suspected meters as leads, with what the customer archive says about each."""
     suspects = findings.filter(findings.column("suspected")).to_pylist()
     archive: dict[str, dict[str, object]] = {}
-    if customers is not None:
-        wanted = {row["meter_id"] for row in suspects}
-        archive = {r["meter_id"]: r for r in customers.to_pylist() if r["meter_id"] in wanted}
+    if customers is not None and suspects:
+        wanted = pa.array([row["meter_id"] for row in suspects], pa.string())
+        rows = customers.filter(pc.is_in(customers.column("meter_id"), value_set=wanted))
+        archive = {r["meter_id"]: r for r in rows.to_pylist()}
     leads = []
     for row in suspects:
         customer = archive.get(str(row["meter_id"]), {})

@@ -24,10 +24,10 @@ def meters(
 ) -> None:
     """Train the meter model on generated provinces with varied physics; pick its threshold
     on held-out provinces."""
-    from minewatch.detect.meters import train as training
-    from minewatch.detect.meters.model import save_model
+    from minewatch.detect.meters.model import PACKAGED_MODEL_PATH, save_model
+    from minewatch.engine import training
 
-    target = out or Path(training.__file__).parent.parent / "data" / "meters-model.json"
+    target = out or PACKAGED_MODEL_PATH
     model = training.train(n_meters=meters_per_province, log=output.info)
     save_model(model, target)
     output.info(f"wrote {target}")

@@ -29,6 +29,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from minewatch.errors import InputFileError, InputProblem, MineWatchError
+from minewatch.ingest.cells import parse_day
 from minewatch.reference import credit_code, regions
 from minewatch.reference.ledger import (
     DiscoveryMethod,
@@ -200,38 +201,17 @@ def _integer(value: object) -> int | None:
     return int(number)
 
 
-_DATE_PATTERNS = (
-    re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?$"),
-    re.compile(r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$"),
-    re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?$"),
-)
-
-
 def _date(value: object) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         if 20000 <= value <= 80000:  # an Excel serial day number, 1954–2119
             converted = from_excel(value)
             if isinstance(converted, datetime):
                 return converted.date()
         raise _CellError(f"{value!r} is not a date (write 2021-12-31)")
-    text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
-    if not text:
-        return None
-    for pattern in _DATE_PATTERNS:
-        match = pattern.match(text)
-        if match is not None:
-            parts = match.groupdict()
-            try:
-                return date(int(parts["y"]), int(parts["m"]), int(parts.get("d") or 1))
-            except ValueError:
-                break
-    raise _CellError(f"{value!r} is not a date (write 2021-12-31)")
+    try:
+        return parse_day(value, month_alone=True)
+    except ValueError:
+        raise _CellError(f"{value!r} is not a date (write 2021-12-31)") from None
 
 
 def _region(value: object) -> str | None:

@@ -37,7 +37,7 @@ import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
@@ -50,6 +50,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from minewatch.errors import InputFileError, InputProblem, MineWatchError
+from minewatch.ingest.cells import DATE_PATTERNS, parse_day
 from minewatch.ingest.schemas import (
     CUSTOMERS_SCHEMA,
     HOUR_COLUMNS,
@@ -84,11 +85,6 @@ _INTERVALS_MIN = (15, 30, 60)
 _PENDING_LIMIT = 16  # long files: batches kept back at most while inferring the interval
 _CSV_NULLS = ["", "NULL", "null", "NA", "N/A", "n/a", "#N/A", "None", "-", "--"]
 _NUMBER_PATTERN = r"^\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf|infinity|nan))\s*$"
-_DATE_PATTERNS = (
-    r"^(?P<y>\d{4})(?:[-/.]|年)(?P<m>\d{1,2})(?:[-/.]|月)(?P<d>\d{1,2})日?"
-    r"(?:[ T]+0{1,2}:00(?::00(?:\.0+)?)?)?$",
-    r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$",
-)
 _TIMESTAMP_PATTERN = (
     r"^(?P<y>\d{4})(?:[-/.]|年)(?P<m>\d{1,2})(?:[-/.]|月)(?P<d>\d{1,2})日?"
     r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.0+)?)?)?"
@@ -251,20 +247,28 @@ def _missing(name: str) -> InputProblem:
     return InputProblem(1, name, f"required column is missing{also}")
 
 
-def _plan_readings(path: Path, headers: Sequence[str]) -> _Plan:
+def _header_positions(
+    headers: Sequence[str], canonical_of: Callable[[str], str | None]
+) -> tuple[dict[str, int], list[InputProblem]]:
+    """Where each known column is (by its canonical name), and the columns given twice."""
     positions: dict[str, int] = {}
     problems: list[InputProblem] = []
-    for index, text in enumerate(headers):
-        canonical = _reading_column(str(text))
-        if canonical is None:
+    for position, text in enumerate(headers):
+        key = canonical_of(str(text))
+        if key is None:
             continue
-        if canonical in positions:
-            first = str(headers[positions[canonical]]).strip()
+        if key in positions:
+            first = str(headers[positions[key]]).strip()
             problems.append(
-                InputProblem(1, str(text).strip(), f"repeats column {first!r} (both {canonical})")
+                InputProblem(1, str(text).strip(), f"repeats column {first!r} (both {key})")
             )
             continue
-        positions[canonical] = index
+        positions[key] = position
+    return positions, problems
+
+
+def _plan_readings(path: Path, headers: Sequence[str]) -> _Plan:
+    positions, problems = _header_positions(headers, _reading_column)
     value = "power_kw"
     if any(c in positions for c in SLOT_COLUMNS):
         layout = _Layout.WIDE
@@ -358,7 +362,7 @@ def _parse_dates(array: Any) -> tuple[Any, BoolArray, BoolArray]:
     m = np.zeros(n, np.int64)
     d = np.zeros(n, np.int64)
     matched = np.zeros(n, np.bool_)
-    for pattern in _DATE_PATTERNS:
+    for pattern in DATE_PATTERNS:
         hit, parts = _extract(text, pattern, ("y", "m", "d"))
         take = hit & ~matched
         y = np.where(take, _ints(parts["y"]), y)
@@ -971,19 +975,7 @@ def _table_records(path: Path) -> tuple[tuple[str, ...], list[tuple[int, list[An
 def _map_columns(
     path: Path, headers: Sequence[str], index: Mapping[str, str], required: Sequence[str]
 ) -> dict[str, int]:
-    positions: dict[str, int] = {}
-    problems: list[InputProblem] = []
-    for position, text in enumerate(headers):
-        key = index.get(_header_key(str(text)))
-        if key is None:
-            continue
-        if key in positions:
-            first = str(headers[positions[key]]).strip()
-            problems.append(
-                InputProblem(1, str(text).strip(), f"repeats column {first!r} (both {key})")
-            )
-            continue
-        positions[key] = position
+    positions, problems = _header_positions(headers, lambda text: index.get(_header_key(text)))
     problems.extend(
         InputProblem(1, key, "required column is missing")
         for key in required
@@ -1035,23 +1027,10 @@ def _cell_number(value: object) -> float | None:
 
 
 def _cell_date(value: object) -> date | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    if not text:
-        return None
-    for pattern in _DATE_PATTERNS:
-        match = re.match(pattern, text)
-        if match is not None:
-            try:
-                return date(int(match["y"]), int(match["m"]), int(match["d"]))
-            except ValueError:
-                break
-    raise _CellError(f"{text!r} is not a date ({_DATE_HINT})")
+    try:
+        return parse_day(value)
+    except ValueError as error:
+        raise _CellError(f"{error} ({_DATE_HINT})") from None
 
 
 @dataclass

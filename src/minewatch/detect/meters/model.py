@@ -21,6 +21,8 @@ from minewatch.detect.meters._fused import tree_margin
 
 F = npt.NDArray[np.float64]
 MODEL_RESOURCE = "data/meters-model.json"
+PACKAGED_MODEL_PATH = Path(__file__).parent.parent / MODEL_RESOURCE
+"""Where ``minewatch train meters`` writes the model in a source checkout."""
 
 
 @dataclass(frozen=True)

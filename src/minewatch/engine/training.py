@@ -1,6 +1,6 @@
 """Train the packaged meter model on MineWatch's own synthetic provinces.
 
-``minewatch train meters`` (or ``python -m minewatch.detect.meters.train``) generates provinces
+``minewatch train meters`` (or ``python -m minewatch.engine.training``) generates provinces
 whose physics parameters are drawn at random for each seed — rig sizes, farm sizes, noise,
 season, mix of disguises, data gaps — so that the model learns the physics rather than one
 parameter set, fits the boosted trees, picks the threshold on held-out provinces so that false
@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from minewatch.detect.meters.daily import daily_features
-from minewatch.detect.meters.model import TreeModel, fit_trees, save_model
+from minewatch.detect.meters.model import PACKAGED_MODEL_PATH, TreeModel, fit_trees, save_model
 from minewatch.detect.meters.scan import FEATURE_NAMES, prepare
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.synth.meters import MeterSynthParams, generate_meters
@@ -126,7 +126,7 @@ def train(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    out = Path(args[0]) if args else Path(__file__).parent.parent / "data" / "meters-model.json"
+    out = Path(args[0]) if args else PACKAGED_MODEL_PATH
     save_model(train(), out)
     sys.stdout.write(f"wrote {out}\n")
     return 0
