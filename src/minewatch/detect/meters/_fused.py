@@ -1,9 +1,9 @@
 """The fused stage-one loop: every figure of a meter-day from one read of its 96 readings.
 
 Compiled by Numba (cached on disk after the first run) and run in parallel over blocks of
-rows. Plain numpy would read the batch once per figure; this reads it once. The readings
-arrive column by column (as Arrow holds them); each block is first gathered into a small
-row-major buffer that stays in the processor's cache.
+rows. Plain numpy would read the batch once per figure; this reads it once, straight from
+Arrow's column buffers: each block of rows is gathered into a small row-major buffer that stays
+in the processor's cache, then each row takes two passes (faults out, then the figures).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ FIGURES = (
 BLOCK = 256
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def reduce_days(
-    x: npt.NDArray[np.float32],
+    columns: tuple[npt.NDArray[np.float32], ...],
     negative_tolerance: float,
     absurd_kw: float,
     spike_ratio: float,
@@ -41,10 +41,15 @@ def reduce_days(
     valley: npt.NDArray[np.bool_],
     daytime: npt.NDArray[np.bool_],
     night: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:  # pragma: no cover - compiled
-    n, slots = x.shape
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:  # pragma: no cover - compiled
+    """Every figure of every row: ``columns`` are the 96 slot columns (NaN where missing).
+
+    Returns ``(len(FIGURES), rows)`` figures and ``(rows, 24)`` hourly means.
+    """
+    slots = len(columns)
+    n = columns[0].size
     per_hour = slots // 24
-    out = np.empty((n, len(FIGURES)), dtype=np.float64)
+    out = np.empty((len(FIGURES), n), dtype=np.float32)
     hourly = np.empty((n, 24), dtype=np.float32)
     blocks = (n + BLOCK - 1) // BLOCK
     for b in prange(blocks):
@@ -53,9 +58,9 @@ def reduce_days(
         size = last - first
         buffer = np.empty((size, slots), dtype=np.float64)
         for j in range(slots):
+            column = columns[j]
             for r in range(size):
-                buffer[r, j] = x[first + r, j]
-        hours = np.empty(24, dtype=np.float64)
+                buffer[r, j] = column[first + r]
         for r in range(size):
             i = first + r
             row = buffer[r]
@@ -63,6 +68,8 @@ def reduce_days(
             absurd = 0
             count = 0
             total = 0.0
+            peak = -np.inf
+            at = -1
             for j in range(slots):
                 v = row[j]
                 if np.isnan(v):
@@ -76,55 +83,32 @@ def reduce_days(
                 else:
                     count += 1
                     total += v
-            # A reading far above the rest of its own day is a register fault (twice at most).
-            for _ in range(2):
-                if count <= 4:
-                    break
-                peak = -np.inf
-                at = -1
-                for j in range(slots):
-                    if row[j] > peak:
-                        peak = row[j]
+                    if v > peak:
+                        peak = v
                         at = j
-                if peak > spike_ratio * (total - peak) / (count - 1) + spike_margin:
-                    row[at] = np.nan
-                    count -= 1
-                    total -= peak
-                    absurd += 1
-                else:
+            # A reading far above the rest of its own day is a register fault (twice at most).
+            for attempt in range(2):
+                if count <= 4 or not peak > spike_ratio * (total - peak) / (count - 1) + spike_margin:
                     break
+                row[at] = np.nan
+                count -= 1
+                total -= peak
+                absurd += 1
+                if attempt == 0:
+                    peak = -np.inf
+                    for j in range(slots):
+                        if row[j] > peak:
+                            peak = row[j]
+                            at = j
+            mean = total / count if count > 0 else np.nan
             square = 0.0
             high = -np.inf
             low = np.inf
             rough = 0.0
             pairs = 0
             step = 0.0
-            for j in range(slots):
-                v = row[j]
-                if np.isnan(v):
-                    continue
-                square += v * v
-                high = max(high, v)
-                low = min(low, v)
-                if j > 0 and not np.isnan(row[j - 1]):
-                    d = abs(v - row[j - 1])
-                    rough += d
-                    pairs += 1
-                    step = max(step, d)
-            mean = total / count if count > 0 else np.nan
-            # Hourly means; an hour without readings takes the day's mean.
+            previous = np.nan
             floor = np.inf
-            for h in range(24):
-                s = 0.0
-                c = 0
-                for k in range(per_hour):
-                    v = row[h * per_hour + k]
-                    if not np.isnan(v):
-                        s += v
-                        c += 1
-                hours[h] = s / c if c > 0 else mean
-                hourly[i, h] = hours[h]
-                floor = min(floor, hours[h])
             v_sum = 0.0
             v_sq = 0.0
             v_n = 0
@@ -133,36 +117,56 @@ def reduce_days(
             n_sum = 0.0
             n_n = 0
             for h in range(24):
+                s = 0.0
+                c = 0
+                for k in range(h * per_hour, (h + 1) * per_hour):
+                    v = row[k]
+                    if not np.isnan(v):
+                        s += v
+                        c += 1
+                        square += v * v
+                        high = max(high, v)
+                        low = min(low, v)
+                        if not np.isnan(previous):
+                            change = abs(v - previous)
+                            rough += change
+                            pairs += 1
+                            step = max(step, change)
+                    previous = v
+                # Hourly means; an hour without readings takes the day's mean.
+                hour = s / c if c > 0 else mean
+                hourly[i, h] = hour
+                floor = min(floor, hour)
                 if valley[h]:
-                    v_sum += hours[h]
-                    v_sq += hours[h] * hours[h]
+                    v_sum += hour
+                    v_sq += hour * hour
                     v_n += 1
                 if daytime[h]:
-                    d_sum += hours[h]
+                    d_sum += hour
                     d_n += 1
                 if night[h]:
-                    n_sum += hours[h]
+                    n_sum += hour
                     n_n += 1
             v_mean = v_sum / v_n
-            out[i, 0] = count
-            out[i, 1] = negative
-            out[i, 2] = absurd
-            out[i, 3] = mean
+            out[0, i] = count
+            out[1, i] = negative
+            out[2, i] = absurd
+            out[3, i] = mean
             if count > 0:
-                out[i, 4] = high
-                out[i, 5] = low
-                out[i, 6] = np.sqrt(max(square / count - mean * mean, 0.0))
-                out[i, 7] = rough / pairs if pairs > 0 else np.nan
-                out[i, 8] = step if pairs > 0 else np.nan
-                out[i, 9] = floor
-                out[i, 10] = v_mean
-                out[i, 11] = d_sum / d_n
-                out[i, 12] = n_sum / n_n
+                out[4, i] = high
+                out[5, i] = low
+                out[6, i] = np.sqrt(max(square / count - mean * mean, 0.0))
+                out[7, i] = rough / pairs if pairs > 0 else np.nan
+                out[8, i] = step if pairs > 0 else np.nan
+                out[9, i] = floor
+                out[10, i] = v_mean
+                out[11, i] = d_sum / d_n
+                out[12, i] = n_sum / n_n
                 spread = np.sqrt(max(v_sq / v_n - v_mean * v_mean, 0.0))
-                out[i, 13] = spread / v_mean if v_mean > 0 else np.nan
+                out[13, i] = spread / v_mean if v_mean > 0 else np.nan
             else:
                 for k in range(4, len(FIGURES)):
-                    out[i, k] = np.nan
+                    out[k, i] = np.nan
     return out, hourly
 
 

@@ -35,33 +35,22 @@ DAILY_SCHEMA = pa.schema(
 DAYTIME_HOURS = tuple(range(8, 22))
 NIGHT_HOURS = (0, 1, 2, 3, 4, 5)
 
-Matrix = npt.NDArray[np.float32]
+def slot_columns(batch: pa.RecordBatch | pa.Table) -> tuple[npt.NDArray[np.float32], ...]:
+    """The 96 slot columns of a wide readings batch as read-only float32 arrays, nulls as NaN.
 
-
-def slot_matrix(batch: pa.RecordBatch | pa.Table) -> Matrix:
-    """The ``(rows, 96)`` float32 matrix of a wide readings batch; nulls become NaN.
-
-    Column-major, as Arrow holds the slots: a reduction across a row then adds 96
-    contiguous columns, which is what the processor does fastest.
+    Straight from Arrow's buffers where a column is float32 without nulls (no copy); other
+    columns are converted. All are marked read-only, so that the compiled kernel sees one type.
     """
-    n = batch.num_rows
-    x = np.empty((n, len(SLOT_COLUMNS)), dtype=np.float32, order="F")
-    for i, name in enumerate(SLOT_COLUMNS):
+    columns = []
+    for name in SLOT_COLUMNS:
         column = batch.column(name)
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
-        if column.type != pa.float32() or n == 0:
-            x[:, i] = column.to_numpy(zero_copy_only=False)
-            continue
-        # Straight from the Arrow buffers: no intermediate copy, nulls blanked from the bitmap.
-        validity, data = column.buffers()
-        x[:, i] = np.frombuffer(data, dtype=np.float32, count=n, offset=column.offset * 4)
-        if column.null_count:
-            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")[
-                column.offset : column.offset + n
-            ]
-            x[bits == 0, i] = np.nan
-    return x
+        values = column.to_numpy(zero_copy_only=False)  # nulls of a float column: NaN
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        values.flags.writeable = False
+        columns.append(values)
+    return tuple(columns)
 
 
 def daily_features(
@@ -75,9 +64,8 @@ def daily_features(
     65535 or 1e7, never a real load) — then the day's figures and hourly means are taken.
     """
     settings = settings or MeterScanSettings()
-    x = slot_matrix(batch)
     figures, hourly = reduce_days(
-        x,
+        slot_columns(batch),
         settings.negative_tolerance_kw,
         settings.absurd_kw,
         settings.spike_ratio,
@@ -86,15 +74,14 @@ def daily_features(
         _hours_mask(DAYTIME_HOURS),
         _hours_mask(NIGHT_HOURS),
     )
-    count = len(FIGURES)
     # The identifiers are copied, not referenced: a kept reference would pin the whole
     # decoded batch in memory, and the next batches would then pay for fresh pages.
     every = pa.array(np.arange(batch.num_rows))
     arrays: list[pa.Array] = [
-        _plain(batch.column("meter_id")).take(every),
-        _plain(batch.column("date")).take(every),
-        *(pa.array(figures[:, k].astype(np.int16)) for k in range(len(_INTEGER_FIGURES))),
-        *(pa.array(figures[:, k].astype(np.float32)) for k in range(len(_INTEGER_FIGURES), count)),
+        plain_array(batch.column("meter_id")).take(every),
+        plain_array(batch.column("date")).take(every),
+        *(pa.array(figures[k].astype(np.int16)) for k in range(len(_INTEGER_FIGURES))),
+        *(pa.array(figures[k]) for k in range(len(_INTEGER_FIGURES), len(FIGURES))),
         pa.FixedSizeListArray.from_arrays(pa.array(hourly.ravel()), 24),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=DAILY_SCHEMA)
@@ -108,12 +95,12 @@ def _hours_mask(hours: tuple[int, ...]) -> npt.NDArray[np.bool_]:
 
 def hourly_matrix(daily: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
     """The ``(rows, 24)`` hourly means of stage-one rows, without copying where possible."""
-    column = daily.column("hourly_kw")
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    values = column.flatten().to_numpy(zero_copy_only=False)
-    return np.asarray(values, dtype=np.float32).reshape(-1, 24)
+    column = plain_array(daily.column("hourly_kw"))
+    values = np.ascontiguousarray(column.flatten().to_numpy(zero_copy_only=False), np.float32)
+    values.flags.writeable = False  # one array type for the compiled kernels
+    return values.reshape(-1, 24)
 
 
-def _plain(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+def plain_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (chunks are combined)."""
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
