@@ -95,11 +95,18 @@ def score_in_chunks(
     weather: pa.Table | None,
     settings: MeterScanSettings,
     model: TreeModel,
-    meters_per_chunk: int = 60_000,
+    meters_per_chunk: int = 1_000_000,
 ) -> pa.Table:
-    """Stage two over whole meters, ``meters_per_chunk`` at a time (bounded memory)."""
+    """Stage two over whole meters, ``meters_per_chunk`` at a time.
+
+    Stage two reads the stage-one rows in place and keeps a few numbers per meter-day, so the
+    chunks only bound its working copies (about 150 bytes per meter-day); each chunk beyond the
+    first costs a copy of its rows, hence large chunks.
+    """
     if daily.num_rows == 0:
         return FINDINGS_SCHEMA.empty_table()
+    if daily.num_rows <= meters_per_chunk:  # never more meters than rows
+        return score_days(daily, customers, weather, settings, model)
     encoded = pc.dictionary_encode(daily.column("meter_id").combine_chunks())
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     chunk_of_row = codes // meters_per_chunk

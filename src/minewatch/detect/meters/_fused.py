@@ -8,9 +8,13 @@ in the processor's cache, then each row takes two passes (faults out, then the f
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
+from numba.np.numpy_support import carray
 
 FIGURES = (
     "valid_slots",
@@ -28,12 +32,37 @@ FIGURES = (
     "night_kw",
     "valley_cv",
 )
-BLOCK = 256
+BLOCK = 128
+
+
+def _pointer_intrinsic(item: types.Type) -> Any:
+    """A compiled function turning an address (int64) into a typed pointer for ``carray``.
+
+    Stage one reads Arrow's 96 column buffers in place; their addresses travel as one int64
+    array (a tuple of 96 arrays would make the compiler's work explode)."""
+
+    @intrinsic
+    def pointer(typingctx: Any, address: Any) -> Any:
+        signature = types.CPointer(item)(types.int64)  # type: ignore[no-untyped-call]
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+        return signature, codegen
+
+    return pointer
+
+
+_float32_pointer = _pointer_intrinsic(types.float32)
+_uint8_pointer = _pointer_intrinsic(types.uint8)
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def reduce_days(
-    columns: tuple[npt.NDArray[np.float32], ...],
+    n: int,
+    values: npt.NDArray[np.int64],
+    bitmaps: npt.NDArray[np.int64],
+    nullable: npt.NDArray[np.bool_],
     negative_tolerance: float,
     absurd_kw: float,
     spike_ratio: float,
@@ -42,12 +71,13 @@ def reduce_days(
     daytime: npt.NDArray[np.bool_],
     night: npt.NDArray[np.bool_],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:  # pragma: no cover - compiled
-    """Every figure of every row: ``columns`` are the 96 slot columns (NaN where missing).
+    """Every figure of ``n`` rows, from the 96 slot columns as Arrow holds them: ``values``
+    are the addresses of the float32 value buffers, ``bitmaps`` of the null bitmaps, read
+    where ``nullable`` (NaN is missing too). The caller keeps the buffers alive.
 
     Returns ``(len(FIGURES), rows)`` figures and ``(rows, 24)`` hourly means.
     """
-    slots = len(columns)
-    n = columns[0].size
+    slots = values.size
     per_hour = slots // 24
     out = np.empty((len(FIGURES), n), dtype=np.float32)
     hourly = np.empty((n, 24), dtype=np.float32)
@@ -58,9 +88,15 @@ def reduce_days(
         size = last - first
         buffer = np.empty((size, slots), dtype=np.float64)
         for j in range(slots):
-            column = columns[j]
+            column = carray(_float32_pointer(values[j]), (n,))
             for r in range(size):
                 buffer[r, j] = column[first + r]
+            if nullable[j]:
+                bits = carray(_uint8_pointer(bitmaps[j]), ((n + 7) // 8,))
+                for r in range(size):
+                    i = first + r
+                    if not (bits[i >> 3] >> (i & 7)) & 1:
+                        buffer[r, j] = np.nan
         for r in range(size):
             i = first + r
             row = buffer[r]
@@ -88,7 +124,10 @@ def reduce_days(
                         at = j
             # A reading far above the rest of its own day is a register fault (twice at most).
             for attempt in range(2):
-                if count <= 4 or not peak > spike_ratio * (total - peak) / (count - 1) + spike_margin:
+                if (
+                    count <= 4
+                    or not peak > spike_ratio * (total - peak) / (count - 1) + spike_margin
+                ):
                     break
                 row[at] = np.nan
                 count -= 1

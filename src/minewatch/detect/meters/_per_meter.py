@@ -70,11 +70,11 @@ STAT_BAR = 8.0
 
 _MEAN, _MAX, _FLOOR, _VALLEY, _DAYTIME, _NIGHT, _VALLEY_CV, _STD, _ROUGH = range(len(INPUTS))
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
-
-@njit(**_JIT)  # type: ignore[misc]
-def _select(values: npt.NDArray[np.float64], n: int, k: int) -> float:  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, error_model="numpy")
+def _select(
+    values: npt.NDArray[np.float64], n: int, k: int
+) -> float:  # pragma: no cover - compiled
     """The ``k``-th smallest of ``values[:n]``, reordering them so that everything after
     position ``k`` is at least as large (Wirth's selection: linear time, in place)."""
     lo = 0
@@ -98,11 +98,13 @@ def _select(values: npt.NDArray[np.float64], n: int, k: int) -> float:  # pragma
             lo = i
         if k < i:
             hi = j
-    return values[k]
+    return float(values[k])
 
 
-@njit(**_JIT)  # type: ignore[misc]
-def _median(values: npt.NDArray[np.float64], scratch: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, error_model="numpy")
+def _median(
+    values: npt.NDArray[np.float64], scratch: npt.NDArray[np.float64]
+) -> float:  # pragma: no cover - compiled
     """The median of the non-NaN ``values`` (mean of the two middle ones); NaN if none."""
     n = 0
     for v in values:
@@ -114,14 +116,16 @@ def _median(values: npt.NDArray[np.float64], scratch: npt.NDArray[np.float64]) -
     low = _select(scratch, n, (n - 1) // 2)
     if n % 2 == 1:
         return low
-    high = scratch[n // 2]
+    high = float(scratch[n // 2])
     for k in range(n // 2 + 1, n):
         high = min(high, scratch[k])
     return 0.5 * (low + high)
 
 
-@njit(**_JIT)  # type: ignore[misc]
-def _quantile(values: npt.NDArray[np.float64], q: float, scratch: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, error_model="numpy")
+def _quantile(
+    values: npt.NDArray[np.float64], q: float, scratch: npt.NDArray[np.float64]
+) -> float:  # pragma: no cover - compiled
     """The ``q`` quantile of the non-NaN ``values`` (the lower of two neighbours)."""
     n = 0
     for v in values:
@@ -133,7 +137,7 @@ def _quantile(values: npt.NDArray[np.float64], q: float, scratch: npt.NDArray[np
     return _select(scratch, n, max(int(np.floor(q * (n - 1))), 0))
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mean(values: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compiled
     total = 0.0
     n = 0
@@ -144,7 +148,7 @@ def _mean(values: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compi
     return total / n if n > 0 else np.nan
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _std(values: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compiled
     mean = _mean(values)
     total = 0.0
@@ -156,8 +160,10 @@ def _std(values: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compil
     return np.sqrt(total / n) if n > 0 else np.nan
 
 
-@njit(**_JIT)  # type: ignore[misc]
-def _corr(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, error_model="numpy")
+def _corr(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
+) -> float:  # pragma: no cover - compiled
     """Pearson correlation over the positions where both are present (at least four)."""
     sa = 0.0
     sb = 0.0
@@ -183,7 +189,7 @@ def _corr(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:  # p
     return num / den if den > 0 else np.nan
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _slope(
     y: npt.NDArray[np.float64], t: npt.NDArray[np.float64], scale: float
 ) -> float:  # pragma: no cover - compiled
@@ -211,7 +217,7 @@ def _slope(
     return (cov / nc if nc > 0 else np.nan) / var / scale
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _nan_max(a: float, b: float) -> float:  # pragma: no cover - compiled
     """``np.maximum``: NaN if either is NaN."""
     if np.isnan(a) or np.isnan(b):
@@ -219,7 +225,7 @@ def _nan_max(a: float, b: float) -> float:  # pragma: no cover - compiled
     return a if a > b else b
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _clean(value: float, nan: float) -> float:  # pragma: no cover - compiled
     """``np.nan_to_num``: NaN to ``nan``, infinities to the largest finite values."""
     if np.isnan(value):
@@ -231,7 +237,7 @@ def _clean(value: float, nan: float) -> float:  # pragma: no cover - compiled
     return value
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _median_before(
     level: npt.NDArray[np.float64],
     valid: npt.NDArray[np.bool_],
@@ -245,7 +251,7 @@ def _median_before(
     return _median(work, scratch)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _median_from(
     level: npt.NDArray[np.float64],
     valid: npt.NDArray[np.bool_],
@@ -259,7 +265,7 @@ def _median_from(
     return _median(work, scratch)
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _change_point(
     level: npt.NDArray[np.float64],
     valid: npt.NDArray[np.bool_],
@@ -347,7 +353,7 @@ def _change_point(
     return start, stat, base
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def _refine_start(
     hourly: npt.NDArray[np.float32],
     night: npt.NDArray[np.float64],
@@ -407,7 +413,7 @@ def _refine_start(
     return start, 0
 
 
-@njit(**_JIT)  # type: ignore[misc]
+@njit(cache=True, nogil=True, error_model="numpy")
 def place_days(
     meter: npt.NDArray[np.int64],
     day: npt.NDArray[np.int64],
@@ -437,7 +443,7 @@ def place_days(
     return row_of, duplicates
 
 
-@njit(parallel=True, **_JIT)  # type: ignore[misc]
+@njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def meter_features(
     row_of: npt.NDArray[np.int64],
     figures: tuple[npt.NDArray[np.float32], ...],
@@ -460,8 +466,8 @@ def meter_features(
     blocks = (m + BLOCK - 1) // BLOCK
     for b in prange(blocks):
         scratch = np.empty(max(d, 24), dtype=np.float64)
-        work = np.empty(max(d, 24), dtype=np.float64)
-        work2 = np.empty(max(d, 24), dtype=np.float64)
+        work = np.empty(d, dtype=np.float64)  # one value per day: helpers read all of it
+        work2 = np.empty(d, dtype=np.float64)
         day = np.empty((len(INPUTS), d), dtype=np.float64)
         hours = np.empty((d, 24), dtype=np.float32)
         signal = np.empty(d, dtype=np.float64)
@@ -525,7 +531,9 @@ def meter_features(
                     earlier, work, work2, scratch, threshold,
                 )  # fmt: skip
             has_start = start >= 0
-            base = _clean(_median_before(signal, ok, start, work, scratch), 0.0) if has_start else 0.0
+            base = (
+                _clean(_median_before(signal, ok, start, work, scratch), 0.0) if has_start else 0.0
+            )
             n_operating = 0
             for k in range(d):
                 operating[k] = ok[k] and (not has_start or k >= start)
@@ -623,7 +631,7 @@ def meter_features(
                     work2[k] = jump
             if d > 0:
                 work2[d - 1] = np.nan
-            step_kw = _median(work2[:d], scratch)
+            step_kw = _median(work2, scratch)
 
             row = out[i]
             row[0] = n_valid

@@ -10,6 +10,8 @@ is counted and dropped from the day, and the day keeps the count of slots it rea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -35,22 +37,46 @@ DAILY_SCHEMA = pa.schema(
 DAYTIME_HOURS = tuple(range(8, 22))
 NIGHT_HOURS = (0, 1, 2, 3, 4, 5)
 
-def slot_columns(batch: pa.RecordBatch | pa.Table) -> tuple[npt.NDArray[np.float32], ...]:
-    """The 96 slot columns of a wide readings batch as read-only float32 arrays, nulls as NaN.
 
-    Straight from Arrow's buffers where a column is float32 without nulls (no copy); other
-    columns are converted. All are marked read-only, so that the compiled kernel sees one type.
-    """
-    columns = []
-    for name in SLOT_COLUMNS:
-        column = batch.column(name)
-        if isinstance(column, pa.ChunkedArray):
-            column = column.combine_chunks()
-        values = column.to_numpy(zero_copy_only=False)  # nulls of a float column: NaN
-        values = np.ascontiguousarray(values, dtype=np.float32)
-        values.flags.writeable = False
-        columns.append(values)
-    return tuple(columns)
+@dataclass(frozen=True)
+class SlotBuffers:
+    """The 96 slot columns of a batch as the stage-one kernel reads them, in place: the
+    addresses of the float32 value buffers and of the null bitmaps (read where ``nullable``).
+    ``keep`` holds the buffers alive while the addresses are in use."""
+
+    rows: int
+    values: npt.NDArray[np.int64]
+    bitmaps: npt.NDArray[np.int64]
+    nullable: npt.NDArray[np.bool_]
+    keep: list[object]
+
+
+_NO_BITMAP = np.zeros(1, dtype=np.uint8)
+
+
+def slot_buffers(batch: pa.RecordBatch | pa.Table) -> SlotBuffers:
+    """Where the kernel finds each slot column: Arrow's own buffers where a column is
+    float32 (no copy); other columns are converted first, their nulls becoming NaN."""
+    n = batch.num_rows
+    count = len(SLOT_COLUMNS)
+    values = np.zeros(count, dtype=np.int64)
+    bitmaps = np.full(count, _NO_BITMAP.ctypes.data, dtype=np.int64)
+    nullable = np.zeros(count, dtype=np.bool_)
+    keep: list[object] = [batch]
+    for k, name in enumerate(SLOT_COLUMNS):
+        column = plain_array(batch.column(name))
+        keep.append(column)
+        validity, data = column.buffers()[:2] if column.type == pa.float32() else (None, None)
+        if data is not None and column.offset == 0 and n > 0:
+            values[k] = data.address
+            if column.null_count and validity is not None:
+                bitmaps[k] = validity.address
+                nullable[k] = True
+        else:
+            array = np.ascontiguousarray(column.to_numpy(zero_copy_only=False), np.float32)
+            keep.append(array)
+            values[k] = array.ctypes.data
+    return SlotBuffers(n, values, bitmaps, nullable, keep)
 
 
 def daily_features(
@@ -64,8 +90,12 @@ def daily_features(
     65535 or 1e7, never a real load) — then the day's figures and hourly means are taken.
     """
     settings = settings or MeterScanSettings()
+    slots = slot_buffers(batch)
     figures, hourly = reduce_days(
-        slot_columns(batch),
+        slots.rows,
+        slots.values,
+        slots.bitmaps,
+        slots.nullable,
         settings.negative_tolerance_kw,
         settings.absurd_kw,
         settings.spike_ratio,
@@ -94,11 +124,30 @@ def _hours_mask(hours: tuple[int, ...]) -> npt.NDArray[np.bool_]:
 
 
 def hourly_matrix(daily: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
-    """The ``(rows, 24)`` hourly means of stage-one rows, without copying where possible."""
-    column = plain_array(daily.column("hourly_kw"))
-    values = np.ascontiguousarray(column.flatten().to_numpy(zero_copy_only=False), np.float32)
-    values.flags.writeable = False  # one array type for the compiled kernels
-    return values.reshape(-1, 24)
+    """The ``(rows, 24)`` hourly means of stage-one rows, read-only (one type for the kernels).
+
+    Chunks are joined with one copy of their values (Arrow's own concatenation of list
+    arrays is several times slower)."""
+    column = daily.column("hourly_kw")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [c.flatten().to_numpy(zero_copy_only=False).reshape(-1, 24) for c in chunks]
+    values = np.ascontiguousarray(
+        np.concatenate(parts) if len(parts) != 1 else parts[0], dtype=np.float32
+    )
+    values.flags.writeable = False
+    return values
+
+
+def float_column(daily: pa.Table | pa.RecordBatch, name: str) -> npt.NDArray[np.float32]:
+    """A numeric column as one read-only float32 array (NaN for null)."""
+    column = daily.column(name)
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = [c.to_numpy(zero_copy_only=False) for c in chunks]
+    values = np.ascontiguousarray(
+        np.concatenate(parts) if len(parts) != 1 else parts[0], dtype=np.float32
+    )
+    values.flags.writeable = False
+    return values
 
 
 def plain_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:

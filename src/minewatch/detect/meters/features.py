@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
-from minewatch.detect.meters.daily import hourly_matrix, plain_array
+from minewatch.detect.meters.daily import float_column, hourly_matrix, plain_array
 from minewatch.detect.meters.settings import MeterScanSettings
 
 F = npt.NDArray[np.float64]
@@ -76,18 +76,16 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     meter_ids = [str(v) for v in encoded.dictionary.to_pylist()]
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     day_numbers = plain_array(daily.column("date")).cast(pa.int32()).to_numpy().astype(np.int64)
-    valid_slots = _numbers(daily, "valid_slots").astype(np.int64)
+    valid_slots = float_column(daily, "valid_slots").astype(np.int64)
     m = len(meter_ids)
     first = int(day_numbers.min()) if day_numbers.size else 0
     width = int(day_numbers.max()) - first + 1 if day_numbers.size else 1
-    figures = tuple(_numbers(daily, name) for name in INPUTS)
-    row_of, duplicates = place_days(
-        codes, day_numbers - first, valid_slots, figures[0], m, width
-    )
+    figures = tuple(float_column(daily, name) for name in INPUTS)
+    row_of, duplicates = place_days(codes, day_numbers - first, valid_slots, figures[0], m, width)
     present = row_of >= 0
     slots = np.where(present, valid_slots[np.maximum(row_of, 0)], 0)
-    negative = np.bincount(codes, _numbers(daily, "negative_slots"), minlength=m)
-    absurd = np.bincount(codes, _numbers(daily, "absurd_slots"), minlength=m)
+    negative = np.bincount(codes, float_column(daily, "negative_slots"), minlength=m)
+    absurd = np.bincount(codes, float_column(daily, "absurd_slots"), minlength=m)
     return MeterDays(
         meter_ids=meter_ids,
         first_date=EPOCH + timedelta(days=first),
@@ -100,15 +98,6 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         duplicate_days=duplicates,
         missing_slots=np.where(present, 96 - slots, 0).sum(axis=1).astype(np.int64),
     )
-
-
-def _numbers(daily: pa.Table, name: str) -> npt.NDArray[np.float32]:
-    """A stage-one figure column as read-only float32 (NaN for null), one type for the kernel."""
-    values = np.ascontiguousarray(
-        plain_array(daily.column(name)).to_numpy(zero_copy_only=False), dtype=np.float32
-    )
-    values.flags.writeable = False
-    return values
 
 
 @dataclass(frozen=True)
