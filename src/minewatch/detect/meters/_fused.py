@@ -8,13 +8,12 @@ in the processor's cache, then each row takes two passes (faults out, then the f
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 from numba.np.numpy_support import carray
+
+from minewatch.detect.meters._buffers import float32_pointer, uint8_pointer
 
 FIGURES = (
     "valid_slots",
@@ -33,28 +32,6 @@ FIGURES = (
     "valley_cv",
 )
 BLOCK = 128
-
-
-def _pointer_intrinsic(item: types.Type) -> Any:
-    """A compiled function turning an address (int64) into a typed pointer for ``carray``.
-
-    Stage one reads Arrow's 96 column buffers in place; their addresses travel as one int64
-    array (a tuple of 96 arrays would make the compiler's work explode)."""
-
-    @intrinsic
-    def pointer(typingctx: Any, address: Any) -> Any:
-        signature = types.CPointer(item)(types.int64)  # type: ignore[no-untyped-call]
-
-        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
-
-        return signature, codegen
-
-    return pointer
-
-
-_float32_pointer = _pointer_intrinsic(types.float32)
-_uint8_pointer = _pointer_intrinsic(types.uint8)
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
@@ -88,11 +65,11 @@ def reduce_days(
         size = last - first
         buffer = np.empty((size, slots), dtype=np.float64)
         for j in range(slots):
-            column = carray(_float32_pointer(values[j]), (n,))
+            column = carray(float32_pointer(values[j]), (n,))
             for r in range(size):
                 buffer[r, j] = column[first + r]
             if nullable[j]:
-                bits = carray(_uint8_pointer(bitmaps[j]), ((n + 7) // 8,))
+                bits = carray(uint8_pointer(bitmaps[j]), ((n + 7) // 8,))
                 for r in range(size):
                     i = first + r
                     if not (bits[i >> 3] >> (i & 7)) & 1:

@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
+from minewatch.detect.meters._buffers import chunk_of, read_float32
+
 OUTPUTS = (
     "valid_days",
     "start_index",
@@ -446,8 +448,9 @@ def place_days(
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def meter_features(
     row_of: npt.NDArray[np.int64],
-    figures: tuple[npt.NDArray[np.float32], ...],
-    hourly: npt.NDArray[np.float32],
+    starts: npt.NDArray[np.int64],
+    figures: npt.NDArray[np.int64],
+    hourly: npt.NDArray[np.int64],
     valid: npt.NDArray[np.bool_],
     temperature: npt.NDArray[np.float64],
     weekday: npt.NDArray[np.int64],
@@ -455,11 +458,12 @@ def meter_features(
 ) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
     """Stage two for every meter.
 
-    ``row_of`` ``(meters, days)`` is the stage-one row of each meter-day (-1 where absent),
-    ``figures`` the stage-one columns named in :data:`INPUTS`, ``hourly`` their ``(rows, 24)``
-    hourly means; ``valid`` and ``temperature`` are ``(meters, days)`` (temperature all NaN
-    where unknown), ``weekday`` the day of week of each day (Monday 0). Returns
-    ``(meters, len(OUTPUTS))``.
+    ``row_of`` ``(meters, days)`` is the stage-one row of each meter-day (-1 where absent);
+    the stage-one table is read in place (:mod:`._buffers`): ``starts`` are its chunks' first
+    rows, ``figures[k, c]`` the address of column ``INPUTS[k]`` in chunk ``c`` and
+    ``hourly[c]`` that of the chunk's 24 hourly means per row. ``valid`` and ``temperature``
+    are ``(meters, days)`` (temperature all NaN where unknown), ``weekday`` the day of week of
+    each day (Monday 0). Returns ``(meters, len(OUTPUTS))``.
     """
     m, d = row_of.shape
     out = np.empty((m, len(OUTPUTS)), dtype=np.float64)
@@ -492,10 +496,12 @@ def meter_features(
             for k in range(d):
                 r = row_of[i, k]
                 if r >= 0:
+                    chunk = chunk_of(starts, r)
+                    local = r - starts[chunk]
                     for c in range(len(INPUTS)):
-                        day[c, k] = figures[c][r]
+                        day[c, k] = read_float32(figures[c, chunk], local)
                     for h in range(24):
-                        hours[k, h] = hourly[r, h]
+                        hours[k, h] = read_float32(hourly[chunk], 24 * local + h)
                 else:
                     day[:, k] = np.nan
                     hours[k, :] = np.nan

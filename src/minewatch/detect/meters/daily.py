@@ -123,21 +123,6 @@ def _hours_mask(hours: tuple[int, ...]) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def hourly_matrix(daily: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
-    """The ``(rows, 24)`` hourly means of stage-one rows, read-only (one type for the kernels).
-
-    Chunks are joined with one copy of their values (Arrow's own concatenation of list
-    arrays is several times slower)."""
-    column = daily.column("hourly_kw")
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    parts = [c.flatten().to_numpy(zero_copy_only=False).reshape(-1, 24) for c in chunks]
-    values = np.ascontiguousarray(
-        np.concatenate(parts) if len(parts) != 1 else parts[0], dtype=np.float32
-    )
-    values.flags.writeable = False
-    return values
-
-
 def float_column(daily: pa.Table | pa.RecordBatch, name: str) -> npt.NDArray[np.float32]:
     """A numeric column as one read-only float32 array (NaN for null)."""
     column = daily.column(name)

@@ -26,8 +26,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from minewatch.detect.meters._buffers import ChunkedFloats, chunked_floats
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
-from minewatch.detect.meters.daily import float_column, hourly_matrix, plain_array
+from minewatch.detect.meters.daily import float_column, plain_array
 from minewatch.detect.meters.settings import MeterScanSettings
 
 F = npt.NDArray[np.float64]
@@ -45,8 +46,7 @@ class MeterDays:
     meter_ids: list[str]
     first_date: date
     row_of: npt.NDArray[np.int64]  # (m, d) the stage-one row of each meter-day, -1 if absent
-    figures: tuple[npt.NDArray[np.float32], ...]  # the stage-one columns named in INPUTS
-    hourly: npt.NDArray[np.float32]  # (rows, 24) kW
+    columns: ChunkedFloats  # the stage-one columns named in INPUTS, then hourly_kw, in place
     valid: B  # (m, d) the day has enough valid quarter-hours
     negative_slots: npt.NDArray[np.int64]  # (m,)
     absurd_slots: npt.NDArray[np.int64]
@@ -80,8 +80,8 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     m = len(meter_ids)
     first = int(day_numbers.min()) if day_numbers.size else 0
     width = int(day_numbers.max()) - first + 1 if day_numbers.size else 1
-    figures = tuple(float_column(daily, name) for name in INPUTS)
-    row_of, duplicates = place_days(codes, day_numbers - first, valid_slots, figures[0], m, width)
+    mean_kw = float_column(daily, "mean_kw")
+    row_of, duplicates = place_days(codes, day_numbers - first, valid_slots, mean_kw, m, width)
     present = row_of >= 0
     slots = np.where(present, valid_slots[np.maximum(row_of, 0)], 0)
     negative = np.bincount(codes, float_column(daily, "negative_slots"), minlength=m)
@@ -90,8 +90,7 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         meter_ids=meter_ids,
         first_date=EPOCH + timedelta(days=first),
         row_of=row_of,
-        figures=figures,
-        hourly=hourly_matrix(daily),
+        columns=chunked_floats(daily, (*INPUTS, "hourly_kw")),
         valid=present & (slots >= settings.min_valid_slots),
         negative_slots=negative.astype(np.int64),
         absurd_slots=absurd.astype(np.int64),
@@ -152,8 +151,9 @@ def compute_features(
     )
     out = meter_features(
         days.row_of,
-        days.figures,
-        days.hourly,
+        days.columns.starts,
+        days.columns.addresses[: len(INPUTS)],
+        days.columns.addresses[len(INPUTS)],
         days.valid,
         np.ascontiguousarray(temperature, dtype=np.float64),
         weekday,

@@ -1,0 +1,99 @@
+"""Arrow buffers read in place by the compiled kernels.
+
+Arrow keeps each column of a batch (and each chunk of a table) in its own buffer. Copying them
+into one matrix would cost a pass over the data and as much fresh memory again; instead the
+kernels receive the buffers' addresses as int64 arrays and read through typed pointers. (A
+tuple of 96 arrays would do the same in principle, but makes Numba's compilation explode.)
+The Python side keeps the Arrow objects alive while a kernel runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from numba import njit, types
+from numba.extending import intrinsic
+from numba.np.numpy_support import carray
+
+
+def _pointer_intrinsic(item: types.Type) -> Any:
+    """A compiled function turning an address (int64) into a typed pointer for ``carray``."""
+
+    @intrinsic
+    def pointer(typingctx: Any, address: Any) -> Any:
+        signature = types.CPointer(item)(types.int64)  # type: ignore[no-untyped-call]
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
+
+        return signature, codegen
+
+    return pointer
+
+
+float32_pointer = _pointer_intrinsic(types.float32)
+uint8_pointer = _pointer_intrinsic(types.uint8)
+
+
+@njit(cache=True, nogil=True)
+def read_float32(address: int, index: int) -> float:  # pragma: no cover - compiled
+    """The ``index``-th float32 of the buffer at ``address``."""
+    return float(carray(float32_pointer(address), (index + 1,))[index])
+
+
+@njit(cache=True, nogil=True)
+def chunk_of(starts: npt.NDArray[np.int64], row: int) -> int:  # pragma: no cover - compiled
+    """The chunk holding ``row``, given each chunk's first row (and the total at the end)."""
+    lo = 0
+    hi = starts.size - 2
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if starts[mid] <= row:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@dataclass(frozen=True)
+class ChunkedFloats:
+    """Where float32 columns of a table live: ``starts[c]`` is chunk ``c``'s first row
+    (``starts[-1]`` the row count) and ``addresses[k, c]`` the first value of column ``k`` in
+    chunk ``c``. A list column of fixed width holds ``width`` values per row. ``keep`` holds
+    the buffers alive."""
+
+    starts: npt.NDArray[np.int64]
+    addresses: npt.NDArray[np.int64]
+    keep: list[object]
+
+
+def chunked_floats(table: pa.Table, names: tuple[str, ...]) -> ChunkedFloats:
+    """The buffers of ``names`` (float32 columns, or fixed-size lists of float32) in place.
+
+    A chunk with nulls, or of another type, is converted first (nulls becoming NaN)."""
+    if not names:
+        raise ValueError("no columns")
+    columns = [table.column(name) for name in names]
+    lengths = [len(chunk) for chunk in columns[0].chunks]
+    starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
+    addresses = np.zeros((len(names), len(lengths)), dtype=np.int64)
+    keep: list[object] = [table]
+    for k, column in enumerate(columns):
+        if [len(chunk) for chunk in column.chunks] != lengths:
+            column = column.combine_chunks()
+            column = pa.chunked_array(
+                [column.slice(int(s), n) for s, n in zip(starts[:-1], lengths, strict=True)]
+            )
+        for c, chunk in enumerate(column.chunks):
+            values = chunk.flatten() if pa.types.is_fixed_size_list(chunk.type) else chunk
+            if values.type == pa.float32() and values.null_count == 0 and len(values):
+                addresses[k, c] = values.buffers()[1].address + values.offset * 4
+            else:
+                array = np.ascontiguousarray(values.to_numpy(zero_copy_only=False), np.float32)
+                keep.append(array)
+                addresses[k, c] = array.ctypes.data
+    return ChunkedFloats(starts, addresses, keep)
