@@ -2,8 +2,7 @@
 
 Compiled by Numba (cached on disk after the first run) and run in parallel over blocks of
 rows. Plain numpy would read the batch once per figure; this reads it once, straight from
-Arrow's column buffers: each block of rows is gathered into a small row-major buffer that stays
-in the processor's cache, then each row takes two passes (faults out, then the figures).
+Arrow's column buffers, a block of rows at a time (see :func:`reduce_days`).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ FIGURES = (
     "night_kw",
     "valley_cv",
 )
-BLOCK = 128
+BLOCK = 512
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
@@ -52,6 +51,14 @@ def reduce_days(
     are the addresses of the float32 value buffers, ``bitmaps`` of the null bitmaps, read
     where ``nullable`` (NaN is missing too). The caller keeps the buffers alive.
 
+    Each block of rows is copied column by column into a buffer that stays in the processor's
+    cache (nulls becoming NaN); the passes then run a column at a time, every row of the block
+    keeping its running figures, which the processor does for many rows at once. Pass one
+    counts the faults (negative, impossibly large) and blanks them, and finds each day's peak;
+    a peak far above the rest of its own day (``spike_ratio`` × their mean + ``spike_margin``)
+    is a register fault and is blanked too (twice at most). Pass two takes the figures and the
+    hourly means of what is left.
+
     Returns ``(len(FIGURES), rows)`` figures and ``(rows, 24)`` hourly means.
     """
     slots = values.size
@@ -59,126 +66,151 @@ def reduce_days(
     out = np.empty((len(FIGURES), n), dtype=np.float32)
     hourly = np.empty((n, 24), dtype=np.float32)
     blocks = (n + BLOCK - 1) // BLOCK
+    low_ok = -negative_tolerance
     for b in prange(blocks):
         first = b * BLOCK
-        last = min(n, first + BLOCK)
-        size = last - first
-        buffer = np.empty((size, slots), dtype=np.float64)
+        size = min(n, first + BLOCK) - first
+        block = np.empty((slots, size), dtype=np.float32)
         for j in range(slots):
             column = carray(float32_pointer(values[j]), (n,))
+            row = block[j]
             for r in range(size):
-                buffer[r, j] = column[first + r]
+                row[r] = column[first + r]
             if nullable[j]:
                 bits = carray(uint8_pointer(bitmaps[j]), ((n + 7) // 8,))
                 for r in range(size):
                     i = first + r
                     if not (bits[i >> 3] >> (i & 7)) & 1:
-                        buffer[r, j] = np.nan
+                        row[r] = np.nan
+        # Pass one: faults, the valid count and sum, and the peak.
+        count = np.zeros(size)
+        negative = np.zeros(size)
+        absurd = np.zeros(size)
+        total = np.zeros(size)
+        peak = np.full(size, -np.inf)
+        at = np.full(size, -1.0)
+        for j in range(slots):
+            row = block[j]
+            # Short loops over the block, each touching few arrays, so that the compiler can
+            # run them on many rows at once.
+            for r in range(size):
+                v = np.float64(row[r])
+                negative[r] += 1.0 if v < low_ok else 0.0
+                absurd[r] += 1.0 if v > absurd_kw else 0.0
+            for r in range(size):
+                v = np.float64(row[r])
+                row[r] = row[r] if (v >= low_ok and v <= absurd_kw) else np.nan
+            for r in range(size):
+                v = np.float64(row[r])
+                kept = v == v
+                count[r] += 1.0 if kept else 0.0
+                total[r] += v if kept else 0.0
+            for r in range(size):
+                v = np.float64(row[r])
+                better = v > peak[r]
+                peak[r] = v if better else peak[r]
+                at[r] = j if better else at[r]
+        # Register faults: a reading towering over the rest of its own day.
         for r in range(size):
-            i = first + r
-            row = buffer[r]
-            negative = 0
-            absurd = 0
-            count = 0
-            total = 0.0
-            peak = -np.inf
-            at = -1
-            for j in range(slots):
-                v = row[j]
-                if np.isnan(v):
-                    continue
-                if v < -negative_tolerance:
-                    negative += 1
-                    row[j] = np.nan
-                elif v > absurd_kw:
-                    absurd += 1
-                    row[j] = np.nan
-                else:
-                    count += 1
-                    total += v
-                    if v > peak:
-                        peak = v
-                        at = j
-            # A reading far above the rest of its own day is a register fault (twice at most).
             for attempt in range(2):
+                c = count[r]
                 if (
-                    count <= 4
-                    or not peak > spike_ratio * (total - peak) / (count - 1) + spike_margin
+                    c <= 4
+                    or not peak[r] > spike_ratio * (total[r] - peak[r]) / (c - 1) + spike_margin
                 ):
                     break
-                row[at] = np.nan
-                count -= 1
-                total -= peak
-                absurd += 1
-                if attempt == 0:
-                    peak = -np.inf
+                block[int(at[r]), r] = np.nan
+                count[r] -= 1
+                total[r] -= peak[r]
+                absurd[r] += 1
+                if attempt == 0:  # the next highest, for a second look
+                    peak[r] = -np.inf
                     for j in range(slots):
-                        if row[j] > peak:
-                            peak = row[j]
-                            at = j
-            mean = total / count if count > 0 else np.nan
-            square = 0.0
-            high = -np.inf
-            low = np.inf
-            rough = 0.0
-            pairs = 0
-            step = 0.0
-            previous = np.nan
-            floor = np.inf
-            v_sum = 0.0
-            v_sq = 0.0
-            v_n = 0
-            d_sum = 0.0
-            d_n = 0
-            n_sum = 0.0
-            n_n = 0
-            for h in range(24):
-                s = 0.0
-                c = 0
-                for k in range(h * per_hour, (h + 1) * per_hour):
-                    v = row[k]
-                    if not np.isnan(v):
-                        s += v
-                        c += 1
-                        square += v * v
-                        high = max(high, v)
-                        low = min(low, v)
-                        if not np.isnan(previous):
-                            change = abs(v - previous)
-                            rough += change
-                            pairs += 1
-                            step = max(step, change)
-                    previous = v
-                # Hourly means; an hour without readings takes the day's mean.
-                hour = s / c if c > 0 else mean
-                hourly[i, h] = hour
-                floor = min(floor, hour)
+                        v = np.float64(block[j, r])
+                        if v > peak[r]:
+                            peak[r] = v
+                            at[r] = j
+        mean = np.empty(size)
+        for r in range(size):
+            mean[r] = total[r] / count[r] if count[r] > 0 else np.nan
+        # Pass two: the figures of what is left, and the hourly means.
+        square = np.zeros(size)
+        top = np.full(size, -np.inf)
+        bottom = np.full(size, np.inf)
+        rough = np.zeros(size)
+        pairs = np.zeros(size)
+        step = np.zeros(size)
+        hour_sum = np.zeros(size)
+        hour_n = np.zeros(size)
+        floor = np.full(size, np.inf)
+        v_sum = np.zeros(size)
+        v_sq = np.zeros(size)
+        d_sum = np.zeros(size)
+        n_sum = np.zeros(size)
+        v_n = 0
+        d_n = 0
+        n_n = 0
+        for j in range(slots):
+            row = block[j]  # faults are NaN now
+            for r in range(size):
+                v = np.float64(row[r])
+                kept = v == v
+                hour_sum[r] += v if kept else 0.0
+                hour_n[r] += 1.0 if kept else 0.0
+            for r in range(size):
+                v = np.float64(row[r])
+                square[r] += v * v if v == v else 0.0
+            for r in range(size):
+                v = np.float64(row[r])
+                top[r] = v if v > top[r] else top[r]
+                bottom[r] = v if v < bottom[r] else bottom[r]
+            if j > 0:
+                previous = block[j - 1]
+                for r in range(size):
+                    change = abs(np.float64(row[r]) - np.float64(previous[r]))
+                    both = change == change
+                    rough[r] += change if both else 0.0
+                    pairs[r] += 1.0 if both else 0.0
+                    step[r] = change if change > step[r] else step[r]
+            if (j + 1) % per_hour:
+                continue
+            # The hour is complete: its mean (the day's mean where it has no readings).
+            h = j // per_hour
+            for r in range(size):
+                hour = hour_sum[r] / hour_n[r] if hour_n[r] > 0 else mean[r]
+                hourly[first + r, h] = hour
+                floor[r] = min(floor[r], hour)
+                hour_sum[r] = 0.0
+                hour_n[r] = 0.0
                 if valley[h]:
-                    v_sum += hour
-                    v_sq += hour * hour
-                    v_n += 1
+                    v_sum[r] += hour
+                    v_sq[r] += hour * hour
                 if daytime[h]:
-                    d_sum += hour
-                    d_n += 1
+                    d_sum[r] += hour
                 if night[h]:
-                    n_sum += hour
-                    n_n += 1
-            v_mean = v_sum / v_n
-            out[0, i] = count
-            out[1, i] = negative
-            out[2, i] = absurd
-            out[3, i] = mean
-            if count > 0:
-                out[4, i] = high
-                out[5, i] = low
-                out[6, i] = np.sqrt(max(square / count - mean * mean, 0.0))
-                out[7, i] = rough / pairs if pairs > 0 else np.nan
-                out[8, i] = step if pairs > 0 else np.nan
-                out[9, i] = floor
+                    n_sum[r] += hour
+            v_n += valley[h]
+            d_n += daytime[h]
+            n_n += night[h]
+        for r in range(size):
+            i = first + r
+            c = count[r]
+            out[0, i] = c
+            out[1, i] = negative[r]
+            out[2, i] = absurd[r]
+            out[3, i] = mean[r]
+            if c > 0:
+                v_mean = v_sum[r] / v_n
+                out[4, i] = top[r]
+                out[5, i] = bottom[r]
+                out[6, i] = np.sqrt(max(square[r] / c - mean[r] * mean[r], 0.0))
+                out[7, i] = rough[r] / pairs[r] if pairs[r] > 0 else np.nan
+                out[8, i] = step[r] if pairs[r] > 0 else np.nan
+                out[9, i] = floor[r]
                 out[10, i] = v_mean
-                out[11, i] = d_sum / d_n
-                out[12, i] = n_sum / n_n
-                spread = np.sqrt(max(v_sq / v_n - v_mean * v_mean, 0.0))
+                out[11, i] = d_sum[r] / d_n
+                out[12, i] = n_sum[r] / n_n
+                spread = np.sqrt(max(v_sq[r] / v_n - v_mean * v_mean, 0.0))
                 out[13, i] = spread / v_mean if v_mean > 0 else np.nan
             else:
                 for k in range(4, len(FIGURES)):
