@@ -184,3 +184,51 @@ def test_generated_province_is_separated() -> None:
     assert len(flagged & mining) >= 0.9 * len(mining)
     assert len(flagged - mining) <= 3
     assert not any(truth[m]["kind"] == "data_centre" for m in flagged)
+
+
+def test_stage_one_reads_any_column_layout_alike() -> None:
+    """Arrow's buffers are read in place; sliced, float64 and null-bearing columns too."""
+    province = generate_meters(13, n_meters=40, days=14)
+    readings = province.readings.combine_chunks()
+    reference = pa.Table.from_batches([daily_features(readings)])
+    # A slice starts mid-bitmap; float64 columns and all-null columns go through a copy.
+    sliced = pa.Table.from_batches([daily_features(readings.slice(3))])
+    assert sliced.equals(reference.slice(3))
+    altered = readings
+    for name in SLOT_COLUMNS[:10]:
+        position = altered.schema.get_field_index(name)
+        altered = altered.set_column(position, name, altered.column(name).cast(pa.float64()))
+    altered = altered.set_column(
+        altered.schema.get_field_index("p050"), "p050", pa.nulls(altered.num_rows, pa.float32())
+    )
+    gaps = readings.set_column(
+        readings.schema.get_field_index("p050"), "p050", pa.nulls(readings.num_rows, pa.float32())
+    )
+    assert pa.Table.from_batches([daily_features(altered)]).equals(
+        pa.Table.from_batches([daily_features(gaps)])
+    )
+
+
+def test_stage_two_reads_any_chunking_alike() -> None:
+    province = generate_meters(14, n_meters=60, days=21)
+    daily = pa.Table.from_batches([daily_features(province.readings)]).combine_chunks()
+    mean = daily.column("mean_kw").to_numpy().copy()
+    mean[2] = np.nan  # a figure missing: NaN in one table, null in the other
+    position = daily.schema.get_field_index("mean_kw")
+    settings = MeterScanSettings()
+    whole = daily.set_column(position, "mean_kw", pa.array(mean))
+    # Odd chunk boundaries, chunks that are slices of larger arrays, and a chunk with a null
+    # (converted rather than read in place).
+    chunked = pa.concat_tables([whole.slice(0, 7), whole.slice(7, 500), whole.slice(507)])
+    chunks = chunked.column("mean_kw").chunks
+    first = chunks[0].to_numpy(zero_copy_only=False)
+    chunked = chunked.set_column(
+        position,
+        "mean_kw",
+        pa.chunked_array([pa.array(first, mask=np.isnan(first)), *chunks[1:]]),
+    )
+    assert chunked.column("mean_kw").null_count == 1
+    a = compute_features(lay_out(whole, settings), None, settings)
+    b = compute_features(lay_out(chunked, settings), None, settings)
+    for name in ("start_index", "level_kw", "floor_kw", "profile_corr", "weekly_ratio"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
