@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -294,10 +293,9 @@ def findings_table(
     commercial = np.array(ctx.tariff, dtype=object) == TariffClass.COMMERCIAL.value
     gpu = (mining_kw < 2.5) | commercial
     rigs, hashrate = _rig_figures(mining_kw, gpu & (mining_kw < 80), settings)
-    start = [
-        days.first_date + timedelta(days=int(i)) if s and i >= 0 else None
-        for i, s in zip(f.start_index, suspected, strict=True)
-    ]
+    first_day = (days.first_date - EPOCH).days
+    dated = suspected & (f.start_index >= 0)
+    start = pa.array((first_day + f.start_index).astype(np.int32), mask=~dated).cast(pa.date32())
     # Reasons for every meter worth a second look; a plain load scoring near zero has none.
     explain = (score >= EXPLAIN_FROM) | (category == Category.DATA_CENTER)
     reasons = [""] * m
@@ -311,13 +309,13 @@ def findings_table(
             "score": pa.array(np.where(insufficient, 0.0, np.round(score, 6))),
             "suspected": pa.array(suspected),
             "category": pa.array(category.tolist(), pa.string()),
-            "est_start_date": pa.array(start, pa.date32()),
+            "est_start_date": start,
             "est_mining_kw": pa.array(np.round(mining_kw, 2), mask=~suspected),
             "est_rigs": pa.array(rigs.astype(np.int32), mask=~suspected),
             "est_hashrate_ths": pa.array(np.round(hashrate, 1), mask=~suspected | (hashrate <= 0)),
             "reasons": pa.array(reasons, pa.string()),
             "valid_days": pa.array(f.valid_days.astype(np.int32)),
-            "warnings": pa.array(warnings, pa.string()),
+            "warnings": warnings,
         },
         schema=FINDINGS_SCHEMA,
     )
@@ -394,11 +392,12 @@ def _reasons(v: dict[str, float], suspected: bool, tariff: str | None) -> str:
     return "; ".join(out)
 
 
-def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) -> list[str]:
+def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) -> pa.Array:
     """Data-sufficiency warnings per meter (empty where the data are sound)."""
     m = len(days.meter_ids)
-    absent = days.days - days.present.sum(axis=1)
-    present_slots = np.maximum(days.present.sum(axis=1) * 96, 1)
+    present = days.present.sum(axis=1)
+    absent = days.days - present
+    present_slots = np.maximum(present * 96, 1)
     checks = (
         (f.valid_days < settings.min_days,
          "data.too_few_days(valid={v}, needed=" + str(settings.min_days) + ")", f.valid_days),
@@ -408,8 +407,12 @@ def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) ->
         (days.negative_slots > 0, "data.negative_values({v})", days.negative_slots),
         (days.absurd_slots > 0, "data.impossible_values({v})", days.absurd_slots),
     )  # fmt: skip
-    out: list[list[str]] = [[] for _ in range(m)]
+    # Only the flagged meters are formatted in Python.
+    out = np.full(m, "", dtype=object)
     for flagged, template, values in checks:
-        for i in np.flatnonzero(flagged).tolist():
-            out[i].append(template.format(v=int(values[i])))
-    return ["; ".join(parts) for parts in out]
+        rows = np.flatnonzero(flagged)
+        out[rows] = [
+            f"{before}; {template.format(v=int(v))}" if before else template.format(v=int(v))
+            for before, v in zip(out[rows].tolist(), values[rows].tolist(), strict=True)
+        ]
+    return pa.array(out, pa.string())
