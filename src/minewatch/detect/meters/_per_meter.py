@@ -104,6 +104,19 @@ def _select(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _present(
+    values: npt.NDArray[np.float64], scratch: npt.NDArray[np.float64]
+) -> int:  # pragma: no cover - compiled
+    """Copy the non-NaN ``values`` to the front of ``scratch``; return how many there are."""
+    n = 0
+    for v in values:
+        if not np.isnan(v):
+            scratch[n] = v
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _median(
     values: npt.NDArray[np.float64], scratch: npt.NDArray[np.float64]
 ) -> float:  # pragma: no cover - compiled
@@ -111,11 +124,7 @@ def _median(
 
     Each value's rank is counted against all the others: quadratic, but without a branch the
     processor could mispredict, which for a few dozen days beats sorting or selecting."""
-    n = 0
-    for v in values:
-        if not np.isnan(v):
-            scratch[n] = v
-            n += 1
+    n = _present(values, scratch)
     if n == 0:
         return np.nan
     low_rank = (n - 1) // 2
@@ -142,11 +151,7 @@ def _quantile(
     values: npt.NDArray[np.float64], q: float, scratch: npt.NDArray[np.float64]
 ) -> float:  # pragma: no cover - compiled
     """The ``q`` quantile of the non-NaN ``values`` (the lower of two neighbours)."""
-    n = 0
-    for v in values:
-        if not np.isnan(v):
-            scratch[n] = v
-            n += 1
+    n = _present(values, scratch)
     if n == 0:
         return np.nan
     return _select(scratch, n, max(int(np.floor(q * (n - 1))), 0))
@@ -253,30 +258,18 @@ def _clean(value: float, nan: float) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _median_before(
+def _median_of(
     level: npt.NDArray[np.float64],
     valid: npt.NDArray[np.bool_],
     start: int,
+    after: bool,
     work: npt.NDArray[np.float64],
     scratch: npt.NDArray[np.float64],
 ) -> float:  # pragma: no cover - compiled
-    """The median of the valid days before ``start`` (NaN where there is none)."""
+    """The median of the valid days before ``start``, or from ``start`` on when ``after``
+    (NaN where there is none)."""
     for k in range(level.size):
-        work[k] = level[k] if (valid[k] and k < start) else np.nan
-    return _median(work, scratch)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _median_from(
-    level: npt.NDArray[np.float64],
-    valid: npt.NDArray[np.bool_],
-    start: int,
-    work: npt.NDArray[np.float64],
-    scratch: npt.NDArray[np.float64],
-) -> float:  # pragma: no cover - compiled
-    """The median of the valid days from ``start`` on."""
-    for k in range(level.size):
-        work[k] = level[k] if (valid[k] and k >= start) else np.nan
+        work[k] = level[k] if (valid[k] and (k >= start) == after) else np.nan
     return _median(work, scratch)
 
 
@@ -362,7 +355,7 @@ def _change_point(
         return -1, (stat if np.isfinite(stat) else 0.0), 0.0
     start = split + 1
     # The base is the median of the days before (robust to a partial first day).
-    base = _median_before(level, valid, start, work, scratch)
+    base = _median_of(level, valid, start, False, work, scratch)
     if not np.isfinite(base):
         base = _clean(before, 0.0)
     return start, stat, base
@@ -391,8 +384,8 @@ def _refine_start(
     move the start back to that day.
     """
     d = night.size
-    after = _median_from(night, valid, start, work, scratch)
-    rise = _nan_max(after - _clean(_median_before(night, valid, start, work, scratch), 0.0), 0.0)
+    after = _median_of(night, valid, start, True, work, scratch)
+    rise = _nan_max(after - _clean(_median_of(night, valid, start, False, work, scratch), 0.0), 0.0)
     min_jump = _nan_max(0.02 * rise, 3 * min_mining_kw)
     for _ in range(4):
         for k in range(d):
@@ -404,7 +397,7 @@ def _refine_start(
         if not (0 <= sub_start < start):
             break
         start = sub_start
-    base = _clean(_median_before(night, valid, start, work, scratch), 0.0)
+    base = _clean(_median_of(night, valid, start, False, work, scratch), 0.0)
     rise = _nan_max(after - base, 0.0)
     # Hour by hour against the same hour before the start (an evening peak is not a rig).
     for h in range(24):
@@ -537,7 +530,7 @@ def meter_features(
                 )
                 share = -np.inf
                 if begin >= 0:
-                    after = _median_from(series, ok, begin, work, scratch)
+                    after = _median_of(series, ok, begin, True, work, scratch)
                     share = _clean((after - before) / after, 0.0)
                 if c == 0 or share > best_share:
                     best_share = share
@@ -551,7 +544,9 @@ def meter_features(
                 )  # fmt: skip
             has_start = start >= 0
             base = (
-                _clean(_median_before(signal, ok, start, work, scratch), 0.0) if has_start else 0.0
+                _clean(_median_of(signal, ok, start, False, work, scratch), 0.0)
+                if has_start
+                else 0.0
             )
             n_operating = 0
             for k in range(d):
