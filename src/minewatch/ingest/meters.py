@@ -1053,6 +1053,43 @@ class _Rows:
         position = self.positions.get(key)
         return cells[position] if position is not None and position < len(cells) else None
 
+    def column(self, records: Sequence[tuple[int, Sequence[Any]]], key: str) -> list[Any]:
+        """The cells of ``key`` in every record (None where the file has no such column)."""
+        position = self.positions.get(key)
+        if position is None:
+            return [None] * len(records)
+        return [cells[position] for _, cells in records]
+
+    def parse(
+        self,
+        rows: Sequence[int],
+        values: Sequence[Any],
+        key: str,
+        parse: Callable[[Any], Any],
+        warn: bool = False,
+    ) -> list[Any]:
+        """``parse`` each value, once per distinct value; a value it refuses becomes None and a
+        problem (or, with ``warn``, a warning) at its row."""
+        seen: dict[tuple[type, Any], tuple[bool, Any]] = {}
+        out: list[Any] = []
+        found = self.warnings if warn else self.problems
+        for row, value in zip(rows, values, strict=True):
+            memo = (type(value), value)
+            outcome = seen.get(memo)
+            if outcome is None:
+                try:
+                    outcome = (True, parse(value))
+                except _CellError as error:
+                    outcome = (False, str(error))
+                seen[memo] = outcome
+            ok, result = outcome
+            if ok:
+                out.append(result)
+            else:
+                found.append(InputProblem(row, self.header(key), result))
+                out.append(None)
+        return out
+
     def get(self, row: int, cells: Sequence[Any], key: str, parse: Callable[[Any], Any]) -> Any:
         try:
             return parse(self.cell(cells, key))
@@ -1139,12 +1176,14 @@ def read_customers(path: Path | str) -> tuple[Any, list[InputProblem]]:
     headers, records = _table_records(path)
     positions = _map_columns(path, headers, _CUSTOMER_INDEX, ("meter_id",))
     rows = _Rows(path, headers, positions)
-    columns: dict[str, list[Any]] = {name: [] for name in CUSTOMERS_SCHEMA.names}
+    kept = [(row, cells) for row, cells in records if rows.shape(row, cells)]
+    numbers = [row for row, _ in kept]
+    # Column by column; each distinct cell is parsed once (archives repeat tariffs, regions,
+    # capacities and voltages on most rows).
+    cells = {key: rows.column(kept, key) for key in CUSTOMERS_SCHEMA.names}
+    meters = [_cell_text(value, normalise=True) for value in cells["meter_id"]]
     first_row: dict[str, int] = {}
-    for row, cells in records:
-        if not rows.shape(row, cells):
-            continue
-        meter = _cell_text(rows.cell(cells, "meter_id"), normalise=True)
+    for row, meter in zip(numbers, meters, strict=True):
         if meter is None:
             rows.problems.append(InputProblem(row, rows.header("meter_id"), "meter_id is empty"))
         elif meter in first_row:
@@ -1152,33 +1191,39 @@ def read_customers(path: Path | str) -> tuple[Any, list[InputProblem]]:
             rows.problems.append(InputProblem(row, rows.header("meter_id"), reason))
         else:
             first_row[meter] = row
-        uscc = _cell_text(rows.cell(cells, "uscc"), normalise=True)
-        if uscc is not None:
-            try:
-                uscc = credit_code.validate(uscc)
-            except credit_code.InvalidCreditCodeError as error:
-                rows.warnings.append(InputProblem(row, rows.header("uscc"), f"{error}; not kept"))
-                uscc = None
-        region = _cell_text(rows.cell(cells, "region_code"), normalise=True)
-        if region is not None and regions.find(region) is None:
-            reason = f"{region!r} is not a GB/T 2260 region code; not kept"
-            rows.warnings.append(InputProblem(row, rows.header("region_code"), reason))
-            region = None
-        record = {
-            "meter_id": meter,
-            "account_no": _cell_text(rows.cell(cells, "account_no"), normalise=True),
-            "customer_name": _cell_text(rows.cell(cells, "customer_name")),
-            "uscc": uscc,
-            "address": _cell_text(rows.cell(cells, "address")),
-            "region_code": region,
-            "tariff_class": rows.get(row, cells, "tariff_class", _tariff),
-            "contract_kva": rows.get(row, cells, "contract_kva", _capacity),
-            "voltage_kv": rows.get(row, cells, "voltage_kv", _capacity),
-        }
-        for name, value in record.items():
-            columns[name].append(value)
+    columns: dict[str, list[Any]] = {
+        "meter_id": meters,
+        "account_no": [_cell_text(v, normalise=True) for v in cells["account_no"]],
+        "customer_name": [_cell_text(v) for v in cells["customer_name"]],
+        "uscc": rows.parse(numbers, cells["uscc"], "uscc", _credit_code, warn=True),
+        "address": [_cell_text(v) for v in cells["address"]],
+        "region_code": rows.parse(numbers, cells["region_code"], "region_code", _region, warn=True),
+        "tariff_class": rows.parse(numbers, cells["tariff_class"], "tariff_class", _tariff),
+        "contract_kva": rows.parse(numbers, cells["contract_kva"], "contract_kva", _capacity),
+        "voltage_kv": rows.parse(numbers, cells["voltage_kv"], "voltage_kv", _capacity),
+    }
     rows.raise_problems()
+    rows.warnings.sort(key=lambda w: w.row or 0)
     return pa.table(columns, schema=CUSTOMERS_SCHEMA), rows.warnings
+
+
+def _credit_code(value: object) -> str | None:
+    """A valid unified social credit code, or None; an invalid one is a warning, not kept."""
+    text = _cell_text(value, normalise=True)
+    if text is None:
+        return None
+    try:
+        return credit_code.validate(text)
+    except credit_code.InvalidCreditCodeError as error:
+        raise _CellError(f"{error}; not kept") from None
+
+
+def _region(value: object) -> str | None:
+    """A GB/T 2260 region code, or None; an unknown one is a warning, not kept."""
+    text = _cell_text(value, normalise=True)
+    if text is not None and regions.find(text) is None:
+        raise _CellError(f"{text!r} is not a GB/T 2260 region code; not kept")
+    return text
 
 
 _WEATHER_ALIASES: dict[str, tuple[str, ...]] = {
