@@ -97,8 +97,6 @@ def reduce_days(
                 v = np.float64(row[r])
                 negative[r] += 1.0 if v < low_ok else 0.0
                 absurd[r] += 1.0 if v > absurd_kw else 0.0
-            for r in range(size):
-                v = np.float64(row[r])
                 row[r] = row[r] if (v >= low_ok and v <= absurd_kw) else np.nan
             for r in range(size):
                 v = np.float64(row[r])
