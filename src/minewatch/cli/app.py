@@ -2,33 +2,62 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from minewatch import __version__
-from minewatch.cli import audit, db, demo, ledger, output, reference, scan, train
+from minewatch.cli import output
 from minewatch.cli.context import STATE
 from minewatch.errors import InputFileError, MineWatchError
 from minewatch.settings import Locale
 
+_SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "db": ("minewatch.cli.db", "app"),
+    "ledger": ("minewatch.cli.ledger", "app"),
+    "audit": ("minewatch.cli.audit", "app"),
+    "scan": ("minewatch.cli.scan", "app"),
+    "train": ("minewatch.cli.train", "app"),
+    "regions": ("minewatch.cli.reference", "regions_app"),
+    "enterprise": ("minewatch.cli.reference", "enterprise_app"),
+    "demo": ("minewatch.cli.demo", "demo"),
+}
+"""Each command's module and its Typer app (or, for a single command, its function)."""
+
+
+class _LazyGroup(TyperGroup):
+    """The root command, importing a command's module only when that command runs (or help
+    lists it): a meter scan does not pay for the database layer, nor a ledger report for Numba.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *_SUBCOMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in _SUBCOMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = _SUBCOMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attribute)
+        holder = typer.Typer()
+        if isinstance(target, typer.Typer):
+            holder.add_typer(target, name=cmd_name)  # a group, even with one command
+        else:
+            holder.command(cmd_name)(target)
+        return typer.main.get_group(holder).get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="minewatch",
+    cls=_LazyGroup,
     help="MineWatch: find, ledger and clear crypto-mining (NDRC notice 发改运行〔2021〕1283号).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(ledger.app, name="ledger")
-app.add_typer(audit.app, name="audit")
-app.add_typer(scan.app, name="scan")
-app.add_typer(train.app, name="train")
-app.add_typer(reference.regions_app, name="regions")
-app.add_typer(reference.enterprise_app, name="enterprise")
-app.command("demo")(demo.demo)
 
 
 def _version(value: bool) -> None:

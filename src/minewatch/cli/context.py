@@ -6,11 +6,10 @@ import getpass
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 
-from minewatch.domain.migrate import open_database
 from minewatch.errors import ConfigurationError
 from minewatch.settings import Locale, Settings, get_settings
 
@@ -22,6 +21,9 @@ class CliState:
     database: str | None = None
     locale: Locale | None = None
 
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 STATE = CliState()
 
@@ -56,6 +58,8 @@ def database_url(override: str | None = None) -> str:
 
 def engine(override: str | None = None) -> Engine:
     """The database engine, migrated to the newest schema."""
+    from minewatch.domain.migrate import open_database  # the database layer, when needed
+
     return open_database(database_url(override), busy_timeout_s=settings().db_busy_timeout_s)
 
 

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,11 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from minewatch.domain.audit.service import AuditReport
-from minewatch.domain.ledger.weekly import ProjectChange, RegionSummary, WeeklyReport
-from minewatch.ingest.ledger_xlsx import header_of
 from minewatch.reference.ledger import label
 from minewatch.settings import Locale
+
+if TYPE_CHECKING:  # the database layer is imported by the commands that use it
+    from minewatch.domain.audit.service import AuditReport
+    from minewatch.domain.ledger.weekly import ProjectChange, RegionSummary, WeeklyReport
 
 # Wide enough for the summary tables when the output is a file or a pipe.
 _WIDTH = None if sys.stdout.isatty() else 220
@@ -141,6 +143,8 @@ def changes_table(changes: Sequence[ProjectChange], locale: Locale, limit: int =
     for key in ("project", "enterprise", "kind", "status", "what"):
         table.add_column(t(key, locale))
     zh = locale is Locale.ZH_CN
+    from minewatch.ingest.ledger_xlsx import header_of
+
     headers = header_of()
     for change in list(changes)[:limit]:
         parts = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -11,11 +11,12 @@ import typer
 
 from minewatch.cli import context, output
 from minewatch.detect.meters.settings import MeterScanSettings
-from minewatch.domain.db import session_scope
-from minewatch.domain.leads.service import LeadData, LeadSummary, record_leads
 from minewatch.engine.local import ScanResult, scan_meters
 from minewatch.errors import MineWatchError
 from minewatch.ingest.meters import read_customers, read_weather, write_table
+
+if TYPE_CHECKING:  # the database layer is imported only when leads are written
+    from minewatch.domain.leads.service import LeadData, LeadSummary
 
 app = typer.Typer(help="Find mining in exported data (meters now; network and plants later).")
 
@@ -24,6 +25,8 @@ def suspects_as_leads(
     findings: pa.Table, customers: pa.Table | None, settings: MeterScanSettings
 ) -> list[LeadData]:
     """The suspected meters as leads, with what the customer archive says about each."""
+    from minewatch.domain.leads.service import LeadData
+
     suspects = findings.filter(findings.column("suspected")).to_pylist()
     archive: dict[str, dict[str, object]] = {}
     if customers is not None and suspects:
@@ -139,6 +142,9 @@ def save_leads(
     url: str | None = None,
 ) -> LeadSummary:
     """Record the suspects of a scan as leads (one transaction)."""
+    from minewatch.domain.db import session_scope
+    from minewatch.domain.leads.service import record_leads
+
     data = suspects_as_leads(findings, customers, settings)
     with session_scope(context.engine(url)) as session:
         return record_leads(session, data, actor=actor or context.default_actor())
