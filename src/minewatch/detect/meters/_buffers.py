@@ -9,6 +9,7 @@ The Python side keeps the Arrow objects alive while a kernel runs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +60,65 @@ def chunk_of(starts: npt.NDArray[np.int64], row: int) -> int:  # pragma: no cove
     return lo
 
 
+def float32_address(array: pa.Array, keep: list[object], nulls_in_place: bool = False) -> int:
+    """The address of ``array``'s first float32 value: Arrow's own buffer where the array is
+    float32 (and has no nulls, unless ``nulls_in_place``: the caller then reads the bitmap);
+    otherwise a converted copy, nulls becoming NaN, which ``keep`` holds alive."""
+    if (
+        array.type == pa.float32()
+        and len(array)
+        and (nulls_in_place or array.null_count == 0)
+        and array.buffers()[1] is not None
+    ):
+        return int(array.buffers()[1].address + array.offset * 4)
+    copy = np.ascontiguousarray(array.to_numpy(zero_copy_only=False), np.float32)
+    keep.append(copy)
+    return int(copy.ctypes.data)
+
+
+@dataclass(frozen=True)
+class SlotBuffers:
+    """The 96 slot columns of a batch as the stage-one kernel reads them, in place: the
+    addresses of the float32 value buffers and of the null bitmaps (read where ``nullable``).
+    ``keep`` holds the buffers alive while the addresses are in use."""
+
+    rows: int
+    values: npt.NDArray[np.int64]
+    bitmaps: npt.NDArray[np.int64]
+    nullable: npt.NDArray[np.bool_]
+    keep: list[object]
+
+
+_NO_BITMAP = np.zeros(1, dtype=np.uint8)
+
+
+def slot_buffers(batch: pa.RecordBatch | pa.Table, names: Sequence[str]) -> SlotBuffers:
+    """Where the kernel finds each of the ``names`` columns of ``batch``. A float32 column's
+    null bitmap is read in place too where the column starts on a whole byte of it."""
+    values = np.zeros(len(names), dtype=np.int64)
+    bitmaps = np.full(len(names), _NO_BITMAP.ctypes.data, dtype=np.int64)
+    nullable = np.zeros(len(names), dtype=np.bool_)
+    keep: list[object] = [batch]
+    for k, name in enumerate(names):
+        column = batch.column(name)
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        keep.append(column)
+        validity = column.buffers()[0] if column.type == pa.float32() else None
+        bitmap = bool(column.null_count) and validity is not None and column.offset == 0
+        values[k] = float32_address(column, keep, nulls_in_place=bitmap)
+        if bitmap and validity is not None:
+            bitmaps[k] = validity.address
+            nullable[k] = True
+    return SlotBuffers(batch.num_rows, values, bitmaps, nullable, keep)
+
+
 @dataclass(frozen=True)
 class ChunkedFloats:
     """Where float32 columns of a table live: ``starts[c]`` is chunk ``c``'s first row
     (``starts[-1]`` the row count) and ``addresses[k, c]`` the first value of column ``k`` in
-    chunk ``c``. A list column of fixed width holds ``width`` values per row. ``keep`` holds
-    the buffers alive."""
+    chunk ``c`` (a fixed-size list column holds its values row after row). ``keep`` holds the
+    buffers alive."""
 
     starts: npt.NDArray[np.int64]
     addresses: npt.NDArray[np.int64]
@@ -90,10 +144,5 @@ def chunked_floats(table: pa.Table, names: tuple[str, ...]) -> ChunkedFloats:
             )
         for c, chunk in enumerate(column.chunks):
             values = chunk.flatten() if pa.types.is_fixed_size_list(chunk.type) else chunk
-            if values.type == pa.float32() and values.null_count == 0 and len(values):
-                addresses[k, c] = values.buffers()[1].address + values.offset * 4
-            else:
-                array = np.ascontiguousarray(values.to_numpy(zero_copy_only=False), np.float32)
-                keep.append(array)
-                addresses[k, c] = array.ctypes.data
+            addresses[k, c] = float32_address(values, keep)
     return ChunkedFloats(starts, addresses, keep)

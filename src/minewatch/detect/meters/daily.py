@@ -10,13 +10,12 @@ is counted and dropped from the day, and the day keeps the count of slots it rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from minewatch.detect.meters._buffers import slot_buffers
 from minewatch.detect.meters._fused import FIGURES, reduce_days
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.schemas import SLOT_COLUMNS
@@ -39,47 +38,6 @@ DAYTIME_HOURS = tuple(range(8, 22))
 NIGHT_HOURS = (0, 1, 2, 3, 4, 5)
 
 
-@dataclass(frozen=True)
-class SlotBuffers:
-    """The 96 slot columns of a batch as the stage-one kernel reads them, in place: the
-    addresses of the float32 value buffers and of the null bitmaps (read where ``nullable``).
-    ``keep`` holds the buffers alive while the addresses are in use."""
-
-    rows: int
-    values: npt.NDArray[np.int64]
-    bitmaps: npt.NDArray[np.int64]
-    nullable: npt.NDArray[np.bool_]
-    keep: list[object]
-
-
-_NO_BITMAP = np.zeros(1, dtype=np.uint8)
-
-
-def slot_buffers(batch: pa.RecordBatch | pa.Table) -> SlotBuffers:
-    """Where the kernel finds each slot column: Arrow's own buffers where a column is
-    float32 (no copy); other columns are converted first, their nulls becoming NaN."""
-    n = batch.num_rows
-    count = len(SLOT_COLUMNS)
-    values = np.zeros(count, dtype=np.int64)
-    bitmaps = np.full(count, _NO_BITMAP.ctypes.data, dtype=np.int64)
-    nullable = np.zeros(count, dtype=np.bool_)
-    keep: list[object] = [batch]
-    for k, name in enumerate(SLOT_COLUMNS):
-        column = plain_array(batch.column(name))
-        keep.append(column)
-        validity, data = column.buffers()[:2] if column.type == pa.float32() else (None, None)
-        if data is not None and column.offset == 0 and n > 0:
-            values[k] = data.address
-            if column.null_count and validity is not None:
-                bitmaps[k] = validity.address
-                nullable[k] = True
-        else:
-            array = np.ascontiguousarray(column.to_numpy(zero_copy_only=False), np.float32)
-            keep.append(array)
-            values[k] = array.ctypes.data
-    return SlotBuffers(n, values, bitmaps, nullable, keep)
-
-
 def daily_features(
     batch: pa.RecordBatch | pa.Table, settings: MeterScanSettings | None = None
 ) -> pa.RecordBatch:
@@ -91,7 +49,7 @@ def daily_features(
     65535 or 1e7, never a real load) — then the day's figures and hourly means are taken.
     """
     settings = settings or MeterScanSettings()
-    slots = slot_buffers(batch)
+    slots = slot_buffers(batch, SLOT_COLUMNS)
     # Blocks are handed out a few at a time, not split in halves up front: the reader's
     # threads run beside the kernel, and a thread they slow down must not hold the rest up.
     with numba.parallel_chunksize(8):
