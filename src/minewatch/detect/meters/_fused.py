@@ -53,11 +53,13 @@ def reduce_days(
 
     Each block of rows is copied column by column into a buffer that stays in the processor's
     cache (nulls becoming NaN); the passes then run a column at a time, every row of the block
-    keeping its running figures, which the processor does for many rows at once. Pass one
-    counts the faults (negative, impossibly large) and blanks them, and finds each day's peak;
-    a peak far above the rest of its own day (``spike_ratio`` × their mean + ``spike_margin``)
-    is a register fault and is blanked too (twice at most). Pass two takes the figures and the
-    hourly means of what is left.
+    keeping its running figures, which the processor does for many rows at once (the loops
+    are short, touch few arrays and work in float32, so that they compile to wide vector
+    instructions). Pass one counts the faults (negative, impossibly large) and blanks them,
+    and finds each day's peak; a peak far above the rest of its own day (``spike_ratio`` ×
+    their mean + ``spike_margin``) is a register fault and is blanked too (twice at most).
+    Pass two takes the figures and the hourly means of what is left; the spread is taken
+    about the day's mean, which keeps float32 exact enough for the flattest loads.
 
     Returns ``(len(FIGURES), rows)`` figures and ``(rows, 24)`` hourly means.
     """
@@ -66,81 +68,88 @@ def reduce_days(
     out = np.empty((len(FIGURES), n), dtype=np.float32)
     hourly = np.empty((n, 24), dtype=np.float32)
     blocks = (n + BLOCK - 1) // BLOCK
-    low_ok = -negative_tolerance
+    low_ok = np.float32(-negative_tolerance)
+    high_ok = np.float32(absurd_kw)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    blank = np.float32(np.nan)
     for b in prange(blocks):
-        first = b * BLOCK
+        first = b * BLOCK  # a multiple of 8: a block starts on a whole byte of a bitmap
         size = min(n, first + BLOCK) - first
+        end = first + size
         block = np.empty((slots, size), dtype=np.float32)
         for j in range(slots):
             column = carray(float32_pointer(values[j]), (n,))
             row = block[j]
             for r in range(size):
                 row[r] = column[first + r]
-            if nullable[j]:
+            if nullable[j]:  # nulls are rare: a byte of eight valid rows is skipped whole
                 bits = carray(uint8_pointer(bitmaps[j]), ((n + 7) // 8,))
-                for r in range(size):
-                    i = first + r
-                    if not (bits[i >> 3] >> (i & 7)) & 1:
-                        row[r] = np.nan
+                for byte in range(first >> 3, (end + 7) >> 3):
+                    mask = bits[byte]
+                    if mask == 0xFF:
+                        continue
+                    for k in range(8):
+                        i = byte * 8 + k
+                        if i < end and not (mask >> k) & 1:
+                            row[i - first] = blank
         # Pass one: faults, the valid count and sum, and the peak.
-        count = np.zeros(size)
-        negative = np.zeros(size)
-        absurd = np.zeros(size)
+        count = np.zeros(size, dtype=np.float32)
+        negative = np.zeros(size, dtype=np.float32)
+        absurd = np.zeros(size, dtype=np.float32)
         total = np.zeros(size)
-        peak = np.full(size, -np.inf)
-        at = np.full(size, -1.0)
+        peak = np.full(size, -np.inf, dtype=np.float32)
+        at = np.full(size, -1.0, dtype=np.float32)
         for j in range(slots):
             row = block[j]
-            # Short loops over the block, each touching few arrays, so that the compiler can
-            # run them on many rows at once.
+            slot = np.float32(j)
             for r in range(size):
-                v = np.float64(row[r])
-                negative[r] += 1.0 if v < low_ok else 0.0
-                absurd[r] += 1.0 if v > absurd_kw else 0.0
-                row[r] = row[r] if (v >= low_ok and v <= absurd_kw) else np.nan
+                v = row[r]
+                negative[r] += one if v < low_ok else zero
+                absurd[r] += one if v > high_ok else zero
+                row[r] = v if (v >= low_ok and v <= high_ok) else blank
             for r in range(size):
-                v = np.float64(row[r])
+                v = row[r]
                 kept = v == v
-                count[r] += 1.0 if kept else 0.0
-                total[r] += v if kept else 0.0
+                count[r] += one if kept else zero
+                total[r] += np.float64(v) if kept else 0.0
             for r in range(size):
-                v = np.float64(row[r])
+                v = row[r]
                 better = v > peak[r]
                 peak[r] = v if better else peak[r]
-                at[r] = j if better else at[r]
+                at[r] = slot if better else at[r]
         # Register faults: a reading towering over the rest of its own day.
         for r in range(size):
             for attempt in range(2):
                 c = count[r]
-                if (
-                    c <= 4
-                    or not peak[r] > spike_ratio * (total[r] - peak[r]) / (c - 1) + spike_margin
-                ):
+                top = np.float64(peak[r])
+                if c <= 4 or not top > spike_ratio * (total[r] - top) / (c - 1) + spike_margin:
                     break
-                block[int(at[r]), r] = np.nan
-                count[r] -= 1
-                total[r] -= peak[r]
-                absurd[r] += 1
+                block[int(at[r]), r] = blank
+                count[r] -= one
+                total[r] -= top
+                absurd[r] += one
                 if attempt == 0:  # the next highest, for a second look
                     peak[r] = -np.inf
                     for j in range(slots):
-                        v = np.float64(block[j, r])
+                        v = block[j, r]
                         if v > peak[r]:
                             peak[r] = v
                             at[r] = j
-        mean = np.empty(size)
+        mean = np.empty(size, dtype=np.float32)
         for r in range(size):
             mean[r] = total[r] / count[r] if count[r] > 0 else np.nan
         # Pass two: the figures of what is left, and the hourly means.
-        square = np.zeros(size)
-        top = np.full(size, -np.inf)
-        bottom = np.full(size, np.inf)
-        rough = np.zeros(size)
-        pairs = np.zeros(size)
-        step = np.zeros(size)
-        hour_sum = np.zeros(size)
-        hour_n = np.zeros(size)
-        floor = np.full(size, np.inf)
+        square = np.zeros(size, dtype=np.float32)
+        high = np.full(size, -np.inf, dtype=np.float32)
+        low = np.full(size, np.inf, dtype=np.float32)
+        rough = np.zeros(size, dtype=np.float32)
+        pairs = np.zeros(size, dtype=np.float32)
+        step = np.zeros(size, dtype=np.float32)
+        hour_sum = np.zeros(size, dtype=np.float32)
+        hour_n = np.zeros(size, dtype=np.float32)
+        floor = np.full(size, np.inf, dtype=np.float32)
+        hours = np.empty((24, size), dtype=np.float32)
         v_sum = np.zeros(size)
         v_sq = np.zeros(size)
         d_sum = np.zeros(size)
@@ -151,45 +160,55 @@ def reduce_days(
         for j in range(slots):
             row = block[j]  # faults are NaN now
             for r in range(size):
-                v = np.float64(row[r])
+                v = row[r]
                 kept = v == v
-                hour_sum[r] += v if kept else 0.0
-                hour_n[r] += 1.0 if kept else 0.0
+                hour_sum[r] += v if kept else zero
+                hour_n[r] += one if kept else zero
             for r in range(size):
-                v = np.float64(row[r])
-                square[r] += v * v if v == v else 0.0
+                v = row[r]
+                deviation = v - mean[r]
+                square[r] += deviation * deviation if v == v else zero
             for r in range(size):
-                v = np.float64(row[r])
-                top[r] = v if v > top[r] else top[r]
-                bottom[r] = v if v < bottom[r] else bottom[r]
+                v = row[r]
+                high[r] = v if v > high[r] else high[r]
+                low[r] = v if v < low[r] else low[r]
             if j > 0:
                 previous = block[j - 1]
                 for r in range(size):
-                    change = abs(np.float64(row[r]) - np.float64(previous[r]))
+                    change = abs(row[r] - previous[r])
                     both = change == change
-                    rough[r] += change if both else 0.0
-                    pairs[r] += 1.0 if both else 0.0
+                    rough[r] += change if both else zero
+                    pairs[r] += one if both else zero
                     step[r] = change if change > step[r] else step[r]
             if (j + 1) % per_hour:
                 continue
             # The hour is complete: its mean (the day's mean where it has no readings).
             h = j // per_hour
+            hour = hours[h]
             for r in range(size):
-                hour = hour_sum[r] / hour_n[r] if hour_n[r] > 0 else mean[r]
-                hourly[first + r, h] = hour
-                floor[r] = min(floor[r], hour)
-                hour_sum[r] = 0.0
-                hour_n[r] = 0.0
-                if valley[h]:
-                    v_sum[r] += hour
-                    v_sq[r] += hour * hour
-                if daytime[h]:
-                    d_sum[r] += hour
-                if night[h]:
-                    n_sum[r] += hour
-            v_n += valley[h]
-            d_n += daytime[h]
-            n_n += night[h]
+                n_h = hour_n[r]
+                hour[r] = hour_sum[r] / n_h if n_h > 0 else mean[r]
+                floor[r] = hour[r] if hour[r] < floor[r] else floor[r]
+                hour_sum[r] = zero
+                hour_n[r] = zero
+            if valley[h]:
+                v_n += 1
+                for r in range(size):
+                    value = np.float64(hour[r])
+                    v_sum[r] += value
+                    v_sq[r] += value * value
+            if daytime[h]:
+                d_n += 1
+                for r in range(size):
+                    d_sum[r] += hour[r]
+            if night[h]:
+                n_n += 1
+                for r in range(size):
+                    n_sum[r] += hour[r]
+        for r in range(size):
+            row_hours = hourly[first + r]
+            for h in range(24):
+                row_hours[h] = hours[h, r]
         for r in range(size):
             i = first + r
             c = count[r]
@@ -199,9 +218,9 @@ def reduce_days(
             out[3, i] = mean[r]
             if c > 0:
                 v_mean = v_sum[r] / v_n
-                out[4, i] = top[r]
-                out[5, i] = bottom[r]
-                out[6, i] = np.sqrt(max(square[r] / c - mean[r] * mean[r], 0.0))
+                out[4, i] = high[r]
+                out[5, i] = low[r]
+                out[6, i] = np.sqrt(square[r] / c)
                 out[7, i] = rough[r] / pairs[r] if pairs[r] > 0 else np.nan
                 out[8, i] = step[r] if pairs[r] > 0 else np.nan
                 out[9, i] = floor[r]
