@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from numba import njit, types
 from numba.extending import intrinsic
 from numba.np.numpy_support import carray
@@ -37,6 +38,7 @@ def _pointer_intrinsic(item: types.Type) -> Any:
 
 
 float32_pointer = _pointer_intrinsic(types.float32)
+int16_pointer = _pointer_intrinsic(types.int16)
 uint8_pointer = _pointer_intrinsic(types.uint8)
 
 
@@ -44,6 +46,12 @@ uint8_pointer = _pointer_intrinsic(types.uint8)
 def read_float32(address: int, index: int) -> float:  # pragma: no cover - compiled
     """The ``index``-th float32 of the buffer at ``address``."""
     return float(carray(float32_pointer(address), (index + 1,))[index])
+
+
+@njit(cache=True, nogil=True)
+def read_int16(address: int, index: int) -> int:  # pragma: no cover - compiled
+    """The ``index``-th int16 of the buffer at ``address``."""
+    return int(carray(int16_pointer(address), (index + 1,))[index])
 
 
 @njit(cache=True, nogil=True)
@@ -60,20 +68,31 @@ def chunk_of(starts: npt.NDArray[np.int64], row: int) -> int:  # pragma: no cove
     return lo
 
 
-def float32_address(array: pa.Array, keep: list[object], nulls_in_place: bool = False) -> int:
-    """The address of ``array``'s first float32 value: Arrow's own buffer where the array is
-    float32 (and has no nulls, unless ``nulls_in_place``: the caller then reads the bitmap);
-    otherwise a converted copy, nulls becoming NaN, which ``keep`` holds alive."""
+def value_address(
+    array: pa.Array, kind: pa.DataType, keep: list[object], nulls_in_place: bool = False
+) -> int:
+    """The address of ``array``'s first value as ``kind`` (float32 or int16): Arrow's own
+    buffer where the array is of that type (and has no nulls, unless ``nulls_in_place``: the
+    caller then reads the bitmap); otherwise a converted copy, which ``keep`` holds alive
+    (nulls becoming NaN, or 0 for integers)."""
     if (
-        array.type == pa.float32()
+        array.type == kind
         and len(array)
         and (nulls_in_place or array.null_count == 0)
         and array.buffers()[1] is not None
     ):
-        return int(array.buffers()[1].address + array.offset * 4)
-    copy = np.ascontiguousarray(array.to_numpy(zero_copy_only=False), np.float32)
+        return int(array.buffers()[1].address + array.offset * kind.bit_width // 8)
+    dtype = kind.to_pandas_dtype()
+    if pa.types.is_integer(kind):
+        array = pc.fill_null(array, 0)
+    copy = np.ascontiguousarray(array.to_numpy(zero_copy_only=False), dtype)
     keep.append(copy)
     return int(copy.ctypes.data)
+
+
+def float32_address(array: pa.Array, keep: list[object], nulls_in_place: bool = False) -> int:
+    """:func:`value_address` for float32 (nulls become NaN in a copy)."""
+    return value_address(array, pa.float32(), keep, nulls_in_place)
 
 
 @dataclass(frozen=True)
@@ -115,7 +134,7 @@ def slot_buffers(batch: pa.RecordBatch | pa.Table, names: Sequence[str]) -> Slot
 
 @dataclass(frozen=True)
 class ChunkedFloats:
-    """Where float32 columns of a table live: ``starts[c]`` is chunk ``c``'s first row
+    """Where columns of one type live in a table: ``starts[c]`` is chunk ``c``'s first row
     (``starts[-1]`` the row count) and ``addresses[k, c]`` the first value of column ``k`` in
     chunk ``c`` (a fixed-size list column holds its values row after row). ``keep`` holds the
     buffers alive."""
@@ -125,12 +144,14 @@ class ChunkedFloats:
     keep: list[object]
 
 
-def chunked_floats(table: pa.Table, names: tuple[str, ...]) -> ChunkedFloats:
-    """The buffers of ``names`` (float32 columns, or fixed-size lists of float32) in place.
-
-    A chunk with nulls, or of another type, is converted first (nulls becoming NaN)."""
+def chunked_floats(
+    table: pa.Table, names: tuple[str, ...], kind: pa.DataType | None = None
+) -> ChunkedFloats:
+    """The buffers of ``names`` (columns of ``kind``, float32 unless given, or fixed-size
+    lists of it) in place. A chunk with nulls, or of another type, is converted first."""
     if not names:
         raise ValueError("no columns")
+    kind = kind or pa.float32()
     columns = [table.column(name) for name in names]
     lengths = [len(chunk) for chunk in columns[0].chunks]
     starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64)
@@ -144,5 +165,5 @@ def chunked_floats(table: pa.Table, names: tuple[str, ...]) -> ChunkedFloats:
             )
         for c, chunk in enumerate(column.chunks):
             values = chunk.flatten() if pa.types.is_fixed_size_list(chunk.type) else chunk
-            addresses[k, c] = float32_address(values, keep)
+            addresses[k, c] = value_address(values, kind, keep)
     return ChunkedFloats(starts, addresses, keep)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit, prange
 
-from minewatch.detect.meters._buffers import chunk_of, read_float32
+from minewatch.detect.meters._buffers import chunk_of, read_float32, read_int16
 
 OUTPUTS = (
     "valid_days",
@@ -423,37 +423,73 @@ def _refine_start(
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def place_days(
-    meter: npt.NDArray[np.int64],
-    day: npt.NDArray[np.int64],
-    valid_slots: npt.NDArray[np.int64],
-    mean_kw: npt.NDArray[np.float32],
+    meter: npt.NDArray[np.int32],
+    day: npt.NDArray[np.int32],
+    first_day: int,
+    starts: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    means: npt.NDArray[np.int64],
     meters: int,
     days: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # pragma: no cover - compiled
-    """The stage-one row of each (meter, day), -1 where there is none, and the duplicates
-    dropped per meter. Of two rows for one meter-day the one with more valid quarter-hours
-    stays, then the one with the higher mean (a missing mean counts as -1), then the later."""
-    row_of = np.full((meters, days), -1, dtype=np.int64)
-    duplicates = np.zeros(meters, dtype=np.int64)
+    min_valid_slots: int,
+    slots_per_day: int,
+) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.bool_], npt.NDArray[np.int64]
+]:  # pragma: no cover - compiled
+    """Place stage-one rows on a ``(meters, days)`` calendar in one pass, reading the table in
+    place (:mod:`._buffers`): ``starts`` are its chunks' first rows, ``counts[k, c]`` the
+    addresses of the int16 columns valid, negative and absurd slots and ``means[c]`` of the
+    float32 daily mean. ``meter`` is each row's meter code, ``day`` its day number.
+
+    Of two rows for one meter-day the one with more valid quarter-hours stays, then the one
+    with the higher mean (a missing mean counts as -1), then the later. Returns the row of
+    each meter-day (-1 where there is none), whether the day has ``min_valid_slots``, and per
+    meter ``(present days, duplicates dropped, negative slots, impossible slots, missing
+    slots)`` as a ``(5, meters)`` array.
+    """
+    row_of = np.full((meters, days), -1, dtype=np.int32)
+    kept_slots = np.zeros((meters, days), dtype=np.int16)
+    totals = np.zeros((5, meters), dtype=np.int64)
+    chunk = 0
     for r in range(meter.size):
+        while starts[chunk + 1] <= r:
+            chunk += 1
+        local = r - starts[chunk]
         i = meter[r]
-        k = day[r]
+        k = day[r] - first_day
+        slots = read_int16(counts[0, chunk], local)
+        totals[2, i] += read_int16(counts[1, chunk], local)
+        totals[3, i] += read_int16(counts[2, chunk], local)
         held = row_of[i, k]
         if held >= 0:
-            duplicates[i] += 1
-            mine = -1.0 if np.isnan(mean_kw[r]) else mean_kw[r]
-            theirs = -1.0 if np.isnan(mean_kw[held]) else mean_kw[held]
-            if valid_slots[r] < valid_slots[held] or (
-                valid_slots[r] == valid_slots[held] and mine < theirs
-            ):
+            totals[1, i] += 1
+            theirs_slots = kept_slots[i, k]
+            if slots < theirs_slots:
                 continue
+            if slots == theirs_slots:
+                mine = read_float32(means[chunk], local)
+                other = chunk_of(starts, held)
+                theirs = read_float32(means[other], held - starts[other])
+                mine = -1.0 if np.isnan(mine) else mine
+                theirs = -1.0 if np.isnan(theirs) else theirs
+                if mine < theirs:
+                    continue
         row_of[i, k] = r
-    return row_of, duplicates
+        kept_slots[i, k] = slots
+    valid = np.zeros((meters, days), dtype=np.bool_)
+    for i in range(meters):
+        for k in range(days):
+            if row_of[i, k] >= 0:
+                slots = kept_slots[i, k]
+                totals[0, i] += 1
+                totals[4, i] += slots_per_day - slots
+                valid[i, k] = slots >= min_valid_slots
+    return row_of, valid, totals
 
 
 @njit(parallel=True, cache=True, nogil=True, error_model="numpy")
 def meter_features(
-    row_of: npt.NDArray[np.int64],
+    row_of: npt.NDArray[np.int32],
     starts: npt.NDArray[np.int64],
     figures: npt.NDArray[np.int64],
     hourly: npt.NDArray[np.int64],

@@ -20,13 +20,14 @@ from minewatch.detect.meters._fused import FIGURES, reduce_days
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.schemas import SLOT_COLUMNS
 
-_INTEGER_FIGURES = FIGURES[:3]
+INTEGER_FIGURES = FIGURES[:3]
+"""The fault counts and valid slots, kept as int16."""
 
 DAILY_SCHEMA = pa.schema(
     [
         pa.field("meter_id", pa.string(), nullable=False),
         pa.field("date", pa.date32(), nullable=False),
-        *(pa.field(name, pa.int16()) for name in _INTEGER_FIGURES),
+        *(pa.field(name, pa.int16()) for name in INTEGER_FIGURES),
         *(pa.field(name, pa.float32()) for name in FIGURES[3:]),
         pa.field("hourly_kw", pa.list_(pa.float32(), 24)),
     ]
@@ -72,8 +73,8 @@ def daily_features(
     arrays: list[pa.Array] = [
         plain_array(batch.column("meter_id")).take(every),
         plain_array(batch.column("date")).take(every),
-        *(pa.array(figures[k].astype(np.int16)) for k in range(len(_INTEGER_FIGURES))),
-        *(pa.array(figures[k]) for k in range(len(_INTEGER_FIGURES), len(FIGURES))),
+        *(pa.array(figures[k].astype(np.int16)) for k in range(len(INTEGER_FIGURES))),
+        *(pa.array(figures[k]) for k in range(len(INTEGER_FIGURES), len(FIGURES))),
         pa.FixedSizeListArray.from_arrays(pa.array(hourly.ravel()), 24),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=DAILY_SCHEMA)

@@ -28,8 +28,10 @@ import pyarrow.compute as pc
 
 from minewatch.detect.meters._buffers import ChunkedFloats, chunked_floats
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
-from minewatch.detect.meters.daily import float_column, plain_array
+from minewatch.detect.meters.daily import INTEGER_FIGURES as _INTEGER_FIGURES
+from minewatch.detect.meters.daily import plain_array
 from minewatch.detect.meters.settings import MeterScanSettings
+from minewatch.ingest.schemas import SLOTS_PER_DAY
 
 F = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
@@ -45,9 +47,10 @@ class MeterDays:
 
     meter_ids: list[str]
     first_date: date
-    row_of: npt.NDArray[np.int64]  # (m, d) the stage-one row of each meter-day, -1 if absent
+    row_of: npt.NDArray[np.int32]  # (m, d) the stage-one row of each meter-day, -1 if absent
     columns: ChunkedFloats  # the stage-one columns named in INPUTS, then hourly_kw, in place
     valid: B  # (m, d) the day has enough valid quarter-hours
+    present_days: npt.NDArray[np.int64]  # (m,) days in the input at all
     negative_slots: npt.NDArray[np.int64]  # (m,)
     absurd_slots: npt.NDArray[np.int64]
     duplicate_days: npt.NDArray[np.int64]
@@ -71,31 +74,40 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
 
     Where a meter-day appears twice (exports that overlap), the copy with more valid
     quarter-hours is kept (then the higher mean, then the later row) and the duplicate counted.
+    The columns are read where they are (one compiled pass, :func:`._per_meter.place_days`).
     """
     encoded = pc.dictionary_encode(plain_array(daily.column("meter_id")))
-    meter_ids = [str(v) for v in encoded.dictionary.to_pylist()]
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    day_numbers = plain_array(daily.column("date")).cast(pa.int32()).to_numpy().astype(np.int64)
-    valid_slots = float_column(daily, "valid_slots").astype(np.int64)
+    meter_ids = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    day_numbers = plain_array(daily.column("date")).view(pa.int32()).to_numpy()
     m = len(meter_ids)
     first = int(day_numbers.min()) if day_numbers.size else 0
     width = int(day_numbers.max()) - first + 1 if day_numbers.size else 1
-    mean_kw = float_column(daily, "mean_kw")
-    row_of, duplicates = place_days(codes, day_numbers - first, valid_slots, mean_kw, m, width)
-    present = row_of >= 0
-    slots = np.where(present, valid_slots[np.maximum(row_of, 0)], 0)
-    negative = np.bincount(codes, float_column(daily, "negative_slots"), minlength=m)
-    absurd = np.bincount(codes, float_column(daily, "absurd_slots"), minlength=m)
+    counts = chunked_floats(daily, _INTEGER_FIGURES, pa.int16())
+    means = chunked_floats(daily, ("mean_kw",))
+    row_of, valid, totals = place_days(
+        codes.astype(np.int32, copy=False),
+        day_numbers,
+        first,
+        counts.starts,
+        counts.addresses,
+        means.addresses[0],
+        m,
+        width,
+        settings.min_valid_slots,
+        SLOTS_PER_DAY,
+    )
     return MeterDays(
         meter_ids=meter_ids,
         first_date=EPOCH + timedelta(days=first),
         row_of=row_of,
         columns=chunked_floats(daily, (*INPUTS, "hourly_kw")),
-        valid=present & (slots >= settings.min_valid_slots),
-        negative_slots=negative.astype(np.int64),
-        absurd_slots=absurd.astype(np.int64),
-        duplicate_days=duplicates,
-        missing_slots=np.where(present, 96 - slots, 0).sum(axis=1).astype(np.int64),
+        valid=valid,
+        present_days=totals[0],
+        duplicate_days=totals[1],
+        negative_slots=totals[2],
+        absurd_slots=totals[3],
+        missing_slots=totals[4],
     )
 
 

@@ -395,7 +395,7 @@ def _reasons(v: dict[str, float], suspected: bool, tariff: str | None) -> str:
 def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) -> pa.Array:
     """Data-sufficiency warnings per meter (empty where the data are sound)."""
     m = len(days.meter_ids)
-    present = days.present.sum(axis=1)
+    present = days.present_days
     absent = days.days - present
     present_slots = np.maximum(present * 96, 1)
     checks = (
