@@ -91,14 +91,25 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+TARIFFS: tuple[str, ...] = tuple(t.value for t in TariffClass)
+"""Tariff classes in the order of :attr:`Context.tariff_code`."""
+
+REGISTERED_DC_MARKS = ("数据中心", "云计算", "IDC")
+"""Words in a customer's name that declare a data centre."""
+
+
 @dataclass(frozen=True)
 class Context:
     """What the archive and the weather say about each meter (aligned with the meters)."""
 
-    tariff: list[str | None]
+    tariff_code: npt.NDArray[np.int8]  # index in TARIFFS, -1 where unknown
     contract_kva: F
-    names: list[str | None]
+    registered_dc: npt.NDArray[np.bool_]  # the customer's name declares a data centre
     temperature: F | None  # (meters, days) °C
+
+    def tariff(self, i: int) -> str | None:
+        code = int(self.tariff_code[i])
+        return TARIFFS[code] if code >= 0 else None
 
 
 def _log(values: F, low: float) -> F:
@@ -107,7 +118,7 @@ def _log(values: F, low: float) -> F:
 
 def model_inputs(f: MeterFeatures, ctx: Context) -> F:
     """The model's input matrix, columns in :data:`FEATURE_NAMES` order, no NaN."""
-    tariff = np.array([t or "" for t in ctx.tariff])
+    tariff = ctx.tariff_code
     block_log = _log(f.block_kw + 0.05, 0.05)
     with np.errstate(all="ignore"):
         use = f.level_kw / (ctx.contract_kva * 0.9)
@@ -131,10 +142,10 @@ def model_inputs(f: MeterFeatures, ctx: Context) -> F:
         np.nan_to_num(f.on_fraction, nan=0.0),
         block_log,
         np.clip(np.nan_to_num(block_share, nan=0.0), 0, 1.5),
-        (tariff == TariffClass.RESIDENTIAL.value).astype(np.float64),
-        (tariff == TariffClass.COMMERCIAL.value).astype(np.float64),
-        (tariff == TariffClass.INDUSTRIAL.value).astype(np.float64),
-        (tariff == TariffClass.AGRICULTURAL.value).astype(np.float64),
+        (tariff == TARIFFS.index(TariffClass.RESIDENTIAL.value)).astype(np.float64),
+        (tariff == TARIFFS.index(TariffClass.COMMERCIAL.value)).astype(np.float64),
+        (tariff == TARIFFS.index(TariffClass.INDUSTRIAL.value)).astype(np.float64),
+        (tariff == TARIFFS.index(TariffClass.AGRICULTURAL.value)).astype(np.float64),
         np.clip(np.nan_to_num(f.valley_share, nan=0.0), 0, 5),
         _log(f.valley_flat, 1e-4),
         np.clip(np.nan_to_num(f.valley_day_cv, nan=2.0), 0, 2),
@@ -148,51 +159,54 @@ def model_inputs(f: MeterFeatures, ctx: Context) -> F:
 
 def _context(meter_ids: list[str], days: MeterDays, customers: pa.Table | None,
              weather: pa.Table | None) -> Context:  # fmt: skip
+    """The archive's row and the weather of each meter, column by column."""
     m = len(meter_ids)
-    tariff: list[str | None] = [None] * m
+    tariff = np.full(m, -1, dtype=np.int8)
     contract = np.full(m, np.nan)
-    names: list[str | None] = [None] * m
-    regions: list[str | None] = [None] * m
-    if customers is not None and customers.num_rows:
-        index = pc.index_in(pa.array(meter_ids, pa.string()), customers.column("meter_id"))
-        positions = index.to_numpy(zero_copy_only=False)
-        found = ~np.isnan(positions.astype(np.float64))
-        take = pa.array(np.where(found, positions, 0).astype(np.int64))
-        picked = customers.take(take)
-        tariff_values = picked.column("tariff_class").to_pylist()
-        name_values = picked.column("customer_name").to_pylist()
-        region_values = picked.column("region_code").to_pylist()
-        kva = picked.column("contract_kva").to_numpy(zero_copy_only=False).astype(np.float64)
-        tariff = [t if ok else None for t, ok in zip(tariff_values, found, strict=True)]
-        names = [t if ok else None for t, ok in zip(name_values, found, strict=True)]
-        regions = [t if ok else None for t, ok in zip(region_values, found, strict=True)]
-        contract = np.where(found, kva, np.nan)
+    registered_dc = np.zeros(m, dtype=np.bool_)
     temperature = None
-    if weather is not None and weather.num_rows and any(regions):
-        temperature = np.full((m, days.days), np.nan)
-        codes = weather.column("region_code").to_pylist()
-        day_numbers = weather.column("date").cast(pa.int32()).to_numpy()
-        temps = weather.column("temp_mean_c").to_numpy(zero_copy_only=False).astype(np.float64)
-        first = (days.first_date - EPOCH).days
-        table: dict[str, F] = {}
-        for region, day, temp in zip(codes, day_numbers, temps, strict=True):
-            offset = int(day) - first
-            if 0 <= offset < days.days:
-                table.setdefault(region, np.full(days.days, np.nan))[offset] = temp
-        known = np.array([r is not None for r in regions])
-        labels = np.array([r or "" for r in regions])
-        distinct, inverse = np.unique(labels[known], return_inverse=True)
-        known_rows = np.flatnonzero(known)
-        for k, meter_region in enumerate(distinct.tolist()):
-            rows = known_rows[inverse == k]
-            series = table.get(meter_region)
-            # A county without a station takes its prefecture's, then its province's.
-            for prefix in (meter_region[:4], meter_region[:2]):
-                if series is None:
-                    series = next((v for k, v in table.items() if k.startswith(prefix)), None)
-            if series is not None:
-                temperature[rows] = series
-    return Context(tariff=tariff, contract_kva=contract, names=names, temperature=temperature)
+    if customers is None or not customers.num_rows:
+        return Context(tariff, contract, registered_dc, temperature)
+    index = pc.index_in(pa.array(meter_ids, pa.string()), customers.column("meter_id"))
+    found = index.is_valid().to_numpy(zero_copy_only=False)
+    picked = customers.take(index)  # null where the archive has no row
+    codes = pc.index_in(picked.column("tariff_class"), pa.array(TARIFFS, pa.string()))
+    tariff = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int8)
+    contract = np.where(
+        found, picked.column("contract_kva").to_numpy(zero_copy_only=False), np.nan
+    ).astype(np.float64)
+    name = picked.column("customer_name")
+    for mark in REGISTERED_DC_MARKS:
+        hit = pc.fill_null(pc.match_substring(name, mark), False)
+        registered_dc |= hit.to_numpy(zero_copy_only=False)
+    regions = pc.dictionary_encode(picked.column("region_code")).combine_chunks()
+    if weather is None or not weather.num_rows or regions.null_count == m:
+        return Context(tariff, contract, registered_dc, temperature)
+    # One temperature series per region that has meters, then every meter takes its region's.
+    series: dict[str, F] = {}
+    first = (days.first_date - EPOCH).days
+    day_numbers = weather.column("date").cast(pa.int32()).to_numpy()
+    temps = weather.column("temp_mean_c").to_numpy(zero_copy_only=False).astype(np.float64)
+    for region, day, temp in zip(
+        weather.column("region_code").to_pylist(), day_numbers.tolist(), temps.tolist(),
+        strict=True,
+    ):  # fmt: skip
+        offset = day - first
+        if 0 <= offset < days.days:
+            series.setdefault(region, np.full(days.days, np.nan))[offset] = temp
+    known = regions.dictionary.to_pylist()
+    by_region = np.full((len(known) + 1, days.days), np.nan)  # the last row: no region
+    for k, meter_region in enumerate(known):
+        found_series = series.get(meter_region)
+        # A county without a station takes its prefecture's, then its province's.
+        for prefix in (meter_region[:4], meter_region[:2]):
+            if found_series is None:
+                found_series = next((v for c, v in series.items() if c.startswith(prefix)), None)
+        if found_series is not None:
+            by_region[k] = found_series
+    region_of = pc.fill_null(regions.indices, len(known)).to_numpy(zero_copy_only=False)
+    temperature = by_region[region_of]
+    return Context(tariff, contract, registered_dc, temperature)
 
 
 @dataclass(frozen=True)
@@ -277,8 +291,7 @@ def findings_table(
     mining_kw = np.where(valley_mining, f.valley_block_kw, f.block_kw)
     mining_kw = np.nan_to_num(mining_kw)
     suspected = (score >= threshold) & ~insufficient & (mining_kw >= settings.min_mining_kw)
-    names = [n or "" for n in ctx.names]
-    registered_dc = np.array([("数据中心" in n) or ("云计算" in n) or ("IDC" in n) for n in names])
+    registered_dc = ctx.registered_dc
     big_flat = (np.nan_to_num(f.level_kw) >= 100) & (np.nan_to_num(f.floor_share) >= 0.75)
     category = np.where(
         insufficient,
@@ -290,7 +303,7 @@ def findings_table(
         ),
     )
     # Small constant blocks are GPU rigs far more often than ASICs (households, shop fronts).
-    commercial = np.array(ctx.tariff, dtype=object) == TariffClass.COMMERCIAL.value
+    commercial = ctx.tariff_code == TARIFFS.index(TariffClass.COMMERCIAL.value)
     gpu = (mining_kw < 2.5) | commercial
     rigs, hashrate = _rig_figures(mining_kw, gpu & (mining_kw < 80), settings)
     first_day = (days.first_date - EPOCH).days
@@ -339,7 +352,7 @@ def _explain(
         )
     }  # fmt: skip
     flagged = suspected[rows].tolist()
-    tariffs = [ctx.tariff[i] for i in rows.tolist()]
+    tariffs = [ctx.tariff(i) for i in rows.tolist()]
     texts = []
     for k in range(len(rows)):
         v = {name: values[k] for name, values in take.items()}
