@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from minewatch.detect.meters.daily import daily_features
+from minewatch.detect.meters.daily import HOURLY, daily_features
 from minewatch.detect.meters.features import compute_features, lay_out
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, Category, scan_batch
 from minewatch.detect.meters.settings import MeterScanSettings
@@ -93,9 +93,8 @@ def test_daily_stage_counts_and_drops_faults() -> None:
     assert daily.column("valid_slots").to_pylist() == [94, 91]
     assert daily.column("mean_kw").to_pylist() == pytest.approx([10.0, 10.0])
     # The missing hour takes the day's mean; the spike is gone from its hour.
-    hourly = daily.column("hourly_kw").to_pylist()
-    assert hourly[1][15] == pytest.approx(10.0)
-    assert hourly[1][12] == pytest.approx(10.0)
+    assert daily.column(HOURLY[15]).to_pylist()[1] == pytest.approx(10.0)
+    assert daily.column(HOURLY[12]).to_pylist()[1] == pytest.approx(10.0)
     assert daily.column("floor_kw").to_pylist() == pytest.approx([10.0, 10.0])
 
 

@@ -62,12 +62,12 @@ def reduce_days(
     Pass two takes the figures and the hourly means of what is left; the spread is taken
     about the day's mean, which keeps float32 exact enough for the flattest loads.
 
-    Returns ``(len(FIGURES), rows)`` figures and ``(rows, 24)`` hourly means.
+    Returns ``(len(FIGURES), rows)`` figures and ``(24, rows)`` hourly means.
     """
     slots = values.size
     per_hour = slots // 24
     out = np.empty((len(FIGURES), n), dtype=np.float32)
-    hourly = np.empty((n, 24), dtype=np.float32)
+    hourly = np.empty((24, n), dtype=np.float32)
     blocks = (n + BLOCK - 1) // BLOCK
     low_ok = np.float32(-negative_tolerance)
     high_ok = np.float32(absurd_kw)
@@ -150,7 +150,6 @@ def reduce_days(
         hour_sum = np.zeros(size, dtype=np.float32)
         hour_n = np.zeros(size, dtype=np.float32)
         floor = np.full(size, np.inf, dtype=np.float32)
-        hours = np.empty((24, size), dtype=np.float32)
         v_sum = np.zeros(size)
         v_sq = np.zeros(size)
         d_sum = np.zeros(size)
@@ -185,7 +184,7 @@ def reduce_days(
                 continue
             # The hour is complete: its mean (the day's mean where it has no readings).
             h = j // per_hour
-            hour = hours[h]
+            hour = hourly[h, first:end]
             for r in range(size):
                 n_h = hour_n[r]
                 hour[r] = hour_sum[r] / n_h if n_h > 0 else mean[r]
@@ -206,33 +205,43 @@ def reduce_days(
                 n_n += 1
                 for r in range(size):
                     n_sum[r] += hour[r]
+        # The figures, a column at a time (a day without readings has NaN for each).
+        out[0, first:end] = count
+        out[1, first:end] = negative
+        out[2, first:end] = absurd
+        out[3, first:end] = mean
+        some = out[4, first:end]
         for r in range(size):
-            row_hours = hourly[first + r]
-            for h in range(24):
-                row_hours[h] = hours[h, r]
+            some[r] = high[r] if count[r] > 0 else blank
+        some = out[5, first:end]
         for r in range(size):
-            i = first + r
-            c = count[r]
-            out[0, i] = c
-            out[1, i] = negative[r]
-            out[2, i] = absurd[r]
-            out[3, i] = mean[r]
-            if c > 0:
-                v_mean = v_sum[r] / v_n
-                out[4, i] = high[r]
-                out[5, i] = low[r]
-                out[6, i] = np.sqrt(square[r] / c)
-                out[7, i] = rough[r] / pairs[r] if pairs[r] > 0 else np.nan
-                out[8, i] = step[r] if pairs[r] > 0 else np.nan
-                out[9, i] = floor[r]
-                out[10, i] = v_mean
-                out[11, i] = d_sum[r] / d_n
-                out[12, i] = n_sum[r] / n_n
-                spread = np.sqrt(max(v_sq[r] / v_n - v_mean * v_mean, 0.0))
-                out[13, i] = spread / v_mean if v_mean > 0 else np.nan
-            else:
-                for k in range(4, len(FIGURES)):
-                    out[k, i] = np.nan
+            some[r] = low[r] if count[r] > 0 else blank
+        some = out[6, first:end]
+        for r in range(size):
+            some[r] = np.sqrt(square[r] / count[r])
+        some = out[7, first:end]
+        for r in range(size):
+            some[r] = rough[r] / pairs[r] if pairs[r] > 0 else blank
+        some = out[8, first:end]
+        for r in range(size):
+            some[r] = step[r] if pairs[r] > 0 else blank
+        some = out[9, first:end]
+        for r in range(size):
+            some[r] = floor[r] if count[r] > 0 else blank
+        some = out[10, first:end]
+        for r in range(size):
+            some[r] = v_sum[r] / v_n
+        some = out[11, first:end]
+        for r in range(size):
+            some[r] = d_sum[r] / d_n
+        some = out[12, first:end]
+        for r in range(size):
+            some[r] = n_sum[r] / n_n
+        some = out[13, first:end]
+        for r in range(size):
+            v_mean = v_sum[r] / v_n
+            spread = np.sqrt(max(v_sq[r] / v_n - v_mean * v_mean, 0.0))
+            some[r] = spread / v_mean if v_mean > 0 else np.nan
     return out, hourly
 
 

@@ -503,7 +503,7 @@ def meter_features(
     ``row_of`` ``(meters, days)`` is the stage-one row of each meter-day (-1 where absent);
     the stage-one table is read in place (:mod:`._buffers`): ``starts`` are its chunks' first
     rows, ``figures[k, c]`` the address of column ``INPUTS[k]`` in chunk ``c`` and
-    ``hourly[c]`` that of the chunk's 24 hourly means per row. ``valid`` and ``temperature``
+    ``hourly[h, c]`` that of hour ``h``'s means. ``valid`` and ``temperature``
     are ``(meters, days)`` (temperature all NaN where unknown), ``weekday`` the day of week of
     each day (Monday 0). Returns ``(meters, len(OUTPUTS))``.
     """
@@ -543,7 +543,7 @@ def meter_features(
                     for c in range(len(INPUTS)):
                         day[c, k] = read_float32(figures[c, chunk], local)
                     for h in range(24):
-                        hours[k, h] = read_float32(hourly[chunk], 24 * local + h)
+                        hours[k, h] = read_float32(hourly[h, chunk], local)
                 else:
                     day[:, k] = np.nan
                     hours[k, :] = np.nan

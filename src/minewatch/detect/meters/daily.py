@@ -23,13 +23,16 @@ from minewatch.ingest.schemas import SLOT_COLUMNS
 INTEGER_FIGURES = FIGURES[:3]
 """The fault counts and valid slots, kept as int16."""
 
+HOURLY = tuple(f"kw_h{h:02d}" for h in range(24))
+"""The hourly means of a day (from 00:00), one column per hour."""
+
 DAILY_SCHEMA = pa.schema(
     [
         pa.field("meter_id", pa.string(), nullable=False),
         pa.field("date", pa.date32(), nullable=False),
         *(pa.field(name, pa.int16()) for name in INTEGER_FIGURES),
         *(pa.field(name, pa.float32()) for name in FIGURES[3:]),
-        pa.field("hourly_kw", pa.list_(pa.float32(), 24)),
+        *(pa.field(name, pa.float32()) for name in HOURLY),
     ]
 )
 """One meter-day: fault counts, the day's figures, the valley (cheap-tariff), daytime
@@ -75,7 +78,7 @@ def daily_features(
         plain_array(batch.column("date")).take(every),
         *(pa.array(figures[k].astype(np.int16)) for k in range(len(INTEGER_FIGURES))),
         *(pa.array(figures[k]) for k in range(len(INTEGER_FIGURES), len(FIGURES))),
-        pa.FixedSizeListArray.from_arrays(pa.array(hourly.ravel()), 24),
+        *(pa.array(hourly[h]) for h in range(len(HOURLY))),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=DAILY_SCHEMA)
 

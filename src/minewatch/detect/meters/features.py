@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from minewatch.detect.meters._buffers import ChunkedFloats, chunked_floats
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
 from minewatch.detect.meters.daily import INTEGER_FIGURES as _INTEGER_FIGURES
-from minewatch.detect.meters.daily import plain_array
+from minewatch.detect.meters.daily import HOURLY, plain_array
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.schemas import SLOTS_PER_DAY
 
@@ -48,7 +48,7 @@ class MeterDays:
     meter_ids: list[str]
     first_date: date
     row_of: npt.NDArray[np.int32]  # (m, d) the stage-one row of each meter-day, -1 if absent
-    columns: ChunkedFloats  # the stage-one columns named in INPUTS, then hourly_kw, in place
+    columns: ChunkedFloats  # the stage-one columns named in INPUTS, then HOURLY, in place
     valid: B  # (m, d) the day has enough valid quarter-hours
     present_days: npt.NDArray[np.int64]  # (m,) days in the input at all
     negative_slots: npt.NDArray[np.int64]  # (m,)
@@ -101,7 +101,7 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         meter_ids=meter_ids,
         first_date=EPOCH + timedelta(days=first),
         row_of=row_of,
-        columns=chunked_floats(daily, (*INPUTS, "hourly_kw")),
+        columns=chunked_floats(daily, (*INPUTS, *HOURLY)),
         valid=valid,
         present_days=totals[0],
         duplicate_days=totals[1],
@@ -165,7 +165,7 @@ def compute_features(
         days.row_of,
         days.columns.starts,
         days.columns.addresses[: len(INPUTS)],
-        days.columns.addresses[len(INPUTS)],
+        days.columns.addresses[len(INPUTS) :],
         days.valid,
         np.ascontiguousarray(temperature, dtype=np.float64),
         weekday,
