@@ -28,8 +28,8 @@ import pyarrow.compute as pc
 
 from minewatch.detect.meters._buffers import ChunkedFloats, chunked_floats
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
-from minewatch.detect.meters.daily import INTEGER_FIGURES as _INTEGER_FIGURES
 from minewatch.detect.meters.daily import HOURLY, plain_array
+from minewatch.detect.meters.daily import INTEGER_FIGURES as _INTEGER_FIGURES
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.schemas import SLOTS_PER_DAY
 
