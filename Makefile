@@ -8,9 +8,12 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_one*.[ch])
+
+$(STAMP): pyproject.toml constraints.txt $(KERNEL_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@rm -f src/minewatch/detect/meters/_stage_one_lib*.so  # rebuilt from its sources below
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,postgres]'
 	@touch $(STAMP)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from minewatch.detect.meters._fused import vector_lanes
 from minewatch.detect.meters.daily import HOURLY, daily_features
 from minewatch.detect.meters.features import compute_features, lay_out
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, Category, scan_batch
@@ -206,6 +207,41 @@ def test_stage_one_reads_any_column_layout_alike() -> None:
     assert pa.Table.from_batches([daily_features(altered)]).equals(
         pa.Table.from_batches([daily_features(gaps)])
     )
+
+
+def test_stage_one_is_the_same_at_every_vector_width() -> None:
+    """The C loop is built for several vector widths; each lane adds in the same order, so
+    every width the processor has gives the same figures, faults and spikes included."""
+    province = generate_meters(15, n_meters=37, days=13)  # 481 rows: a partial last vector
+    readings = province.readings.combine_chunks()
+    slots = {
+        name: readings.column(name).to_numpy(zero_copy_only=False).copy() for name in SLOT_COLUMNS
+    }
+    slots["p010"][5] = -4.0
+    slots["p020"][6] = 65_535.0  # a register fault, read again on its own
+    slots["p021"][6] = 9e9
+    slots["p030"][7:30] = np.nan
+    for name in SLOT_COLUMNS:
+        values = slots[name]
+        position = readings.schema.get_field_index(name)
+        readings = readings.set_column(
+            position, name, pa.array(values, pa.float32(), mask=np.isnan(values))
+        )
+    widest = vector_lanes()
+    assert widest in (4, 8, 16)
+    results = []
+    try:
+        for lanes in (4, 8, 16):
+            if lanes <= widest:
+                assert vector_lanes(lanes) == lanes
+                results.append(pa.Table.from_batches([daily_features(readings)]))
+    finally:
+        vector_lanes(widest)
+    first = results[0]
+    assert first.column("absurd_slots").to_pylist()[6] == 2
+    assert first.column("negative_slots").to_pylist()[5] == 1
+    for other in results[1:]:
+        assert other.equals(first)
 
 
 def test_stage_two_reads_any_chunking_alike() -> None:

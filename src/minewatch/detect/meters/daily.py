@@ -10,7 +10,6 @@ is counted and dropped from the day, and the day keeps the count of slots it rea
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -54,22 +53,19 @@ def daily_features(
     """
     settings = settings or MeterScanSettings()
     slots = slot_buffers(batch, SLOT_COLUMNS)
-    # Blocks are handed out a few at a time, not split in halves up front: the reader's
-    # threads run beside the kernel, and a thread they slow down must not hold the rest up.
-    with numba.parallel_chunksize(8):
-        figures, hourly = reduce_days(
-            slots.rows,
-            slots.values,
-            slots.bitmaps,
-            slots.nullable,
-            settings.negative_tolerance_kw,
-            settings.absurd_kw,
-            settings.spike_ratio,
-            settings.spike_margin_kw,
-            _hours_mask(settings.valley_hours),
-            _hours_mask(DAYTIME_HOURS),
-            _hours_mask(NIGHT_HOURS),
-        )
+    figures, hourly = reduce_days(
+        slots.rows,
+        slots.values,
+        slots.bitmaps,
+        slots.nullable,
+        settings.negative_tolerance_kw,
+        settings.absurd_kw,
+        settings.spike_ratio,
+        settings.spike_margin_kw,
+        _hours_mask(settings.valley_hours),
+        _hours_mask(DAYTIME_HOURS),
+        _hours_mask(NIGHT_HOURS),
+    )
     # The identifiers are copied, not referenced: a kept reference would pin the whole
     # decoded batch in memory, and the next batches would then pay for fresh pages.
     every = pa.array(np.arange(batch.num_rows))

@@ -1,0 +1,27 @@
+"""The one compiled part of MineWatch that is not Numba: stage one of the meter kernel.
+
+Everything else about the package is in pyproject.toml. The library is loaded with ctypes
+(it exposes a plain C function, not a Python module), so it does not depend on the Python
+version it was built with.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "minewatch.detect.meters._stage_one_lib",
+            sources=["src/minewatch/detect/meters/_stage_one.c"],
+            depends=["src/minewatch/detect/meters/_stage_one_body.h"],
+            extra_compile_args=[
+                "-O3",
+                "-fno-math-errno",
+                "-ffp-contract=off",
+                "-Wall",
+                "-Wno-unused-function",
+                "-Wno-psabi",
+            ],
+            py_limited_api=True,
+        )
+    ],
+)
