@@ -17,9 +17,9 @@ from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from minewatch.detect.meters.daily import DAILY_SCHEMA, daily_features
+from minewatch.detect.meters.features import meter_codes
 from minewatch.detect.meters.model import TreeModel, load_packaged_model
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
 from minewatch.detect.meters.settings import MeterScanSettings
@@ -107,8 +107,7 @@ def score_in_chunks(
         return FINDINGS_SCHEMA.empty_table()
     if daily.num_rows <= meters_per_chunk:  # never more meters than rows
         return score_days(daily, customers, weather, settings, model)
-    encoded = pc.dictionary_encode(daily.column("meter_id").combine_chunks())
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    _, codes = meter_codes(daily.column("meter_id"))
     chunk_of_row = codes // meters_per_chunk
     chunks = int(chunk_of_row.max()) + 1
     if chunks == 1:

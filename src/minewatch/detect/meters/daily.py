@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from minewatch.detect.meters._buffers import slot_buffers
 from minewatch.detect.meters._fused import FIGURES, reduce_days
@@ -22,12 +23,15 @@ from minewatch.ingest.schemas import SLOT_COLUMNS
 INTEGER_FIGURES = FIGURES[:3]
 """The fault counts and valid slots, kept as int16."""
 
+METER_CODES = pa.dictionary(pa.int32(), pa.string())
+"""Meter identifiers in the stage-one rows: each batch's own dictionary of them."""
+
 HOURLY = tuple(f"kw_h{h:02d}" for h in range(24))
 """The hourly means of a day (from 00:00), one column per hour."""
 
 DAILY_SCHEMA = pa.schema(
     [
-        pa.field("meter_id", pa.string(), nullable=False),
+        pa.field("meter_id", METER_CODES, nullable=False),
         pa.field("date", pa.date32(), nullable=False),
         *(pa.field(name, pa.int16()) for name in INTEGER_FIGURES),
         *(pa.field(name, pa.float32()) for name in FIGURES[3:]),
@@ -66,11 +70,15 @@ def daily_features(
         _hours_mask(DAYTIME_HOURS),
         _hours_mask(NIGHT_HOURS),
     )
-    # The identifiers are copied, not referenced: a kept reference would pin the whole
-    # decoded batch in memory, and the next batches would then pay for fresh pages.
+    # The identifiers are encoded (a few thousand distinct per batch of a meter-sorted
+    # export) and the dates copied: a kept reference would pin the whole decoded batch in
+    # memory, and the next batches would then pay for fresh pages.
+    meters = plain_array(batch.column("meter_id"))
+    if not pa.types.is_dictionary(meters.type):
+        meters = pc.dictionary_encode(meters)
     every = pa.array(np.arange(batch.num_rows))
     arrays: list[pa.Array] = [
-        plain_array(batch.column("meter_id")).take(every),
+        meters.cast(METER_CODES),
         plain_array(batch.column("date")).take(every),
         *(pa.array(figures[k].astype(np.int16)) for k in range(len(INTEGER_FIGURES))),
         *(pa.array(figures[k]) for k in range(len(INTEGER_FIGURES), len(FIGURES))),

@@ -69,6 +69,31 @@ class MeterDays:
         return [self.first_date + timedelta(days=i) for i in range(self.days)]
 
 
+def meter_codes(column: pa.ChunkedArray | pa.Array) -> tuple[list[str], npt.NDArray[np.int32]]:
+    """The distinct meters of a stage-one column (in order of first appearance) and each
+    row's index among them. Batches' dictionaries are unified, not their rows re-hashed."""
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    if not pa.types.is_dictionary(column.type):
+        column = pa.chunked_array([pc.dictionary_encode(column.combine_chunks())])
+    unified = column.unify_dictionaries()
+    if unified.num_chunks == 0:
+        return [], np.zeros(0, dtype=np.int32)
+    dictionary = unified.chunk(0).dictionary
+    indices = [chunk.indices for chunk in unified.chunks]
+    codes = pa.chunked_array(indices, indices[0].type).combine_chunks().cast(pa.int32())
+    used = np.zeros(len(dictionary), dtype=np.bool_)
+    values = codes.to_numpy(zero_copy_only=False)
+    used[values] = True
+    if used.all():
+        return dictionary.to_pylist(), values
+    # A dictionary may hold values no row uses (a sliced batch): keep the used ones, in order.
+    kept = np.flatnonzero(used)
+    renumber = np.full(len(dictionary), -1, dtype=np.int32)
+    renumber[kept] = np.arange(kept.size, dtype=np.int32)
+    return dictionary.take(pa.array(kept)).to_pylist(), renumber[values]
+
+
 def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     """Place stage-one rows (any order, duplicates allowed) on one calendar per meter.
 
@@ -76,9 +101,7 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     quarter-hours is kept (then the higher mean, then the later row) and the duplicate counted.
     The columns are read where they are (one compiled pass, :func:`._per_meter.place_days`).
     """
-    encoded = pc.dictionary_encode(plain_array(daily.column("meter_id")))
-    meter_ids = encoded.dictionary.to_pylist()
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    meter_ids, codes = meter_codes(daily.column("meter_id"))
     day_numbers = plain_array(daily.column("date")).view(pa.int32()).to_numpy()
     m = len(meter_ids)
     first = int(day_numbers.min()) if day_numbers.size else 0
