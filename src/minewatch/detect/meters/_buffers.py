@@ -39,7 +39,6 @@ def _pointer_intrinsic(item: types.Type) -> Any:
 
 float32_pointer = _pointer_intrinsic(types.float32)
 int16_pointer = _pointer_intrinsic(types.int16)
-uint8_pointer = _pointer_intrinsic(types.uint8)
 
 
 @njit(cache=True, nogil=True)

@@ -118,11 +118,6 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
 #define VD vd16
 #define KERNEL(name) name##_16
 #include "_stage_one_body.h"
-#undef LANES
-#undef VF
-#undef VI
-#undef VD
-#undef KERNEL
 #pragma GCC pop_options
 
 #pragma GCC push_options
@@ -133,11 +128,6 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
 #define VD vd8
 #define KERNEL(name) name##_8
 #include "_stage_one_body.h"
-#undef LANES
-#undef VF
-#undef VI
-#undef VD
-#undef KERNEL
 #pragma GCC pop_options
 #endif
 
@@ -147,11 +137,6 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
 #define VD vd4
 #define KERNEL(name) name##_4
 #include "_stage_one_body.h"
-#undef LANES
-#undef VF
-#undef VI
-#undef VD
-#undef KERNEL
 
 typedef void (*reduce_fn)(int64_t, int64_t, int64_t, const int64_t *, const int64_t *,
                           const uint8_t *, int, float, float, double, double, const uint8_t *,

@@ -1,7 +1,8 @@
 /*
  * The vector loop of stage one, included by _stage_one.c once per vector width: the includer
  * defines LANES (days taken together), the type names VF, VI, VD and KERNEL(name), which
- * gives this width's functions their own names, and compiles it for the matching target.
+ * gives this width's functions their own names, and compiles it for the matching target;
+ * the parameters are undefined again at the end, ready for the next width.
  */
 
 typedef float VF __attribute__((vector_size(LANES * 4)));
@@ -168,3 +169,8 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
     }
 }
 
+#undef LANES
+#undef VF
+#undef VI
+#undef VD
+#undef KERNEL

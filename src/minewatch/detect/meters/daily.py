@@ -93,18 +93,6 @@ def _hours_mask(hours: tuple[int, ...]) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def float_column(daily: pa.Table | pa.RecordBatch, name: str) -> npt.NDArray[np.float32]:
-    """A numeric column as one read-only float32 array (NaN for null)."""
-    column = daily.column(name)
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    parts = [c.to_numpy(zero_copy_only=False) for c in chunks]
-    values = np.ascontiguousarray(
-        np.concatenate(parts) if len(parts) != 1 else parts[0], dtype=np.float32
-    )
-    values.flags.writeable = False
-    return values
-
-
 def plain_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous array (chunks are combined)."""
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
