@@ -49,4 +49,4 @@ regions: $(STAMP)
 	$(BIN)/python tools/build_regions.py ../shared/data/regions src/minewatch/reference/data
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info src/minewatch/detect/meters/_stage_one_lib*.so
