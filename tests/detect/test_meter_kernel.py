@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -9,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from minewatch.detect.meters._fused import vector_lanes
-from minewatch.detect.meters.daily import HOURLY, daily_features
+from minewatch.detect.meters.daily import HOURLY, daily_features, hourly_kw
 from minewatch.detect.meters.features import compute_features, lay_out
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, Category, scan_batch
 from minewatch.detect.meters.settings import MeterScanSettings
@@ -242,6 +243,79 @@ def test_stage_one_is_the_same_at_every_vector_width() -> None:
     assert first.column("negative_slots").to_pylist()[5] == 1
     for other in results[1:]:
         assert other.equals(first)
+
+
+def _reference_days(x: np.ndarray, settings: MeterScanSettings) -> dict[str, np.ndarray]:
+    """Stage one's figures the plain way (numpy, float64, a loop for spikes): what the C loop
+    must agree with."""
+    v = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        negative = (v < -settings.negative_tolerance_kw).sum(axis=1)
+        absurd = (v > settings.absurd_kw).sum(axis=1).astype(np.float64)
+        v[(v < -settings.negative_tolerance_kw) | (v > settings.absurd_kw)] = np.nan
+    for i in range(len(v)):
+        for _ in range(2):
+            kept = v[i][~np.isnan(v[i])]
+            if kept.size <= 4:
+                break
+            peak = kept.max()
+            rest = (kept.sum() - peak) / (kept.size - 1)
+            if not peak > settings.spike_ratio * rest + settings.spike_margin_kw:
+                break
+            v[i, int(np.nanargmax(v[i]))] = np.nan
+            absurd[i] += 1
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        count = (~np.isnan(v)).sum(axis=1)
+        mean = np.nansum(v, axis=1) / count
+        hours = np.nanmean(v.reshape(len(v), 24, 4), axis=2)
+        hours = np.where(np.isnan(hours), mean[:, None], hours)
+        change = np.abs(np.diff(v, axis=1))
+        valley = hours[:, list(settings.valley_hours)]
+        return {
+            "valid_slots": count,
+            "negative_slots": negative,
+            "absurd_slots": absurd,
+            "mean_kw": mean,
+            "max_kw": np.nanmax(v, axis=1),
+            "min_kw": np.nanmin(v, axis=1),
+            "std_kw": np.sqrt(np.nanmean((v - mean[:, None]) ** 2, axis=1)),
+            "rough_kw": np.nanmean(change, axis=1),
+            "max_step_kw": np.nanmax(change, axis=1),
+            "floor_kw": np.nanmin(hours, axis=1),
+            "valley_kw": valley.mean(axis=1),
+            "valley_cv": valley.std(axis=1) / valley.mean(axis=1),
+            "hourly": hours,
+        }
+
+
+def test_stage_one_agrees_with_a_plain_reference_on_hostile_data() -> None:
+    rng = np.random.default_rng(7)
+    n = 2003
+    level = rng.gamma(2.0, 5.0, (n, 1)) * rng.choice([0.01, 1.0, 100.0, 5000.0], (n, 1))
+    x = (level * (1 + 0.1 * rng.normal(size=(n, 96)))).astype(np.float32)
+    for share, value in ((0.05, np.nan), (0.01, -1.0), (0.005, 65_535.0), (0.002, 1e9),
+                         (0.001, np.inf), (0.001, -np.inf)):  # fmt: skip
+        x[rng.random((n, 96)) < share] = value
+    x[:10] = np.nan  # no readings at all
+    x[10:20, 3:] = np.nan  # three readings
+    x[20:30] = 0.0
+    nulls = rng.random((n, 96)) < 0.03
+    x[30:40] = np.where(rng.random((10, 96)) < 0.5, np.nan, 2.0)
+    columns = [pa.array(x[:, j], mask=nulls[:, j]) for j in range(96)]
+    batch = pa.RecordBatch.from_arrays(
+        [pa.array([f"M{i}" for i in range(n)]), pa.array([date(2021, 9, 1)] * n), *columns],
+        schema=READINGS_SCHEMA,
+    )
+    settings = MeterScanSettings()
+    daily = daily_features(batch, settings)
+    expected = _reference_days(np.where(nulls, np.nan, x), settings)
+    for name, values in expected.items():
+        got = hourly_kw(daily) if name == "hourly" else daily.column(name).to_numpy(False)
+        np.testing.assert_allclose(
+            np.asarray(got, np.float64), values, rtol=2e-4, atol=1e-6, equal_nan=True,
+            err_msg=name,
+        )  # fmt: skip
 
 
 def test_stage_two_reads_any_chunking_alike() -> None:

@@ -87,6 +87,11 @@ def daily_features(
     return pa.RecordBatch.from_arrays(arrays, schema=DAILY_SCHEMA)
 
 
+def hourly_kw(daily: pa.Table | pa.RecordBatch) -> npt.NDArray[np.float32]:
+    """The ``(rows, 24)`` hourly means of stage-one rows."""
+    return np.stack([np.asarray(daily.column(name).to_numpy()) for name in HOURLY], axis=1)
+
+
 def _hours_mask(hours: tuple[int, ...]) -> npt.NDArray[np.bool_]:
     mask = np.zeros(24, dtype=np.bool_)
     mask[list(hours)] = True
