@@ -89,11 +89,6 @@ def value_address(
     return int(copy.ctypes.data)
 
 
-def float32_address(array: pa.Array, keep: list[object], nulls_in_place: bool = False) -> int:
-    """:func:`value_address` for float32 (nulls become NaN in a copy)."""
-    return value_address(array, pa.float32(), keep, nulls_in_place)
-
-
 @dataclass(frozen=True)
 class SlotBuffers:
     """The 96 slot columns of a batch as the stage-one kernel reads them, in place: the
@@ -124,7 +119,7 @@ def slot_buffers(batch: pa.RecordBatch | pa.Table, names: Sequence[str]) -> Slot
         keep.append(column)
         validity = column.buffers()[0] if column.type == pa.float32() else None
         bitmap = bool(column.null_count) and validity is not None and column.offset == 0
-        values[k] = float32_address(column, keep, nulls_in_place=bitmap)
+        values[k] = value_address(column, pa.float32(), keep, nulls_in_place=bitmap)
         if bitmap and validity is not None:
             bitmaps[k] = validity.address
             nullable[k] = True
@@ -135,8 +130,7 @@ def slot_buffers(batch: pa.RecordBatch | pa.Table, names: Sequence[str]) -> Slot
 class ChunkedFloats:
     """Where columns of one type live in a table: ``starts[c]`` is chunk ``c``'s first row
     (``starts[-1]`` the row count) and ``addresses[k, c]`` the first value of column ``k`` in
-    chunk ``c`` (a fixed-size list column holds its values row after row). ``keep`` holds the
-    buffers alive."""
+    chunk ``c``. ``keep`` holds the buffers alive."""
 
     starts: npt.NDArray[np.int64]
     addresses: npt.NDArray[np.int64]
@@ -146,8 +140,8 @@ class ChunkedFloats:
 def chunked_floats(
     table: pa.Table, names: tuple[str, ...], kind: pa.DataType | None = None
 ) -> ChunkedFloats:
-    """The buffers of ``names`` (columns of ``kind``, float32 unless given, or fixed-size
-    lists of it) in place. A chunk with nulls, or of another type, is converted first."""
+    """The buffers of ``names`` (columns of ``kind``, float32 unless given) in place. A chunk
+    with nulls, or of another type, is converted first."""
     if not names:
         raise ValueError("no columns")
     kind = kind or pa.float32()
@@ -163,6 +157,5 @@ def chunked_floats(
                 [column.slice(int(s), n) for s, n in zip(starts[:-1], lengths, strict=True)]
             )
         for c, chunk in enumerate(column.chunks):
-            values = chunk.flatten() if pa.types.is_fixed_size_list(chunk.type) else chunk
-            addresses[k, c] = value_address(values, kind, keep)
+            addresses[k, c] = value_address(chunk, kind, keep)
     return ChunkedFloats(starts, addresses, keep)

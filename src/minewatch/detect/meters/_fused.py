@@ -1,10 +1,11 @@
 """The fused stage-one loop: every figure of a meter-day from one read of its 96 readings.
 
-The loop itself is C (``_stage_one.c``, built with the package): sixteen days at a time,
-each running figure one vector register, read straight from Arrow's column buffers. Numba
-could not keep the figures in registers, and the loop ran five times slower. Here it is
-loaded with ctypes and run on a few threads, each on its own rows (ctypes lets go of the
-interpreter lock while C runs). The boosted trees' loop is here too, in Numba.
+The loop itself is C (``_stage_one.c``, built with the package): a vector of days at a
+time (sixteen with AVX-512), each running figure one vector register, read straight from
+Arrow's column buffers. Numba could not keep the figures in registers, and the loop ran
+several times slower. Here it is loaded with ctypes and run on a few threads, each on its
+own rows (ctypes lets go of the interpreter lock while C runs). The boosted trees' loop is
+here too, in Numba.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ FIGURES = (
     "night_kw",
     "valley_cv",
 )
-LANES = 16
-"""Days the C loop takes together; a thread's rows start on a multiple of it."""
+ALIGN = 16
+"""A thread's rows start on a multiple of this (of every vector width the C loop has)."""
 MIN_ROWS_PER_THREAD = 4_096
 TREE_BLOCK = 64
 
@@ -117,7 +118,7 @@ def reduce_days(
     bitmaps = np.ascontiguousarray(bitmaps, dtype=np.int64)
     flags = [np.ascontiguousarray(a, dtype=np.uint8) for a in (nullable, valley, daytime, night)]
     threads = max(1, min(numba.get_num_threads(), n // MIN_ROWS_PER_THREAD))
-    step = -(-n // threads // LANES) * LANES
+    step = -(-n // threads // ALIGN) * ALIGN
     bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
     function = _library().mw_reduce_days
 

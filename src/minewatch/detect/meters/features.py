@@ -113,14 +113,14 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     first = int(day_numbers.min()) if day_numbers.size else 0
     width = int(day_numbers.max()) - first + 1 if day_numbers.size else 1
     counts = chunked_floats(daily, _INTEGER_FIGURES, pa.int16())
-    means = chunked_floats(daily, ("mean_kw",))
+    columns = chunked_floats(daily, (*INPUTS, *HOURLY))
     row_of, valid, totals = place_days(
-        codes.astype(np.int32, copy=False),
+        codes,
         day_numbers,
         first,
         counts.starts,
         counts.addresses,
-        means.addresses[0],
+        columns.addresses[INPUTS.index("mean_kw")],
         m,
         width,
         settings.min_valid_slots,
@@ -130,7 +130,7 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         meter_ids=meter_ids,
         first_date=EPOCH + timedelta(days=first),
         row_of=row_of,
-        columns=chunked_floats(daily, (*INPUTS, *HOURLY)),
+        columns=columns,
         valid=valid,
         present_days=totals[0],
         duplicate_days=totals[1],
