@@ -8,12 +8,12 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_one*.[ch])
+KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_*.[ch])
 
 $(STAMP): pyproject.toml constraints.txt $(KERNEL_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@rm -f src/minewatch/detect/meters/_stage_one_lib*.so  # rebuilt from its sources below
+	@rm -f src/minewatch/detect/meters/_kernels*.so  # rebuilt from its sources below
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,postgres]'
 	@touch $(STAMP)
 
@@ -49,4 +49,4 @@ regions: $(STAMP)
 	$(BIN)/python tools/build_regions.py ../shared/data/regions src/minewatch/reference/data
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info src/minewatch/detect/meters/_stage_one_lib*.so
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info src/minewatch/detect/meters/_kernels*.so

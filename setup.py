@@ -1,4 +1,4 @@
-"""The one compiled part of MineWatch that is not Numba: stage one of the meter kernel.
+"""The compiled part of MineWatch: the meter kernels (stages one and two, the trees' walk).
 
 Everything else about the package is in pyproject.toml. The library is loaded with ctypes
 (it exposes a plain C function, not a Python module), so it does not depend on the Python
@@ -10,9 +10,15 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "minewatch.detect.meters._stage_one_lib",
-            sources=["src/minewatch/detect/meters/_stage_one.c"],
-            depends=["src/minewatch/detect/meters/_stage_one_body.h"],
+            "minewatch.detect.meters._kernels",
+            sources=[
+                "src/minewatch/detect/meters/_stage_one.c",
+                "src/minewatch/detect/meters/_stage_two.c",
+            ],
+            depends=[
+                "src/minewatch/detect/meters/_stage_one_body.h",
+                "src/minewatch/detect/meters/_stage_two_body.h",
+            ],
             extra_compile_args=[
                 "-O3",
                 "-fno-math-errno",

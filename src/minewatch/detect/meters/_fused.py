@@ -1,24 +1,25 @@
-"""The fused stage-one loop: every figure of a meter-day from one read of its 96 readings.
+"""The compiled kernels, and the fused stage-one loop: every figure of a meter-day from one
+read of its 96 readings.
 
-The loop itself is C (``_stage_one.c``, built with the package): a vector of days at a
-time (sixteen with AVX-512), each running figure one vector register, read straight from
-Arrow's column buffers. Numba could not keep the figures in registers, and the loop ran
-several times slower. Here it is loaded with ctypes and run on a few threads, each on its
-own rows (ctypes lets go of the interpreter lock while C runs). The boosted trees' loop is
-here too, in Numba.
+The loops are C, built with the package into one library (``_kernels``) and loaded with
+ctypes: stage one (``_stage_one.c``: a vector of days at a time, sixteen with AVX-512, each
+running figure one vector register, read straight from Arrow's column buffers), stage two
+(``_stage_two.c``, wrapped in :mod:`._per_meter`) and the boosted trees' walk. Numba could
+not keep the figures in registers, and its loops ran several times slower. Each loop runs on
+a few threads, each on its own rows (ctypes lets go of the interpreter lock while C runs).
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib.util
+import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
-import numba
 import numpy as np
 import numpy.typing as npt
-from numba import njit, prange
 
 from minewatch.errors import MineWatchError
 
@@ -41,10 +42,15 @@ FIGURES = (
 ALIGN = 16
 """A thread's rows start on a multiple of this (of every vector width the C loop has)."""
 MIN_ROWS_PER_THREAD = 4_096
-TREE_BLOCK = 64
+THREADS_VARIABLE = "MINEWATCH_THREADS"
+"""An environment variable capping the kernels' threads (by default, every processor this
+process may run on); a Spark executor sets it to its cores."""
 
-_LIBRARY = "minewatch.detect.meters._stage_one_lib"
+_LIBRARY = "minewatch.detect.meters._kernels"
 _P = ctypes.c_void_p
+_I64 = ctypes.c_int64
+_I32 = ctypes.c_int32
+_D = ctypes.c_double
 
 
 @cache
@@ -52,7 +58,7 @@ def _library() -> ctypes.CDLL:
     spec = importlib.util.find_spec(_LIBRARY)
     if spec is None or spec.origin is None:
         raise MineWatchError(
-            "the compiled stage-one kernel (_stage_one_lib) is missing: reinstall MineWatch "
+            "the compiled meter kernels (_kernels) are missing: reinstall MineWatch "
             "from source with a C compiler present (make setup, or pip install -e .)"
         )
     library = ctypes.CDLL(spec.origin)
@@ -63,7 +69,58 @@ def _library() -> ctypes.CDLL:
     ]  # fmt: skip
     library.mw_lanes.restype = ctypes.c_int
     library.mw_lanes.argtypes = [ctypes.c_int]
+    library.mw_place_days.restype = ctypes.c_int
+    library.mw_place_days.argtypes = [
+        _I64, _P, _P, _I32, _I64, _P, _P, _P, _I64, _I32, ctypes.c_int, ctypes.c_int,
+        _P, _P, _P, _P,
+    ]  # fmt: skip
+    library.mw_meter_features.restype = ctypes.c_int
+    library.mw_meter_features.argtypes = [
+        _I64, _I64, _I64, _I32, _I64, _P, _P, _P, _P, _P, _P, _P, _D, _P,
+    ]  # fmt: skip
+    library.mw_tree_margin.restype = None
+    library.mw_tree_margin.argtypes = [
+        _I64, _I64, _I64, _P, _I64, ctypes.c_int, _P, _P, _P, _D, _D, _P,
+    ]  # fmt: skip
     return library
+
+
+def library() -> ctypes.CDLL:
+    """The compiled kernels (loaded at the first call)."""
+    return _library()
+
+
+def threads() -> int:
+    """How many threads the kernels use: every processor this process may run on, or fewer
+    where :data:`THREADS_VARIABLE` says so."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    wanted = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not wanted:
+        return available
+    if not wanted.isdigit() or int(wanted) < 1:
+        raise MineWatchError(f"{THREADS_VARIABLE} must be a positive whole number, not {wanted!r}")
+    return int(wanted)
+
+
+def split(n: int, workers: int, align: int) -> list[tuple[int, int]]:
+    """``[0, n)`` in at most ``workers`` runs, each but the last a multiple of ``align``."""
+    if n == 0:
+        return []
+    step = -(-n // max(workers, 1) // align) * align
+    return [(start, min(n, start + step)) for start in range(0, n, step)]
+
+
+def run_split(
+    function: Callable[[tuple[int, int]], int], n: int, workers: int, align: int
+) -> list[int]:
+    """``function`` over the runs of :func:`split`, on threads when there is more than one."""
+    bounds = split(n, workers, align)
+    if len(bounds) <= 1:
+        return [function(bound) for bound in bounds]
+    return list(_pool(len(bounds)).map(function, bounds))
 
 
 def vector_lanes(lanes: int = 0) -> int:
@@ -79,7 +136,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minewatch-stage-one")
 
 
-def _address(array: np.ndarray) -> int:
+def address(array: np.ndarray) -> int:
     return int(array.ctypes.data)
 
 
@@ -117,30 +174,29 @@ def reduce_days(
     values = np.ascontiguousarray(values, dtype=np.int64)
     bitmaps = np.ascontiguousarray(bitmaps, dtype=np.int64)
     flags = [np.ascontiguousarray(a, dtype=np.uint8) for a in (nullable, valley, daytime, night)]
-    threads = max(1, min(numba.get_num_threads(), n // MIN_ROWS_PER_THREAD))
-    step = -(-n // threads // ALIGN) * ALIGN
-    bounds = [(start, min(n, start + step)) for start in range(0, n, step)]
+    workers = max(1, min(threads(), n // MIN_ROWS_PER_THREAD))
     function = _library().mw_reduce_days
 
     def run(bound: tuple[int, int]) -> int:
         return int(
             function(
-                n, bound[0], bound[1], _address(values), _address(bitmaps), _address(flags[0]),
+                n, bound[0], bound[1], address(values), address(bitmaps), address(flags[0]),
                 slots, negative_tolerance, absurd_kw, spike_ratio, spike_margin,
-                _address(flags[1]), _address(flags[2]), _address(flags[3]), _address(out),
-                _address(hourly),
+                address(flags[1]), address(flags[2]), address(flags[3]), address(out),
+                address(hourly),
             )
         )  # fmt: skip
 
-    codes = [run(bounds[0])] if len(bounds) == 1 else list(_pool(threads).map(run, bounds))
-    if any(codes):
+    if any(run_split(run, n, workers, ALIGN)):
         raise ValueError(
             f"stage one cannot take {slots} slot columns (a multiple of 24, at most 96)"
         )
     return out, hourly
 
 
-@njit(parallel=True, cache=True, nogil=True)
+TREE_ROWS_PER_THREAD = 8_192
+
+
 def tree_margin(
     x: npt.NDArray[np.float64],
     features: npt.NDArray[np.int64],
@@ -149,34 +205,34 @@ def tree_margin(
     depth: int,
     base_score: float,
     learning_rate: float,
-) -> npt.NDArray[np.float64]:  # pragma: no cover - compiled
-    """The boosted trees' log-odds for every row (see ``TreeModel.margin``).
-
-    A block of rows goes down each tree together: the rows' walks do not depend on one
-    another, so the processor overlaps them; each row still adds the trees in order."""
-    n = x.shape[0]
+) -> npt.NDArray[np.float64]:
+    """The boosted trees' log-odds for every row of ``x`` (see ``TreeModel.margin``):
+    ``features`` and ``thresholds`` are ``(trees, 2**depth - 1)``, ``leaves``
+    ``(trees, 2**depth)``. Each row adds the trees in order."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    n, columns = x.shape
     trees = features.shape[0]
     internal = 2**depth - 1
+    if features.shape != (trees, internal) or thresholds.shape != (trees, internal):
+        raise ValueError(f"a tree of depth {depth} has {internal} splits")
+    if leaves.shape != (trees, internal + 1):
+        raise ValueError(f"a tree of depth {depth} has {internal + 1} leaves")
+    if trees and (features.min() < 0 or features.max() >= columns):
+        raise ValueError(f"the trees split on columns beyond the {columns} given")
+    arrays = [
+        np.ascontiguousarray(features, dtype=np.int64),
+        np.ascontiguousarray(thresholds, dtype=np.float64),
+        np.ascontiguousarray(leaves, dtype=np.float64),
+    ]
     out = np.empty(n, dtype=np.float64)
-    blocks = (n + TREE_BLOCK - 1) // TREE_BLOCK
-    for b in prange(blocks):
-        first = b * TREE_BLOCK
-        size = min(n, first + TREE_BLOCK) - first
-        total = np.full(size, base_score)
-        node = np.empty(size, dtype=np.int64)
-        for t in range(trees):
-            split_on = features[t]
-            split_at = thresholds[t]
-            leaf = leaves[t]
-            for r in range(size):
-                node[r] = 0
-            for _ in range(depth):
-                for r in range(size):
-                    k = node[r]
-                    right = x[first + r, split_on[k]] > split_at[k]
-                    node[r] = 2 * k + 1 + (1 if right else 0)
-            for r in range(size):
-                total[r] += learning_rate * leaf[node[r] - internal]
-        for r in range(size):
-            out[first + r] = total[r]
+    function = _library().mw_tree_margin
+
+    def run(bound: tuple[int, int]) -> int:
+        function(
+            bound[0], bound[1], columns, address(x), trees, depth, address(arrays[0]),
+            address(arrays[1]), address(arrays[2]), base_score, learning_rate, address(out),
+        )  # fmt: skip
+        return 0
+
+    run_split(run, n, max(1, min(threads(), n // TREE_ROWS_PER_THREAD)), 1)
     return out
