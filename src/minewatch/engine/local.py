@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from minewatch.detect.meters.daily import DAILY_SCHEMA, daily_features
-from minewatch.detect.meters.features import meter_codes, warm_up
+from minewatch.detect.meters.features import meter_codes
 from minewatch.detect.meters.model import TreeModel, load_packaged_model
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
 from minewatch.detect.meters.settings import MeterScanSettings
@@ -78,10 +78,7 @@ def reduce_days(
     settings: MeterScanSettings,
     progress: Progress | None = None,
 ) -> tuple[pa.Table, int]:
-    """Stage one over every batch; returns the daily table and the reading rows seen.
-
-    Stage two's compiled code starts beside it, in a thread (a one-time cost per process)."""
-    threading.Thread(target=warm_up, name="minewatch-warm-up", daemon=True).start()
+    """Stage one over every batch; returns the daily table and the reading rows seen."""
     reduced: list[pa.RecordBatch] = []
     rows = 0
     for batch in prefetch(batches):

@@ -2,69 +2,19 @@
 
 Arrow keeps each column of a batch (and each chunk of a table) in its own buffer. Copying them
 into one matrix would cost a pass over the data and as much fresh memory again; instead the
-kernels receive the buffers' addresses as int64 arrays and read through typed pointers. (A
-tuple of 96 arrays would do the same in principle, but makes Numba's compilation explode.)
-The Python side keeps the Arrow objects alive while a kernel runs.
+kernels receive the buffers' addresses as int64 arrays and read through typed pointers. The
+Python side keeps the Arrow objects alive while a kernel runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from numba import njit, types
-from numba.extending import intrinsic
-from numba.np.numpy_support import carray
-
-
-def _pointer_intrinsic(item: types.Type) -> Any:
-    """A compiled function turning an address (int64) into a typed pointer for ``carray``."""
-
-    @intrinsic
-    def pointer(typingctx: Any, address: Any) -> Any:
-        signature = types.CPointer(item)(types.int64)  # type: ignore[no-untyped-call]
-
-        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            return builder.inttoptr(args[0], context.get_value_type(sig.return_type))
-
-        return signature, codegen
-
-    return pointer
-
-
-float32_pointer = _pointer_intrinsic(types.float32)
-int16_pointer = _pointer_intrinsic(types.int16)
-
-
-@njit(cache=True, nogil=True)
-def read_float32(address: int, index: int) -> float:  # pragma: no cover - compiled
-    """The ``index``-th float32 of the buffer at ``address``."""
-    return float(carray(float32_pointer(address), (index + 1,))[index])
-
-
-@njit(cache=True, nogil=True)
-def read_int16(address: int, index: int) -> int:  # pragma: no cover - compiled
-    """The ``index``-th int16 of the buffer at ``address``."""
-    return int(carray(int16_pointer(address), (index + 1,))[index])
-
-
-@njit(cache=True, nogil=True)
-def chunk_of(starts: npt.NDArray[np.int64], row: int) -> int:  # pragma: no cover - compiled
-    """The chunk holding ``row``, given each chunk's first row (and the total at the end)."""
-    lo = 0
-    hi = starts.size - 2
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if starts[mid] <= row:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
 
 
 def value_address(

@@ -26,7 +26,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from minewatch.detect.meters._buffers import ChunkedFloats, chunk_of, chunked_floats
+from minewatch.detect.meters._buffers import ChunkedFloats, chunked_floats
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
 from minewatch.detect.meters.daily import HOURLY, plain_array
 from minewatch.detect.meters.daily import INTEGER_FIGURES as _INTEGER_FIGURES
@@ -67,12 +67,6 @@ class MeterDays:
 
     def dates(self) -> list[date]:
         return [self.first_date + timedelta(days=i) for i in range(self.days)]
-
-
-def warm_up() -> None:
-    """Start the compiled code's runtime: about 0.15 s, paid once per process by whichever
-    compiled function runs first."""
-    chunk_of(np.zeros(2, dtype=np.int64), 0)
 
 
 def meter_codes(column: pa.ChunkedArray | pa.Array) -> tuple[list[str], npt.NDArray[np.int32]]:
