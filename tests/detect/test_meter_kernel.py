@@ -106,7 +106,8 @@ def test_farm_and_data_centre_features_differ_by_physics(temps: np.ndarray) -> N
     settings = MeterScanSettings()
     days = lay_out(pa.Table.from_batches([daily_features(table)]), settings)
     f = compute_features(days, np.vstack([temps, temps]), settings)
-    farm, dc = days.meter_ids.index("farm"), days.meter_ids.index("dc")
+    ids = days.meter_ids.to_pylist()
+    farm, dc = ids.index("farm"), ids.index("dc")
     assert f.flat_cv[farm] < 0.01 < f.flat_cv[dc]
     assert f.temp_corr[dc] > 0.8
     assert abs(f.temp_corr[farm]) < 0.5

@@ -66,7 +66,7 @@ def labelled_province(seed: int, n_meters: int, days: int, settings: MeterScanSe
     prepared = prepare(daily, province.customers, province.weather, settings)
     truth = province.truth
     index = {m: i for i, m in enumerate(truth.column("meter_id").to_pylist())}
-    rows = [index[m] for m in prepared.days.meter_ids]
+    rows = [index[m] for m in prepared.days.meter_ids.to_pylist()]
     mining = np.asarray(truth.column("is_mining").to_pylist(), dtype=bool)[rows]
     kinds = [truth.column("kind").to_pylist()[r] for r in rows]
     keep = prepared.features.valid_days >= settings.min_days

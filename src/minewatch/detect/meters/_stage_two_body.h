@@ -233,6 +233,7 @@ typedef struct {
     V *signal, *floor, *valley, *daytime, *night, *temp;
     V *level_on, *floor_on, *temp_on, *block_on, *work, *work2, *work3;
     V threshold[HOURS], profile_even[HOURS], profile_odd[HOURS];
+    int64_t *chunk, *local; /* where one meter's days are, while gathering */
 } KERNEL(Block);
 
 INLINE V F(hour_of)(const KERNEL(Block) * b, int k, int h) {
@@ -311,17 +312,29 @@ static void F(gather)(KERNEL(Block) * b, int64_t meters, int64_t first, int days
     }
     for (int l = 0; l < LANES && first + l < meters; l++) {
         int64_t i = first + l, chunk = 0;
+        /* Where each day's row is (its chunk and place there), then column by column, so that
+         * each column is read along its rows. */
         for (int k = 0; k < days; k++) {
             int64_t r = row_of[i * days + k];
             b->ok[k][l] = valid[i * days + k] ? -1 : 0;
             b->temp[k][l] = temperature[i * days + k];
+            b->chunk[k] = -1;
             if (r < 0) continue;
             if (r < starts[chunk] || r >= starts[chunk + 1]) chunk = chunk_of(starts, chunks, r);
-            int64_t local = r - starts[chunk];
-            for (int c = 0; c < INPUTS; c++)
-                b->figure[c][k][l] = ((const float *)(intptr_t)figures[c * chunks + chunk])[local];
-            for (int h = 0; h < HOURS; h++)
-                b->hours[k * HOURS + h][l] = ((const float *)(intptr_t)hourly[h * chunks + chunk])[local];
+            b->chunk[k] = chunk;
+            b->local[k] = r - starts[chunk];
+        }
+        for (int c = 0; c < INPUTS; c++) {
+            const int64_t *column = figures + c * chunks;
+            for (int k = 0; k < days; k++)
+                if (b->chunk[k] >= 0)
+                    b->figure[c][k][l] = ((const float *)(intptr_t)column[b->chunk[k]])[b->local[k]];
+        }
+        for (int h = 0; h < HOURS; h++) {
+            const int64_t *column = hourly + h * chunks;
+            for (int k = 0; k < days; k++)
+                if (b->chunk[k] >= 0)
+                    b->hours[k * HOURS + h][l] = ((const float *)(intptr_t)column[b->chunk[k]])[b->local[k]];
         }
     }
 }
@@ -530,7 +543,8 @@ static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
                              const double *temperature, const int64_t *weekday, double min_kw,
                              double *out) {
     enum { SERIES = INPUTS + 13, MASKS = 4 };
-    size_t bytes = (size_t)days * (SERIES * sizeof(V) + MASKS * sizeof(M) + HOURS * sizeof(VF));
+    size_t bytes = (size_t)days *
+                   (SERIES * sizeof(V) + MASKS * sizeof(M) + HOURS * sizeof(VF) + 2 * sizeof(int64_t));
     char *memory = aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!memory) return -1;
     KERNEL(Block) b;
@@ -546,6 +560,8 @@ static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
     b.on = masks + 2 * (size_t)days;
     b.earlier = masks + 3 * (size_t)days;
     b.hours = (VF *)(masks + (size_t)MASKS * days);
+    b.chunk = (int64_t *)(b.hours + (size_t)HOURS * days);
+    b.local = b.chunk + days;
     for (int64_t first = start; first < stop; first += LANES) {
         int size = stop - first < LANES ? (int)(stop - first) : LANES;
         F(prefetch)(stop, first + LANES, days, row_of, starts, figures, hourly, chunks);

@@ -45,7 +45,7 @@ class MeterDays:
     The stage-one rows stay where they are; ``row_of`` says which row holds each meter-day.
     """
 
-    meter_ids: list[str]
+    meter_ids: pa.StringArray
     first_date: date
     row_of: npt.NDArray[np.int32]  # (m, d) the stage-one row of each meter-day, -1 if absent
     columns: ChunkedFloats  # the stage-one columns named in INPUTS, then HOURLY, in place
@@ -69,29 +69,30 @@ class MeterDays:
         return [self.first_date + timedelta(days=i) for i in range(self.days)]
 
 
-def meter_codes(column: pa.ChunkedArray | pa.Array) -> tuple[list[str], npt.NDArray[np.int32]]:
-    """The distinct meters of a stage-one column (in order of first appearance) and each
-    row's index among them. Batches' dictionaries are unified, not their rows re-hashed."""
+def meter_codes(column: pa.ChunkedArray | pa.Array) -> tuple[pa.StringArray, npt.NDArray[np.int32]]:
+    """The distinct meters of a stage-one column (in order of first appearance, as an Arrow
+    string array) and each row's index among them. Batches' dictionaries are unified, not
+    their rows re-hashed."""
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
     if not pa.types.is_dictionary(column.type):
         column = pa.chunked_array([pc.dictionary_encode(column.combine_chunks())])
     unified = column.unify_dictionaries()
     if unified.num_chunks == 0:
-        return [], np.zeros(0, dtype=np.int32)
-    dictionary = unified.chunk(0).dictionary
+        return pa.array([], pa.string()), np.zeros(0, dtype=np.int32)
+    dictionary = unified.chunk(0).dictionary.cast(pa.string())
     indices = [chunk.indices for chunk in unified.chunks]
     codes = pa.chunked_array(indices, indices[0].type).combine_chunks().cast(pa.int32())
     used = np.zeros(len(dictionary), dtype=np.bool_)
     values = codes.to_numpy(zero_copy_only=False)
     used[values] = True
     if used.all():
-        return dictionary.to_pylist(), values
+        return dictionary, values
     # A dictionary may hold values no row uses (a sliced batch): keep the used ones, in order.
     kept = np.flatnonzero(used)
     renumber = np.full(len(dictionary), -1, dtype=np.int32)
     renumber[kept] = np.arange(kept.size, dtype=np.int32)
-    return dictionary.take(pa.array(kept)).to_pylist(), renumber[values]
+    return dictionary.take(pa.array(kept)), renumber[values]
 
 
 def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:

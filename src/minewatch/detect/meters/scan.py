@@ -8,6 +8,8 @@ weather), so an engine may run it in-process or inside Spark's ``mapInArrow`` un
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,10 +109,6 @@ class Context:
     registered_dc: npt.NDArray[np.bool_]  # the customer's name declares a data centre
     temperature: F | None  # (meters, days) °C
 
-    def tariff(self, i: int) -> str | None:
-        code = int(self.tariff_code[i])
-        return TARIFFS[code] if code >= 0 else None
-
 
 def _log(values: F, low: float) -> F:
     return np.log10(np.clip(np.nan_to_num(values, nan=low), low, None))
@@ -157,7 +155,7 @@ def model_inputs(f: MeterFeatures, ctx: Context) -> F:
     return np.column_stack(columns)
 
 
-def _context(meter_ids: list[str], days: MeterDays, customers: pa.Table | None,
+def _context(meter_ids: pa.StringArray, days: MeterDays, customers: pa.Table | None,
              weather: pa.Table | None) -> Context:  # fmt: skip
     """The archive's row and the weather of each meter, column by column."""
     m = len(meter_ids)
@@ -167,7 +165,7 @@ def _context(meter_ids: list[str], days: MeterDays, customers: pa.Table | None,
     temperature = None
     if customers is None or not customers.num_rows:
         return Context(tariff, contract, registered_dc, temperature)
-    index = pc.index_in(pa.array(meter_ids, pa.string()), customers.column("meter_id"))
+    index = pc.index_in(meter_ids, customers.column("meter_id"))
     found = index.is_valid().to_numpy(zero_copy_only=False)
     picked = customers.take(index)  # null where the archive has no row
     codes = pc.index_in(picked.column("tariff_class"), pa.array(TARIFFS, pa.string()))
@@ -176,9 +174,9 @@ def _context(meter_ids: list[str], days: MeterDays, customers: pa.Table | None,
         found, picked.column("contract_kva").to_numpy(zero_copy_only=False), np.nan
     ).astype(np.float64)
     name = picked.column("customer_name")
-    for mark in REGISTERED_DC_MARKS:
-        hit = pc.fill_null(pc.match_substring(name, mark), False)
-        registered_dc |= hit.to_numpy(zero_copy_only=False)
+    marks = "|".join(re.escape(mark) for mark in REGISTERED_DC_MARKS)
+    hit = pc.fill_null(pc.match_substring_regex(name, marks), False)
+    registered_dc = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=np.bool_)
     regions = pc.dictionary_encode(picked.column("region_code")).combine_chunks()
     if weather is None or not weather.num_rows or regions.null_count == m:
         return Context(tariff, contract, registered_dc, temperature)
@@ -311,14 +309,13 @@ def findings_table(
     start = pa.array((first_day + f.start_index).astype(np.int32), mask=~dated).cast(pa.date32())
     # Reasons for every meter worth a second look; a plain load scoring near zero has none.
     explain = (score >= EXPLAIN_FROM) | (category == Category.DATA_CENTER)
-    reasons = [""] * m
+    reasons = np.full(m, "", dtype=object)
     explained = np.flatnonzero(explain)
-    for i, text in zip(explained.tolist(), _explain(f, explained, suspected, ctx), strict=True):
-        reasons[i] = text
+    reasons[explained] = _explain(f, explained, suspected, ctx)
     warnings = _warnings(days, f, settings)
     return pa.table(
         {
-            "meter_id": pa.array(days.meter_ids, pa.string()),
+            "meter_id": days.meter_ids,
             "score": pa.array(np.where(insufficient, 0.0, np.round(score, 6))),
             "suspected": pa.array(suspected),
             "category": pa.array(category.tolist(), pa.string()),
@@ -334,75 +331,100 @@ def findings_table(
     )
 
 
-def _fmt(value: float, digits: int = 3) -> str:
-    return "nan" if not math.isfinite(value) else f"{value:.{digits}g}"
+def _texts(values: F, digits: int = 3) -> list[str]:
+    """Each value to three significant digits (``nan`` where it is not finite)."""
+    spec = f".{digits}g"
+    return [format(v, spec) if math.isfinite(v) else "nan" for v in values.tolist()]
 
 
 def _explain(
     f: MeterFeatures, rows: npt.NDArray[np.int64], suspected: npt.NDArray[np.bool_], ctx: Context
 ) -> list[str]:
-    """Reason codes with the figures that triggered them, strongest evidence first."""
-    take = {
-        name: getattr(f, name)[rows].tolist()
-        for name in (
-            "start_index", "block_kw", "base_kw", "start_t", "flat_cv", "floor_share",
-            "floor_cv", "floor_kw", "valley_share", "off_valley_share", "valley_block_kw",
-            "valley_day_cv", "profile_corr", "profile_amp", "temp_corr", "temp_slope",
-            "weekly_ratio", "off_days", "on_fraction", "ramp_steps", "step_kw",
-        )
-    }  # fmt: skip
-    flagged = suspected[rows].tolist()
-    tariffs = [ctx.tariff(i) for i in rows.tolist()]
-    texts = []
-    for k in range(len(rows)):
-        v = {name: values[k] for name, values in take.items()}
-        texts.append(_reasons(v, flagged[k], tariffs[k]))
-    return texts
+    """Reason codes with the figures that triggered them, strongest evidence first.
+
+    Each code is decided for all the ``rows`` at once and formatted only where it holds;
+    every meter then lists its codes in the order below."""
+    v = {name: getattr(f, name)[rows] for name in _REASON_FIGURES}
+    flagged = suspected[rows]
+    reasons: list[list[str]] = [[] for _ in range(rows.size)]
+
+    def add(where: npt.NDArray[np.bool_], texts: Iterable[str]) -> None:
+        for k, text in zip(np.flatnonzero(where).tolist(), texts, strict=True):
+            reasons[k].append(text)
+
+    def num(name: str, default: float) -> F:
+        return np.nan_to_num(v[name], nan=default, posinf=default, neginf=default)
+
+    def at(where: npt.NDArray[np.bool_], name: str, digits: int = 3) -> list[str]:
+        return _texts(v[name][where], digits)
+
+    started = v["start_index"] >= 0
+    add(started, (
+        f"meters.new_constant_load(block_kw={a}, base_kw={b}, t={c})"
+        for a, b, c in zip(at(started, "block_kw"), at(started, "base_kw"),
+                           at(started, "start_t"), strict=True)
+    ))  # fmt: skip
+    flat = (num("flat_cv", 1) < 0.03) & (num("floor_share", 0) > 0.9)
+    add(flat, (
+        f"meters.flat_24x7(cv={a}, floor_share={b})"
+        for a, b in zip(at(flat, "flat_cv"), at(flat, "floor_share"), strict=True)
+    ))  # fmt: skip
+    steady = ~flat & (num("floor_cv", 1) < 0.05) & (v["block_kw"] >= 0.6)
+    add(steady, (
+        f"meters.constant_floor(floor_kw={a}, day_cv={b})"
+        for a, b in zip(at(steady, "floor_kw"), at(steady, "floor_cv"), strict=True)
+    ))  # fmt: skip
+    valley = (num("valley_share", 0) > 1.0) & (num("off_valley_share", 1) < 0.5)
+    add(valley, (
+        f"meters.valley_only_block(block_kw={a}, day_cv={b})"
+        for a, b in zip(at(valley, "valley_block_kw"), at(valley, "valley_day_cv"), strict=True)
+    ))  # fmt: skip
+    shaped = np.isfinite(v["profile_corr"])
+    add(shaped, (
+        f"meters.{'daily_rhythm' if c > 0.6 else 'no_daily_rhythm'}(repeat_corr={a}, amp={b})"
+        for c, a, b in zip(v["profile_corr"][shaped].tolist(), at(shaped, "profile_corr", 2),
+                           at(shaped, "profile_amp"), strict=True)
+    ))  # fmt: skip
+    warm = np.isfinite(v["temp_corr"])
+    follows = ((v["temp_corr"] > 0.5) & (num("temp_slope", 0) > 0.002))[warm]
+    add(warm, (
+        f"meters.{'follows_temperature' if y else 'no_temperature_response'}"
+        f"(corr={a}, pct_per_c={b})"
+        for y, a, b in zip(follows.tolist(), at(warm, "temp_corr", 2),
+                           _texts(100 * v["temp_slope"][warm], 2), strict=True)
+    ))  # fmt: skip
+    weekly = np.isfinite(v["weekly_ratio"]) & (np.abs(v["weekly_ratio"]) > 0.1)
+    add(weekly, (
+        f"meters.weekly_rhythm(weekend_ratio={a})"
+        for a in _texts(1 + v["weekly_ratio"][weekly])
+    ))  # fmt: skip
+    off = v["off_days"] > 0
+    add(off, (
+        f"meters.off_days(days={d}, on_fraction={a})"
+        for d, a in zip(v["off_days"][off].tolist(), at(off, "on_fraction"), strict=True)
+    ))  # fmt: skip
+    steps = (v["ramp_steps"] > 0) & flagged
+    add(steps, (
+        f"meters.rig_steps(steps={d}, step_kw={a})"
+        for d, a in zip(v["ramp_steps"][steps].tolist(), at(steps, "step_kw"), strict=True)
+    ))  # fmt: skip
+    codes = ctx.tariff_code[rows]
+    mismatch = flagged & np.isin(codes, [TARIFFS.index(t) for t in _MISMATCHED_TARIFFS])
+    add(mismatch, (
+        f"meters.tariff_mismatch(tariff={TARIFFS[c]}, block_kw={a})"
+        for c, a in zip(codes[mismatch].tolist(), at(mismatch, "block_kw"), strict=True)
+    ))  # fmt: skip
+    return ["; ".join(texts) for texts in reasons]
 
 
-def _num(value: float, default: float) -> float:
-    return value if math.isfinite(value) else default
-
-
-def _reasons(v: dict[str, float], suspected: bool, tariff: str | None) -> str:
-    out: list[str] = []
-    if v["start_index"] >= 0:
-        out.append(
-            f"meters.new_constant_load(block_kw={_fmt(v['block_kw'])}, "
-            f"base_kw={_fmt(v['base_kw'])}, t={_fmt(v['start_t'])})"
-        )
-    if _num(v["flat_cv"], 1) < 0.03 and _num(v["floor_share"], 0) > 0.9:
-        out.append(
-            f"meters.flat_24x7(cv={_fmt(v['flat_cv'])}, floor_share={_fmt(v['floor_share'])})"
-        )
-    elif _num(v["floor_cv"], 1) < 0.05 and v["block_kw"] >= 0.6:
-        out.append(
-            f"meters.constant_floor(floor_kw={_fmt(v['floor_kw'])}, day_cv={_fmt(v['floor_cv'])})"
-        )
-    if _num(v["valley_share"], 0) > 1.0 and _num(v["off_valley_share"], 1) < 0.5:
-        out.append(
-            f"meters.valley_only_block(block_kw={_fmt(v['valley_block_kw'])}, "
-            f"day_cv={_fmt(v['valley_day_cv'])})"
-        )
-    corr = v["profile_corr"]
-    if math.isfinite(corr):
-        code = "meters.daily_rhythm" if corr > 0.6 else "meters.no_daily_rhythm"
-        out.append(f"{code}(repeat_corr={_fmt(corr, 2)}, amp={_fmt(v['profile_amp'])})")
-    if math.isfinite(v["temp_corr"]):
-        follows = v["temp_corr"] > 0.5 and _num(v["temp_slope"], 0) > 0.002
-        code = "meters.follows_temperature" if follows else "meters.no_temperature_response"
-        out.append(
-            f"{code}(corr={_fmt(v['temp_corr'], 2)}, pct_per_c={_fmt(100 * v['temp_slope'], 2)})"
-        )
-    if math.isfinite(v["weekly_ratio"]) and abs(v["weekly_ratio"]) > 0.1:
-        out.append(f"meters.weekly_rhythm(weekend_ratio={_fmt(1 + v['weekly_ratio'])})")
-    if v["off_days"] > 0:
-        out.append(f"meters.off_days(days={v['off_days']}, on_fraction={_fmt(v['on_fraction'])})")
-    if v["ramp_steps"] > 0 and suspected:
-        out.append(f"meters.rig_steps(steps={v['ramp_steps']}, step_kw={_fmt(v['step_kw'])})")
-    if suspected and tariff in (TariffClass.RESIDENTIAL.value, TariffClass.AGRICULTURAL.value):
-        out.append(f"meters.tariff_mismatch(tariff={tariff}, block_kw={_fmt(v['block_kw'])})")
-    return "; ".join(out)
+_REASON_FIGURES = (
+    "start_index", "block_kw", "base_kw", "start_t", "flat_cv", "floor_share", "floor_cv",
+    "floor_kw", "valley_share", "off_valley_share", "valley_block_kw", "valley_day_cv",
+    "profile_corr", "profile_amp", "temp_corr", "temp_slope", "weekly_ratio", "off_days",
+    "on_fraction", "ramp_steps", "step_kw",
+)  # fmt: skip
+_MISMATCHED_TARIFFS = (TariffClass.RESIDENTIAL.value, TariffClass.AGRICULTURAL.value)
+"""Tariffs on which a mining block is also a tariff violation."""
 
 
 def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) -> pa.Array:
@@ -413,19 +435,23 @@ def _warnings(days: MeterDays, f: MeterFeatures, settings: MeterScanSettings) ->
     present_slots = np.maximum(present * 96, 1)
     checks = (
         (f.valid_days < settings.min_days,
-         "data.too_few_days(valid={v}, needed=" + str(settings.min_days) + ")", f.valid_days),
-        (absent > 0, "data.missing_days({v})", absent),
-        (days.missing_slots > 0.01 * present_slots, "data.missing_slots({v})", days.missing_slots),
-        (days.duplicate_days > 0, "data.duplicate_days({v})", days.duplicate_days),
-        (days.negative_slots > 0, "data.negative_values({v})", days.negative_slots),
-        (days.absurd_slots > 0, "data.impossible_values({v})", days.absurd_slots),
+         ("data.too_few_days(valid=", f", needed={settings.min_days})"), f.valid_days),
+        (absent > 0, ("data.missing_days(", ")"), absent),
+        (days.missing_slots > 0.01 * present_slots, ("data.missing_slots(", ")"),
+         days.missing_slots),
+        (days.duplicate_days > 0, ("data.duplicate_days(", ")"), days.duplicate_days),
+        (days.negative_slots > 0, ("data.negative_values(", ")"), days.negative_slots),
+        (days.absurd_slots > 0, ("data.impossible_values(", ")"), days.absurd_slots),
     )  # fmt: skip
-    # Only the flagged meters are formatted in Python.
+    # Only the flagged meters are formatted; a meter's second warning joins its first.
     out = np.full(m, "", dtype=object)
-    for flagged, template, values in checks:
+    for flagged, (before, after), values in checks:
         rows = np.flatnonzero(flagged)
-        out[rows] = [
-            f"{before}; {template.format(v=int(v))}" if before else template.format(v=int(v))
-            for before, v in zip(out[rows].tolist(), values[rows].tolist(), strict=True)
-        ]
+        if not rows.size:
+            continue
+        texts = np.array([f"{before}{v}{after}" for v in values[rows].tolist()], dtype=object)
+        prior = out[rows]
+        joined = prior != ""
+        texts[joined] = prior[joined] + "; " + texts[joined]
+        out[rows] = texts
     return pa.array(out, pa.string())
