@@ -360,7 +360,10 @@ def test_tree_walk_matches_a_plain_walk() -> None:
     leaves = rng.normal(size=(trees, 2**depth))
     x = rng.normal(size=(150, columns))
     x[4, 2] = np.nan  # NaN never goes right
-    got = tree_margin(x, features, thresholds, leaves, depth, 0.3, 0.1)
-    np.testing.assert_array_equal(got, _walk(x, features, thresholds, leaves, depth, 0.3, 0.1))
+    expected = _walk(x, features, thresholds, leaves, depth, 0.3, 0.1)
+    # Row by row, and feature by feature (eight rows at a time, then the six left over).
+    for layout, want in ((x, expected), (np.asfortranarray(x), expected), (x[::2], expected[::2])):
+        got = tree_margin(layout, features, thresholds, leaves, depth, 0.3, 0.1)
+        np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="beyond the 4 given"):
         tree_margin(x[:, :4], features, thresholds, leaves, depth, 0.3, 0.1)

@@ -80,7 +80,7 @@ def _library() -> ctypes.CDLL:
     ]  # fmt: skip
     library.mw_tree_margin.restype = None
     library.mw_tree_margin.argtypes = [
-        _I64, _I64, _I64, _P, _I64, ctypes.c_int, _P, _P, _P, _D, _D, _P,
+        _I64, _I64, _I64, _I64, _P, _I64, ctypes.c_int, _P, _P, _P, _D, _D, _P,
     ]  # fmt: skip
     return library
 
@@ -209,8 +209,11 @@ def tree_margin(
     """The boosted trees' log-odds for every row of ``x`` (see ``TreeModel.margin``):
     ``features`` and ``thresholds`` are ``(trees, 2**depth - 1)``, ``leaves``
     ``(trees, 2**depth)``. Each row adds the trees in order."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or not (x.flags.c_contiguous or x.flags.f_contiguous):
+        x = np.ascontiguousarray(x)
     n, columns = x.shape
+    row_step, column_step = (stride // x.itemsize for stride in x.strides)
     trees = features.shape[0]
     internal = 2**depth - 1
     if features.shape != (trees, internal) or thresholds.shape != (trees, internal):
@@ -229,7 +232,7 @@ def tree_margin(
 
     def run(bound: tuple[int, int]) -> int:
         function(
-            bound[0], bound[1], columns, address(x), trees, depth, address(arrays[0]),
+            bound[0], bound[1], row_step, column_step, address(x), trees, depth, address(arrays[0]),
             address(arrays[1]), address(arrays[2]), base_score, learning_rate, address(out),
         )  # fmt: skip
         return 0

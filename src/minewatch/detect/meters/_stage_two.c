@@ -164,16 +164,32 @@ int mw_place_days(int64_t rows, const int32_t *meter, const int32_t *day, int32_
 }
 
 /*
- * The boosted trees' log-odds for rows [start, stop) of x (rows × columns, row-major): each
+ * The boosted trees' log-odds for rows [start, stop) of x (value (r, c) at
+ * x[r * row_step + c * column_step], so either layout is read in place; stored feature by
+ * feature, eight rows go together, see tree_rows in _stage_two_body.h): each
  * row walks every tree of fixed `depth` (feature[t, node], threshold[t, node], leaves[t, leaf])
  * and adds learning_rate × its leaf to base_score, tree by tree. A block of rows goes down a
  * tree together: their walks do not depend on one another, so the processor overlaps them.
  */
-void mw_tree_margin(int64_t start, int64_t stop, int64_t columns, const double *x, int64_t trees,
+void mw_tree_margin(int64_t start, int64_t stop, int64_t row_step, int64_t column_step,
+                    const double *x, int64_t trees,
                     int depth, const int64_t *feature, const double *threshold,
                     const double *leaves, double base_score, double learning_rate, double *out) {
     enum { BLOCK = 64 };
     int64_t internal = ((int64_t)1 << depth) - 1, leaf_count = internal + 1;
+    if (row_step == 1) {
+        typedef int64_t (*rows_fn)(int64_t, int64_t, int64_t, const double *, int64_t, int,
+                                   const int64_t *, const double *, const double *, double,
+                                   double, double *);
+        rows_fn rows = tree_rows_base;
+#if defined(__x86_64__)
+        int lanes = mw_chosen_lanes();
+        if (lanes == 16) rows = tree_rows_avx512;
+        if (lanes == 8) rows = tree_rows_avx2;
+#endif
+        start = rows(start, stop, column_step, x, trees, depth, feature, threshold, leaves,
+                     base_score, learning_rate, out);
+    }
     for (int64_t first = start; first < stop; first += BLOCK) {
         int size = stop - first < BLOCK ? (int)(stop - first) : BLOCK;
         double total[BLOCK];
@@ -186,7 +202,7 @@ void mw_tree_margin(int64_t start, int64_t stop, int64_t columns, const double *
             for (int level = 0; level < depth; level++) {
                 for (int r = 0; r < size; r++) {
                     int64_t k = node[r];
-                    int right = x[(first + r) * columns + split_on[k]] > split_at[k];
+                    int right = x[(first + r) * row_step + split_on[k] * column_step] > split_at[k];
                     node[r] = 2 * k + 1 + right;
                 }
             }

@@ -604,6 +604,42 @@ static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
     return 0;
 }
 
+/* The trees' log-odds for rows [start, stop), eight at a time, from x stored feature by
+ * feature (rows contiguous, `column_step` apart). Every split of a level is compared for the
+ * eight rows at once and each row keeps the one on its path, so no row waits for another's
+ * walk; the rows past the last multiple of eight are left to the caller. */
+static int64_t F(tree_rows)(int64_t start, int64_t stop, int64_t column_step, const double *x,
+                            int64_t trees, int depth, const int64_t *feature,
+                            const double *threshold, const double *leaves, double base_score,
+                            double learning_rate, double *out) {
+    int64_t internal = ((int64_t)1 << depth) - 1, leaf_count = internal + 1;
+    int64_t first = start;
+    for (; first + LANES <= stop; first += LANES) {
+        V total = SPLAT(base_score);
+        for (int64_t t = 0; t < trees; t++) {
+            const int64_t *split_on = feature + t * internal;
+            const double *split_at = threshold + t * internal;
+            M node = (M){0}; /* the node on each row's path, counted within its level */
+            for (int level = 0; level < depth; level++) {
+                int64_t width = (int64_t)1 << level, offset = width - 1;
+                M right = (M){0};
+                for (int64_t j = 0; j < width; j++) {
+                    V value;
+                    memcpy(&value, x + split_on[offset + j] * column_step + first, sizeof value);
+                    right |= (value > SPLAT(split_at[offset + j])) & (node == j);
+                }
+                node = 2 * node + (right & 1);
+            }
+            const double *leaf = leaves + t * leaf_count;
+            V reached;
+            for (int l = 0; l < LANES; l++) reached[l] = leaf[node[l]];
+            total += learning_rate * reached;
+        }
+        memcpy(out + first, &total, sizeof total);
+    }
+    return first;
+}
+
 #undef F
 #undef INLINE
 #undef KERNEL

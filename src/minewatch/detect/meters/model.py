@@ -42,7 +42,7 @@ class TreeModel:
     def margin(self, x: F) -> F:
         """Raw log-odds for rows of ``x`` (columns in ``feature_names`` order)."""
         return tree_margin(
-            np.ascontiguousarray(x, dtype=np.float64),
+            x,
             self.features,
             self.thresholds,
             self.leaves,

@@ -152,7 +152,8 @@ def model_inputs(f: MeterFeatures, ctx: Context) -> F:
         np.clip(f.ramp_steps.astype(np.float64), 0, 6),
         np.clip(np.nan_to_num(use, nan=0.5), 0, 3),
     ]
-    return np.column_stack(columns)
+    # Feature by feature in memory (the trees read a feature for many meters at a time).
+    return np.stack(columns).T
 
 
 def _context(meter_ids: pa.StringArray, days: MeterDays, customers: pa.Table | None,
@@ -291,15 +292,10 @@ def findings_table(
     suspected = (score >= threshold) & ~insufficient & (mining_kw >= settings.min_mining_kw)
     registered_dc = ctx.registered_dc
     big_flat = (np.nan_to_num(f.level_kw) >= 100) & (np.nan_to_num(f.floor_share) >= 0.75)
+    # The category as a code into _CATEGORIES (Arrow spells the names out at the end).
     category = np.where(
-        insufficient,
-        Category.INSUFFICIENT,
-        np.where(
-            suspected,
-            Category.MINING,
-            np.where(registered_dc | big_flat, Category.DATA_CENTER, Category.OTHER),
-        ),
-    )
+        insufficient, 3, np.where(suspected, 0, np.where(registered_dc | big_flat, 1, 2))
+    ).astype(np.int8)
     # Small constant blocks are GPU rigs far more often than ASICs (households, shop fronts).
     commercial = ctx.tariff_code == TARIFFS.index(TariffClass.COMMERCIAL.value)
     gpu = (mining_kw < 2.5) | commercial
@@ -308,7 +304,7 @@ def findings_table(
     dated = suspected & (f.start_index >= 0)
     start = pa.array((first_day + f.start_index).astype(np.int32), mask=~dated).cast(pa.date32())
     # Reasons for every meter worth a second look; a plain load scoring near zero has none.
-    explain = (score >= EXPLAIN_FROM) | (category == Category.DATA_CENTER)
+    explain = (score >= EXPLAIN_FROM) | (category == _CATEGORIES.index(Category.DATA_CENTER))
     reasons = np.full(m, "", dtype=object)
     explained = np.flatnonzero(explain)
     reasons[explained] = _explain(f, explained, suspected, ctx)
@@ -318,7 +314,9 @@ def findings_table(
             "meter_id": days.meter_ids,
             "score": pa.array(np.where(insufficient, 0.0, np.round(score, 6))),
             "suspected": pa.array(suspected),
-            "category": pa.array(category.tolist(), pa.string()),
+            "category": pa.DictionaryArray.from_arrays(
+                pa.array(category), pa.array(_CATEGORIES, pa.string())
+            ).cast(pa.string()),
             "est_start_date": start,
             "est_mining_kw": pa.array(np.round(mining_kw, 2), mask=~suspected),
             "est_rigs": pa.array(rigs.astype(np.int32), mask=~suspected),
@@ -416,6 +414,8 @@ def _explain(
     ))  # fmt: skip
     return ["; ".join(texts) for texts in reasons]
 
+
+_CATEGORIES = (Category.MINING, Category.DATA_CENTER, Category.OTHER, Category.INSUFFICIENT)
 
 _REASON_FIGURES = (
     "start_index", "block_kw", "base_kw", "start_t", "flat_cv", "floor_share", "floor_cv",
