@@ -271,6 +271,20 @@ INLINE V F(hour_of)(const KERNEL(Block) * b, int k, int h) {
     return __builtin_convertvector(b->hours[k * HOURS + h], V);
 }
 
+/* The level hour `h` must pass to carry the new load, for the eight meters (taken once,
+ * when `ready[h]` is still 0): half-way up from that hour's usual level before the start. */
+static void F(threshold)(KERNEL(Block) * b, int days, int h, V start, V base, V rise,
+                         int *ready) {
+    if (ready[h]) return;
+    ready[h] = 1;
+    for (int k = 0; k < days; k++) {
+        M before = b->ok[k] & (F(day_index)(k) < start);
+        b->work2[k] = F(pick)(before, F(hour_of)(b, k, h), SPLAT(NAN));
+    }
+    V usual = F(median)(b->work2, days);
+    b->threshold[h] = F(pick)(F(present)(usual), usual, base) + 0.5 * rise;
+}
+
 /* Move each start back to the first step of the new load and find the hour it began (see
  * _refine_start in _per_meter.py). Lanes in `has` have a start; others are left alone. */
 static void F(refine_start)(KERNEL(Block) * b, int days, M has, double min_kw, V *start,
@@ -292,22 +306,19 @@ static void F(refine_start)(KERNEL(Block) * b, int days, M has, double min_kw, V
     }
     V base = F(clean)(F(median_of)(b->night, valid, days, *start, 0, b->work), 0.0);
     rise = F(nan_max)(after - base, SPLAT(0.0));
-    /* Hour by hour against the same hour before the start (an evening peak is not a rig). */
-    for (int h = 0; h < HOURS; h++) {
-        for (int k = 0; k < days; k++) {
-            M before = valid[k] & (F(day_index)(k) < *start);
-            b->work2[k] = F(pick)(before, F(hour_of)(b, k, h), SPLAT(NAN));
-        }
-        V usual = F(median)(b->work2, days);
-        b->threshold[h] = F(pick)(F(present)(usual), usual, base) + 0.5 * rise;
-    }
+    /* Hour by hour against the same hour before the start (an evening peak is not a rig).
+     * An hour's threshold is taken when a meter first needs it: most meters look at a few
+     * hours of two days. */
+    const V settled = *start;
+    int ready[HOURS] = {0};
     for (int l = 0; l < LANES; l++) {
         if (!has[l]) continue;
-        int first = (int)(*start)[l], prev = first - 1, found = 0;
+        int first = (int)settled[l], prev = first - 1, found = 0;
         (*hour)[l] = 0.0;
         if (prev >= 0 && valid[prev][l]) {
             int tail = 0;
             for (int h = HOURS - 1; h >= 0; h--) {
+                F(threshold)(b, days, h, settled, base, rise, ready);
                 if ((double)b->hours[prev * HOURS + h][l] > b->threshold[h][l])
                     tail++;
                 else
@@ -320,6 +331,7 @@ static void F(refine_start)(KERNEL(Block) * b, int days, M has, double min_kw, V
             }
         }
         for (int h = 0; h < HOURS && !found; h++) {
+            F(threshold)(b, days, h, settled, base, rise, ready);
             if ((double)b->hours[first * HOURS + h][l] > b->threshold[h][l]) {
                 (*hour)[l] = h;
                 found = 1;
