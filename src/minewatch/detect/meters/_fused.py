@@ -23,22 +23,20 @@ import numpy.typing as npt
 
 from minewatch.errors import MineWatchError
 
+COUNTS = ("valid_slots", "negative_slots", "absurd_slots")
+"""What stage one counts in a day (int16): readings kept, negative and impossible ones."""
 FIGURES = (
-    "valid_slots",
-    "negative_slots",
-    "absurd_slots",
     "mean_kw",
     "max_kw",
-    "min_kw",
     "std_kw",
     "rough_kw",
-    "max_step_kw",
     "floor_kw",
     "valley_kw",
     "daytime_kw",
     "night_kw",
     "valley_cv",
 )
+"""What stage one measures in a day (float32), in the C loop's order."""
 ALIGN = 16
 """A thread's rows start on a multiple of this (of every vector width the C loop has)."""
 MIN_ROWS_PER_THREAD = 4_096
@@ -66,6 +64,7 @@ def _library() -> ctypes.CDLL:
     library.mw_reduce_days.argtypes = [
         ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, _P, _P, _P, ctypes.c_int,
         ctypes.c_double, ctypes.c_double, ctypes.c_double, ctypes.c_double, _P, _P, _P, _P, _P,
+        _P,
     ]  # fmt: skip
     library.mw_lanes.restype = ctypes.c_int
     library.mw_lanes.argtypes = [ctypes.c_int]
@@ -152,7 +151,7 @@ def reduce_days(
     valley: npt.NDArray[np.bool_],
     daytime: npt.NDArray[np.bool_],
     night: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int16], npt.NDArray[np.float32]]:
     """Every figure of ``n`` rows, from the slot columns as Arrow holds them: ``values``
     are the addresses of the float32 value buffers, ``bitmaps`` of the null bitmaps, read
     where ``nullable`` (NaN is missing too). The caller keeps the buffers alive.
@@ -164,13 +163,15 @@ def reduce_days(
     figures are taken from what is left, the spread about the day's mean; an hour without
     readings takes the day's mean.
 
-    Returns ``(len(FIGURES), rows)`` figures and ``(24, rows)`` hourly means.
+    Returns ``(len(FIGURES), rows)`` figures, ``(len(COUNTS), rows)`` counts and ``(24, rows)``
+    hourly means.
     """
     slots = int(values.size)
     out = np.empty((len(FIGURES), n), dtype=np.float32)
+    counts = np.empty((len(COUNTS), n), dtype=np.int16)
     hourly = np.empty((24, n), dtype=np.float32)
     if n == 0:
-        return out, hourly
+        return out, counts, hourly
     values = np.ascontiguousarray(values, dtype=np.int64)
     bitmaps = np.ascontiguousarray(bitmaps, dtype=np.int64)
     flags = [np.ascontiguousarray(a, dtype=np.uint8) for a in (nullable, valley, daytime, night)]
@@ -183,7 +184,7 @@ def reduce_days(
                 n, bound[0], bound[1], address(values), address(bitmaps), address(flags[0]),
                 slots, negative_tolerance, absurd_kw, spike_ratio, spike_margin,
                 address(flags[1]), address(flags[2]), address(flags[3]), address(out),
-                address(hourly),
+                address(counts), address(hourly),
             )
         )  # fmt: skip
 
@@ -191,7 +192,7 @@ def reduce_days(
         raise ValueError(
             f"stage one cannot take {slots} slot columns (a multiple of 24, at most 96)"
         )
-    return out, hourly
+    return out, counts, hourly
 
 
 TREE_ROWS_PER_THREAD = 8_192

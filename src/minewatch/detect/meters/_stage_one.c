@@ -10,14 +10,15 @@
  * per vector width: on x86-64 for AVX-512 (sixteen days), AVX2 (eight) and the baseline
  * (four), the widest the processor has chosen at the first call; elsewhere the baseline.
  *
- * The figures and their order are FIGURES in _fused.py; the meaning of each is documented
+ * The figures and their order are FIGURES and COUNTS in _fused.py; the meaning of each is documented
  * there and in daily.py. Missing readings are NaN; a fault is counted and becomes NaN.
  */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#define FIGURES 14
+#define FIGURES 9 /* float32 figures of a day */
+#define COUNTS 3  /* int16 counts of a day: valid, negative, impossible slots */
 #define MAX_SLOTS 96
 #define ALIGN 16 /* a thread's first row is a multiple of this (and of every LANES) */
 #ifndef PREFETCH_ROWS
@@ -29,7 +30,8 @@
  * holds its readings with the faults already NaN; the counts of those faults come in. */
 static void one_day(float *day, int slots, float negative, float absurd, double spike_ratio,
                     double spike_margin, const uint8_t *valley, const uint8_t *daytime,
-                    const uint8_t *night, int64_t n, int64_t i, float *out, float *hourly) {
+                    const uint8_t *night, int64_t n, int64_t i, float *out, int16_t *counts,
+                    float *hourly) {
     int per_hour = slots / 24;
     double count = 0.0, total = 0.0;
     for (int j = 0; j < slots; j++) {
@@ -54,14 +56,13 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
         absurd += 1.0f;
     }
     float mean = count > 0 ? (float)(total / count) : NAN;
-    float high = -INFINITY, low = INFINITY, square = 0.0f, rough = 0.0f, pairs = 0.0f, step = 0.0f;
+    float high = -INFINITY, square = 0.0f, rough = 0.0f, pairs = 0.0f;
     float hour_sum[24] = {0}, hour_n[24] = {0};
     for (int j = 0; j < slots; j++) {
         float v = day[j];
         if (v == v) {
             float deviation = v - mean;
             high = v > high ? v : high;
-            low = v < low ? v : low;
             square += deviation * deviation;
             hour_sum[j / per_hour] += v;
             hour_n[j / per_hour] += 1.0f;
@@ -71,7 +72,6 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
             if (change == change) {
                 rough += change;
                 pairs += 1.0f;
-                step = change > step ? change : step;
             }
         }
     }
@@ -100,13 +100,13 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
     double v_mean = v_sum / v_n;
     double spread = sqrt(fmax(v_sq / v_n - v_mean * v_mean, 0.0));
     float figures[FIGURES] = {
-        c, negative, absurd, mean,
-        c > 0 ? high : NAN, c > 0 ? low : NAN, sqrtf(square / c),
-        pairs > 0 ? rough / pairs : NAN, pairs > 0 ? step : NAN, c > 0 ? floor : NAN,
-        (float)v_mean, (float)(d_sum / d_n), (float)(n_sum / n_n),
+        mean, c > 0 ? high : NAN, sqrtf(square / c), pairs > 0 ? rough / pairs : NAN,
+        c > 0 ? floor : NAN, (float)v_mean, (float)(d_sum / d_n), (float)(n_sum / n_n),
         v_mean > 0 ? (float)(spread / v_mean) : NAN,
     };
     for (int k = 0; k < FIGURES; k++) out[k * n + i] = figures[k];
+    int16_t tallies[COUNTS] = {(int16_t)count, (int16_t)negative, (int16_t)absurd};
+    for (int k = 0; k < COUNTS; k++) counts[k * n + i] = tallies[k];
 }
 
 #if defined(__x86_64__)
@@ -140,7 +140,7 @@ static void one_day(float *day, int slots, float negative, float absurd, double 
 
 typedef void (*reduce_fn)(int64_t, int64_t, int64_t, const int64_t *, const int64_t *,
                           const uint8_t *, int, float, float, double, double, const uint8_t *,
-                          const uint8_t *, const uint8_t *, float *, float *);
+                          const uint8_t *, const uint8_t *, float *, int16_t *, float *);
 
 static reduce_fn chosen = 0;
 
@@ -157,21 +157,22 @@ static reduce_fn widest(void) {
  * Every figure of rows [start, stop) of a batch of n rows.
  *
  * values[j], bitmaps[j]: addresses of column j's float32 values and null bitmap (read only
- * where nullable[j]); valley, daytime, night: 24 flags each. out is (FIGURES, n) and hourly
- * (24, n), both float32, row-major. start must be a multiple of ALIGN.
+ * where nullable[j]); valley, daytime, night: 24 flags each. out is (FIGURES, n) float32,
+ * counts (COUNTS, n) int16 and hourly (24, n) float32, all row-major. start must be a
+ * multiple of ALIGN.
  * Returns 0, or -1 if the arguments cannot be right (then nothing is written).
  */
 int mw_reduce_days(int64_t n, int64_t start, int64_t stop, const int64_t *values,
                    const int64_t *bitmaps, const uint8_t *nullable, int slots,
                    double negative_tolerance, double absurd_kw, double spike_ratio,
                    double spike_margin, const uint8_t *valley, const uint8_t *daytime,
-                   const uint8_t *night, float *out, float *hourly) {
+                   const uint8_t *night, float *out, int16_t *counts, float *hourly) {
     if (slots < 24 || slots > MAX_SLOTS || slots % 24 || start % ALIGN || start < 0 ||
         stop > n || start > stop)
         return -1;
     reduce_fn reduce = chosen ? chosen : (chosen = widest());
     reduce(n, start, stop, values, bitmaps, nullable, slots, (float)-negative_tolerance,
-           (float)absurd_kw, spike_ratio, spike_margin, valley, daytime, night, out, hourly);
+           (float)absurd_kw, spike_ratio, spike_margin, valley, daytime, night, out, counts, hourly);
     return 0;
 }
 

@@ -37,7 +37,7 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
                         const int64_t *bitmaps, const uint8_t *nullable, int slots,
                         float low_ok, float high_ok, double spike_ratio, double spike_margin,
                         const uint8_t *valley, const uint8_t *daytime, const uint8_t *night,
-                        float *out, float *hourly) {
+                        float *out, int16_t *counts, float *hourly) {
     const int per_hour = slots / 24;
     const VF zero = KERNEL(splat)(0.0f), one = KERNEL(splat)(1.0f), blank = KERNEL(splat)(NAN);
     const VF low_v = KERNEL(splat)(low_ok), high_v = KERNEL(splat)(high_ok);
@@ -45,7 +45,7 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
     for (int64_t first = start; first < stop; first += LANES) {
         int size = stop - first < LANES ? (int)(stop - first) : LANES;
         VF count = zero, negative = zero, absurd = zero, peak = KERNEL(splat)(-INFINITY);
-        VF low = KERNEL(splat)(INFINITY), rough = zero, pairs = zero, step = zero, previous = blank;
+        VF rough = zero, pairs = zero, previous = blank;
         VD total = KERNEL(widen)(zero);
         VF hour_sum[24], hour_n[24];
         for (int j = 0; j < slots; j++) {
@@ -85,13 +85,11 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
             hour_sum[j / per_hour] += KERNEL(pick)(kept, v, zero);
             hour_n[j / per_hour] += KERNEL(pick)(kept, one, zero);
             peak = KERNEL(pick)(v > peak, v, peak);
-            low = KERNEL(pick)(v < low, v, low);
             VF change = v - previous;
             change = KERNEL(pick)(change < zero, -change, change);
             VI both = change == change;
             rough += KERNEL(pick)(both, change, zero);
             pairs += KERNEL(pick)(both, one, zero);
-            step = KERNEL(pick)(change > step, change, step);
             previous = v;
         }
         VD count_d = KERNEL(widen)(count);
@@ -128,29 +126,27 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
         VD v_mean = v_sum / (double)v_n;
         VD v_var = v_sq / (double)v_n - v_mean * v_mean;
         VF figures[FIGURES];
-        figures[0] = count;
-        figures[1] = negative;
-        figures[2] = absurd;
-        figures[3] = mean;
-        figures[4] = KERNEL(pick)(some, peak, blank);
-        figures[5] = KERNEL(pick)(some, low, blank);
-        figures[6] = square / count; /* the square root is taken below */
-        figures[7] = KERNEL(pick)(pairs > zero, rough / pairs, blank);
-        figures[8] = KERNEL(pick)(pairs > zero, step, blank);
-        figures[9] = KERNEL(pick)(some, floor, blank);
-        figures[10] = __builtin_convertvector(v_mean, VF);
-        figures[11] = __builtin_convertvector(d_sum / (double)d_n, VF);
-        figures[12] = __builtin_convertvector(n_sum / (double)n_n, VF);
+        figures[0] = mean;
+        figures[1] = KERNEL(pick)(some, peak, blank);
+        figures[2] = square / count; /* the square root is taken below */
+        figures[3] = KERNEL(pick)(pairs > zero, rough / pairs, blank);
+        figures[4] = KERNEL(pick)(some, floor, blank);
+        figures[5] = __builtin_convertvector(v_mean, VF);
+        figures[6] = __builtin_convertvector(d_sum / (double)d_n, VF);
+        figures[7] = __builtin_convertvector(n_sum / (double)n_n, VF);
         double spread[LANES], centre[LANES];
         memcpy(spread, &v_var, sizeof spread);
         memcpy(centre, &v_mean, sizeof centre);
         for (int k = 0; k < LANES; k++) {
             double cv = sqrt(spread[k] > 0 ? spread[k] : 0.0) / centre[k];
-            figures[13][k] = centre[k] > 0 ? (float)cv : NAN;
+            figures[8][k] = centre[k] > 0 ? (float)cv : NAN;
         }
         for (int f = 0; f < FIGURES; f++) KERNEL(store)(out + f * n + first, figures[f], size);
-        float *std = out + 6 * n + first;
+        float *std = out + 2 * n + first;
         for (int k = 0; k < size; k++) std[k] = sqrtf(std[k]);
+        VF tallies[COUNTS] = {count, negative, absurd};
+        for (int c = 0; c < COUNTS; c++)
+            for (int k = 0; k < size; k++) counts[c * n + first + k] = (int16_t)tallies[c][k];
         /* Days whose peak towers over the rest of them are read again on their own. */
         VD count_w = KERNEL(widen)(count), peak_w = KERNEL(widen)(peak);
         VD bar = spike_ratio * (total - peak_w) / (count_w - 1.0) + spike_margin;
@@ -163,7 +159,7 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
                 float readings[MAX_SLOTS];
                 for (int j = 0; j < slots; j++) readings[j] = day[j][k];
                 one_day(readings, slots, negative[k], absurd[k], spike_ratio, spike_margin,
-                        valley, daytime, night, n, first + k, out, hourly);
+                        valley, daytime, night, n, first + k, out, counts, hourly);
             }
         }
     }

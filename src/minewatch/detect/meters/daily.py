@@ -16,11 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from minewatch.detect.meters._buffers import slot_buffers
-from minewatch.detect.meters._fused import FIGURES, reduce_days
+from minewatch.detect.meters._fused import COUNTS, FIGURES, reduce_days
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.schemas import SLOT_COLUMNS
 
-INTEGER_FIGURES = FIGURES[:3]
+INTEGER_FIGURES = COUNTS
 """The fault counts and valid slots, kept as int16."""
 
 METER_CODES = pa.dictionary(pa.int32(), pa.string())
@@ -34,7 +34,7 @@ DAILY_SCHEMA = pa.schema(
         pa.field("meter_id", METER_CODES, nullable=False),
         pa.field("date", pa.date32(), nullable=False),
         *(pa.field(name, pa.int16()) for name in INTEGER_FIGURES),
-        *(pa.field(name, pa.float32()) for name in FIGURES[3:]),
+        *(pa.field(name, pa.float32()) for name in FIGURES),
         *(pa.field(name, pa.float32()) for name in HOURLY),
     ]
 )
@@ -57,7 +57,7 @@ def daily_features(
     """
     settings = settings or MeterScanSettings()
     slots = slot_buffers(batch, SLOT_COLUMNS)
-    figures, hourly = reduce_days(
+    figures, counts, hourly = reduce_days(
         slots.rows,
         slots.values,
         slots.bitmaps,
@@ -80,8 +80,8 @@ def daily_features(
     arrays: list[pa.Array] = [
         meters.cast(METER_CODES),
         plain_array(batch.column("date")).take(every),
-        *(pa.array(figures[k].astype(np.int16)) for k in range(len(INTEGER_FIGURES))),
-        *(pa.array(figures[k]) for k in range(len(INTEGER_FIGURES), len(FIGURES))),
+        *(pa.array(counts[k]) for k in range(len(COUNTS))),
+        *(pa.array(figures[k]) for k in range(len(FIGURES))),
         *(pa.array(hourly[h]) for h in range(len(HOURLY))),
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=DAILY_SCHEMA)
