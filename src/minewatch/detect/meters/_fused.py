@@ -75,7 +75,7 @@ def _library() -> ctypes.CDLL:
     ]  # fmt: skip
     library.mw_meter_features.restype = ctypes.c_int
     library.mw_meter_features.argtypes = [
-        _I64, _I64, _I64, _I32, _I64, _P, _P, _P, _P, _P, _P, _P, _D, _P,
+        _I64, _I64, _I64, _I32, _I64, _P, _P, _P, _P, _P, _P, _P, _P, _D, _P,
     ]  # fmt: skip
     library.mw_tree_margin.restype = None
     library.mw_tree_margin.argtypes = [

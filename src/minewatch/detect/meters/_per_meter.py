@@ -152,6 +152,7 @@ def meter_features(
     hourly: I64,
     valid: npt.NDArray[np.bool_],
     temperature: npt.NDArray[np.float64],
+    temperature_row: npt.NDArray[np.int32],
     weekday: I64,
     min_mining_kw: float,
 ) -> npt.NDArray[np.float64]:
@@ -160,9 +161,10 @@ def meter_features(
     ``row_of`` ``(meters, days)`` is the stage-one row of each meter-day (-1 where absent);
     the stage-one table is read in place (:mod:`._buffers`): ``starts`` are its chunks' first
     rows (and the total), ``figures[k, c]`` the address of column ``INPUTS[k]`` in chunk
-    ``c`` and ``hourly[h, c]`` that of hour ``h``'s means. ``valid`` and ``temperature`` are
-    ``(meters, days)`` (temperature all NaN where unknown), ``weekday`` the day of week of
-    each day (Monday 0). Returns ``(meters, len(OUTPUTS))``.
+    ``c`` and ``hourly[h, c]`` that of hour ``h``'s means. ``valid`` is ``(meters, days)``;
+    meter ``i``'s temperatures are ``temperature[temperature_row[i]]`` (``(series, days)``,
+    NaN where unknown); ``weekday`` is the day of week of each day (Monday 0). Returns
+    ``(len(OUTPUTS), meters)``, figure by figure.
     """
     row_of = np.ascontiguousarray(row_of, dtype=np.int32)
     meters, days = row_of.shape
@@ -170,15 +172,19 @@ def meter_features(
     chunks = starts.size - 1
     valid = np.ascontiguousarray(valid, dtype=np.bool_)
     temperature = np.ascontiguousarray(temperature, dtype=np.float64)
+    temperature_row = np.ascontiguousarray(temperature_row, dtype=np.int32)
     if (
         valid.shape != row_of.shape
-        or temperature.shape != row_of.shape
+        or temperature.ndim != 2
+        or temperature.shape[1] != days
+        or temperature_row.shape != (meters,)
+        or (meters and not 0 <= int(temperature_row.min()) <= int(temperature_row.max()) < len(temperature))
         or weekday.shape != (days,)
         or figures.shape != (len(INPUTS), chunks)
         or hourly.shape != (24, chunks)
     ):
         raise ValueError("meter_features: the calendar, weather and column addresses do not match")
-    out = np.empty((meters, len(OUTPUTS)), dtype=np.float64)
+    out = np.empty((len(OUTPUTS), meters), dtype=np.float64)
     if meters == 0:
         return out
     function = library().mw_meter_features
@@ -188,7 +194,7 @@ def meter_features(
             function(
                 meters, bound[0], bound[1], days, chunks, address(row_of), address(starts),
                 address(figures), address(hourly), address(valid), address(temperature),
-                address(weekday), min_mining_kw, address(out),
+                address(temperature_row), address(weekday), min_mining_kw, address(out),
             )
         )  # fmt: skip
 

@@ -75,7 +75,8 @@ static inline int64_t chunk_of(const int64_t *starts, int64_t chunks, int64_t ro
 
 typedef int (*features_fn)(int64_t, int64_t, int32_t, int64_t, const int32_t *,
                            const int64_t *, const int64_t *, const int64_t *, const uint8_t *,
-                           const double *, const int64_t *, double, double *);
+                           const double *, const int32_t *, const int64_t *, double, int64_t,
+                           double *);
 
 /*
  * Every figure of meters [start, stop) of `meters` (see meter_features in _per_meter.py).
@@ -83,15 +84,17 @@ typedef int (*features_fn)(int64_t, int64_t, int32_t, int64_t, const int32_t *,
  * row_of (meters, days): the stage-one row of each meter-day, -1 where absent. The
  * stage-one table is read in place: starts are its chunks' first rows (and the total),
  * figures (INPUTS, chunks) the addresses of its float32 columns, hourly (24, chunks) those
- * of the hourly means. valid (meters, days) flags days with enough readings, temperature
- * (meters, days) is NaN where unknown, weekday is each day's (Monday 0). out is (meters,
- * OUTPUTS). start must be a multiple of LANES. Returns 0, or -1 when memory runs out or the
+ * of the hourly means. valid (meters, days) flags days with enough readings; meter i's
+ * temperatures are row temperature_row[i] of temperature (series, days), NaN where
+ * unknown; weekday is each day's (Monday 0). out is (OUTPUTS, meters), figure by figure.
+ * start must be a multiple of LANES. Returns 0, or -1 when memory runs out or the
  * arguments cannot be right (then nothing is written).
  */
 int mw_meter_features(int64_t meters, int64_t start, int64_t stop, int32_t days,
                       int64_t chunks, const int32_t *row_of, const int64_t *starts, const int64_t *figures,
                       const int64_t *hourly, const uint8_t *valid, const double *temperature,
-                      const int64_t *weekday, double min_mining_kw, double *out) {
+                      const int32_t *temperature_row, const int64_t *weekday,
+                      double min_mining_kw, double *out) {
     if (days < 1 || chunks < 1 || start < 0 || start % LANES || stop > meters || start > stop) return -1;
     features_fn run = meter_features_base;
 #if defined(__x86_64__)
@@ -100,7 +103,7 @@ int mw_meter_features(int64_t meters, int64_t start, int64_t stop, int32_t days,
     if (lanes == 8) run = meter_features_avx2;
 #endif
     return run(start, stop, days, chunks, row_of, starts, figures, hourly, valid, temperature,
-               weekday, min_mining_kw, out);
+               temperature_row, weekday, min_mining_kw, meters, out);
 }
 
 /*

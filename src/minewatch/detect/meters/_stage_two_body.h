@@ -345,6 +345,7 @@ static void F(refine_start)(KERNEL(Block) * b, int days, M has, double min_kw, V
 static void F(gather)(KERNEL(Block) * b, int64_t meters, int64_t first, int days,
                       const int32_t *row_of, const int64_t *starts, const int64_t *figures,
                       const int64_t *hourly, const uint8_t *valid, const double *temperature,
+                      const int32_t *temperature_row,
                       int64_t chunks) {
     for (int k = 0; k < days; k++) {
         for (int c = 0; c < INPUTS; c++) b->figure[c][k] = SPLAT(NAN);
@@ -360,7 +361,7 @@ static void F(gather)(KERNEL(Block) * b, int64_t meters, int64_t first, int days
         for (int k = 0; k < days; k++) {
             int64_t r = row_of[i * days + k];
             b->ok[k][l] = valid[i * days + k] ? -1 : 0;
-            b->temp[k][l] = temperature[i * days + k];
+            b->temp[k][l] = temperature[(int64_t)temperature_row[i] * days + k];
             b->chunk[k] = -1;
             if (r < 0) continue;
             if (r < starts[chunk] || r >= starts[chunk + 1]) chunk = chunk_of(starts, chunks, r);
@@ -385,7 +386,7 @@ static void F(gather)(KERNEL(Block) * b, int64_t meters, int64_t first, int days
 /* Every figure of the eight meters in block `b` (already gathered); writes rows
  * [first, first + size) of out. */
 static void F(block_features)(KERNEL(Block) * b, int days, const int64_t *weekday, double min_kw,
-                              double *out, int64_t first, int size) {
+                              double *out, int64_t meters, int64_t first, int size) {
     V n_valid = SPLAT(0.0);
     for (int k = 0; k < days; k++) {
         M live = b->ok[k];
@@ -555,7 +556,7 @@ static void F(block_features)(KERNEL(Block) * b, int days, const int64_t *weekda
         step_kw,
     };
     for (int l = 0; l < size; l++)
-        for (int f = 0; f < OUTPUTS; f++) out[(first + l) * OUTPUTS + f] = figures[f][l];
+        for (int f = 0; f < OUTPUTS; f++) out[f * meters + first + l] = figures[f][l];
 }
 
 /* Ask for the stage-one rows of meters [first, first + LANES) ahead of their gathering: 33
@@ -583,8 +584,8 @@ static void F(prefetch)(int64_t stop, int64_t first, int days, const int32_t *ro
 static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
                              int64_t chunks, const int32_t *row_of, const int64_t *starts,
                              const int64_t *figures, const int64_t *hourly, const uint8_t *valid,
-                             const double *temperature, const int64_t *weekday, double min_kw,
-                             double *out) {
+                             const double *temperature, const int32_t *temperature_row,
+                             const int64_t *weekday, double min_kw, int64_t meters, double *out) {
     enum { SERIES = INPUTS + 13, MASKS = 4 };
     size_t bytes = (size_t)days *
                    (SERIES * sizeof(V) + MASKS * sizeof(M) + HOURS * sizeof(VF) + 2 * sizeof(int64_t));
@@ -609,8 +610,8 @@ static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
         int size = stop - first < LANES ? (int)(stop - first) : LANES;
         F(prefetch)(stop, first + LANES, days, row_of, starts, figures, hourly, chunks);
         F(gather)(&b, stop, first, days, row_of, starts, figures, hourly, valid, temperature,
-                  chunks);
-        F(block_features)(&b, days, weekday, min_kw, out, first, size);
+                  temperature_row, chunks);
+        F(block_features)(&b, days, weekday, min_kw, out, meters, first, size);
     }
     free(memory);
     return 0;

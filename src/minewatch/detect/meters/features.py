@@ -172,16 +172,36 @@ class MeterFeatures:
     step_kw: F  # median size of those steps
 
 
+@dataclass(frozen=True)
+class Temperatures:
+    """Daily mean temperatures [°C] of the meters: meter ``i`` has ``series[row[i]]``, one
+    value per day of the calendar (NaN where unknown). Meters of one region share a series."""
+
+    series: F  # (series, days)
+    row: npt.NDArray[np.int32]  # (meters,)
+
+    @classmethod
+    def per_meter(cls, temperature: F) -> Temperatures:
+        """A ``(meters, days)`` array: every meter its own series."""
+        temperature = np.ascontiguousarray(temperature, dtype=np.float64)
+        return cls(temperature, np.arange(temperature.shape[0], dtype=np.int32))
+
+
 def compute_features(
-    days: MeterDays, temperature: F | None, settings: MeterScanSettings
+    days: MeterDays, temperature: F | Temperatures | None, settings: MeterScanSettings
 ) -> MeterFeatures:
-    """Per-meter features; ``temperature`` is ``(meters, days)`` °C (NaN where unknown).
+    """Per-meter features; ``temperature`` is ``(meters, days)`` °C or :class:`Temperatures`
+    (NaN where unknown).
 
     The figures come from one compiled pass per meter (:func:`._per_meter.meter_features`).
     """
     m, d = days.row_of.shape
     if temperature is None:
-        temperature = np.full((m, d), np.nan)
+        temperature = Temperatures(np.full((1, d), np.nan), np.zeros(m, dtype=np.int32))
+    elif not isinstance(temperature, Temperatures):
+        temperature = Temperatures.per_meter(temperature)
+    if temperature.series.shape[1:] != (d,) or temperature.row.shape != (m,):
+        raise ValueError(f"temperatures must cover {m} meters × {d} days")
     weekday = np.array(
         [(days.first_date + timedelta(days=i)).weekday() for i in range(d)], dtype=np.int64
     )
@@ -191,15 +211,15 @@ def compute_features(
         days.columns.addresses[: len(INPUTS)],
         days.columns.addresses[len(INPUTS) :],
         days.valid,
-        np.ascontiguousarray(temperature, dtype=np.float64),
+        temperature.series,
+        temperature.row,
         weekday,
         float(settings.min_mining_kw),
     )
-    columns = dict(zip(OUTPUTS, out.T, strict=True))
     counts = {"valid_days", "start_index", "start_hour", "off_days", "ramp_steps"}
     return MeterFeatures(
         **{
-            name: (values.astype(np.int64) if name in counts else np.ascontiguousarray(values))
-            for name, values in columns.items()
+            name: (values.astype(np.int64) if name in counts else values)
+            for name, values in zip(OUTPUTS, out, strict=True)
         }
     )

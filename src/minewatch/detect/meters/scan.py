@@ -22,6 +22,7 @@ from minewatch.detect.meters.features import (
     EPOCH,
     MeterDays,
     MeterFeatures,
+    Temperatures,
     compute_features,
     lay_out,
 )
@@ -107,7 +108,7 @@ class Context:
     tariff_code: npt.NDArray[np.int8]  # index in TARIFFS, -1 where unknown
     contract_kva: F
     registered_dc: npt.NDArray[np.bool_]  # the customer's name declares a data centre
-    temperature: F | None  # (meters, days) °C
+    temperature: Temperatures | None
 
 
 def _log(values: F, low: float) -> F:
@@ -168,7 +169,8 @@ def _context(meter_ids: pa.StringArray, days: MeterDays, customers: pa.Table | N
         return Context(tariff, contract, registered_dc, temperature)
     index = pc.index_in(meter_ids, customers.column("meter_id"))
     found = index.is_valid().to_numpy(zero_copy_only=False)
-    picked = customers.take(index)  # null where the archive has no row
+    wanted = ["tariff_class", "contract_kva", "customer_name", "region_code"]
+    picked = customers.select(wanted).take(index)  # null where the archive has no row
     codes = pc.index_in(picked.column("tariff_class"), pa.array(TARIFFS, pa.string()))
     tariff = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int8)
     contract = np.where(
@@ -204,7 +206,7 @@ def _context(meter_ids: pa.StringArray, days: MeterDays, customers: pa.Table | N
         if found_series is not None:
             by_region[k] = found_series
     region_of = pc.fill_null(regions.indices, len(known)).to_numpy(zero_copy_only=False)
-    temperature = by_region[region_of]
+    temperature = Temperatures(by_region, region_of.astype(np.int32))
     return Context(tariff, contract, registered_dc, temperature)
 
 
