@@ -43,7 +43,11 @@ def _mean(values: F) -> float:
 
 def _std(values: F) -> float:
     kept = values[~np.isnan(values)]
-    return np.float64(np.sqrt(((kept - _mean(values)) ** 2).sum() / kept.size)) if kept.size else np.nan
+    return (
+        np.float64(np.sqrt(((kept - _mean(values)) ** 2).sum() / kept.size))
+        if kept.size
+        else np.nan
+    )
 
 
 def _corr(a: F, b: F) -> float:
@@ -236,7 +240,8 @@ def _reference_meter(
         _median(when_on(figure["mean_kw"] / figure["max_kw"])),
         _corr(profile_even, profile_odd),
         profile_amp,
-        _mean(np.where(on & weekend, signal, np.nan)) / _mean(np.where(on & ~weekend, signal, np.nan))
+        _mean(np.where(on & weekend, signal, np.nan))
+        / _mean(np.where(on & ~weekend, signal, np.nan))
         - 1.0,
         _corr(level_on, temp_on),
         _slope(level_on, temp_on, level_kw),
@@ -269,9 +274,7 @@ def _reference(daily: pa.Table, days: MeterDays, temperature: F, min_kw: float) 
             figure[name][there] = values[rows[there]]
         hours = np.full((rows.size, 24), np.nan, dtype=np.float32)
         hours[there] = hourly[rows[there]]
-        out.append(
-            _reference_meter(figure, hours, days.valid[i], temperature[i], weekday, min_kw)
-        )
+        out.append(_reference_meter(figure, hours, days.valid[i], temperature[i], weekday, min_kw))
     return np.asarray(out, dtype=np.float64)
 
 

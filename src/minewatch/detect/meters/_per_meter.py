@@ -168,7 +168,12 @@ def meter_features(
     """
     row_of = np.ascontiguousarray(row_of, dtype=np.int32)
     meters, days = row_of.shape
-    starts, figures, hourly, weekday = _int64(starts), _int64(figures), _int64(hourly), _int64(weekday)
+    starts, figures, hourly, weekday = (
+        _int64(starts),
+        _int64(figures),
+        _int64(hourly),
+        _int64(weekday),
+    )
     chunks = starts.size - 1
     valid = np.ascontiguousarray(valid, dtype=np.bool_)
     temperature = np.ascontiguousarray(temperature, dtype=np.float64)
@@ -178,7 +183,10 @@ def meter_features(
         or temperature.ndim != 2
         or temperature.shape[1] != days
         or temperature_row.shape != (meters,)
-        or (meters and not 0 <= int(temperature_row.min()) <= int(temperature_row.max()) < len(temperature))
+        or (
+            meters
+            and not 0 <= int(temperature_row.min()) <= int(temperature_row.max()) < len(temperature)
+        )
         or weekday.shape != (days,)
         or figures.shape != (len(INPUTS), chunks)
         or hourly.shape != (24, chunks)

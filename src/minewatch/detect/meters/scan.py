@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -111,50 +112,70 @@ class Context:
     temperature: Temperatures | None
 
 
-def _log(values: F, low: float) -> F:
-    return np.log10(np.clip(np.nan_to_num(values, nan=low), low, None))
+def _put(
+    row: F, values: npt.NDArray[Any], nan: float | None = None, low: float | None = None,
+    high: float | None = None, log: bool = False,
+) -> None:  # fmt: skip
+    """``row`` = ``values`` with NaN as ``nan`` (and the infinities as the largest finite
+    numbers), clipped to ``[low, high]``, then log10 where ``log``: in place, so that the
+    model's inputs cost no temporaries (fresh memory is slow to come by)."""
+    np.copyto(row, values)
+    if nan is not None:
+        np.nan_to_num(row, copy=False, nan=nan)
+    if low is not None or high is not None:
+        np.clip(row, low, high, out=row)
+    if log:
+        np.log10(row, out=row)
 
 
 def model_inputs(f: MeterFeatures, ctx: Context) -> F:
-    """The model's input matrix, columns in :data:`FEATURE_NAMES` order, no NaN."""
+    """The model's input matrix, columns in :data:`FEATURE_NAMES` order, no NaN (feature by
+    feature in memory: the trees read one feature for many meters at a time)."""
     tariff = ctx.tariff_code
-    block_log = _log(f.block_kw + 0.05, 0.05)
+    x = np.empty((len(FEATURE_NAMES), len(tariff)))
+    rows = iter(x)
+
+    def put(values: npt.NDArray[Any], **how: Any) -> None:
+        _put(next(rows), values, **how)
+
     with np.errstate(all="ignore"):
-        use = f.level_kw / (ctx.contract_kva * 0.9)
-        block_share = f.block_kw / f.level_kw
-    columns = [
-        _log(f.flat_cv, 1e-4),
-        np.clip(np.nan_to_num(f.floor_share, nan=0.0), 0, 1.5),
-        _log(f.floor_cv, 1e-4),
-        _log(f.level_cv, 1e-4),
-        _log(f.rough, 1e-4),
-        np.clip(np.nan_to_num(f.load_factor, nan=0.0), 0, 1),
-        np.nan_to_num(f.profile_corr, nan=0.0),
-        _log(f.profile_amp, 1e-4),
-        np.clip(np.abs(np.nan_to_num(f.weekly_ratio, nan=0.0)), 0, 2),
-        np.nan_to_num(f.temp_corr, nan=0.0),
-        np.clip(np.nan_to_num(f.temp_slope * 100, nan=0.0), -20, 20),
-        np.nan_to_num(f.floor_temp_corr, nan=0.0),
-        np.clip(np.nan_to_num(f.floor_temp_slope * 100, nan=0.0), -20, 20),
-        (f.start_index >= 0).astype(np.float64),
-        _log(1 + np.maximum(np.nan_to_num(f.start_t), 0), 1.0),
-        np.nan_to_num(f.on_fraction, nan=0.0),
-        block_log,
-        np.clip(np.nan_to_num(block_share, nan=0.0), 0, 1.5),
-        (tariff == TARIFFS.index(TariffClass.RESIDENTIAL.value)).astype(np.float64),
-        (tariff == TARIFFS.index(TariffClass.COMMERCIAL.value)).astype(np.float64),
-        (tariff == TARIFFS.index(TariffClass.INDUSTRIAL.value)).astype(np.float64),
-        (tariff == TARIFFS.index(TariffClass.AGRICULTURAL.value)).astype(np.float64),
-        np.clip(np.nan_to_num(f.valley_share, nan=0.0), 0, 5),
-        _log(f.valley_flat, 1e-4),
-        np.clip(np.nan_to_num(f.valley_day_cv, nan=2.0), 0, 2),
-        np.nan_to_num(f.valley_temp_corr, nan=0.0),
-        np.clip(np.nan_to_num(f.off_valley_share, nan=1.0), 0, 3),
-        np.clip(f.ramp_steps.astype(np.float64), 0, 6),
-        np.clip(np.nan_to_num(use, nan=0.5), 0, 3),
-    ]
-    # Feature by feature in memory (the trees read a feature for many meters at a time).
-    return np.stack(columns).T
+        put(f.flat_cv, nan=1e-4, low=1e-4, log=True)
+        put(f.floor_share, nan=0.0, low=0, high=1.5)
+        put(f.floor_cv, nan=1e-4, low=1e-4, log=True)
+        put(f.level_cv, nan=1e-4, low=1e-4, log=True)
+        put(f.rough, nan=1e-4, low=1e-4, log=True)
+        put(f.load_factor, nan=0.0, low=0, high=1)
+        put(f.profile_corr, nan=0.0)
+        put(f.profile_amp, nan=1e-4, low=1e-4, log=True)
+        row = next(rows)
+        _put(row, f.weekly_ratio, nan=0.0)
+        np.abs(row, out=row)
+        np.clip(row, 0, 2, out=row)
+        put(f.temp_corr, nan=0.0)
+        put(f.temp_slope * 100, nan=0.0, low=-20, high=20)
+        put(f.floor_temp_corr, nan=0.0)
+        put(f.floor_temp_slope * 100, nan=0.0, low=-20, high=20)
+        put(f.start_index >= 0)
+        row = next(rows)
+        _put(row, f.start_t, nan=0.0, low=0)
+        row += 1
+        _put(row, row, nan=1.0, low=1.0, log=True)
+        put(f.on_fraction, nan=0.0)
+        put(f.block_kw + 0.05, nan=0.05, low=0.05, log=True)
+        put(f.block_kw / f.level_kw, nan=0.0, low=0, high=1.5)
+        for tariff_class in (TariffClass.RESIDENTIAL, TariffClass.COMMERCIAL,
+                             TariffClass.INDUSTRIAL, TariffClass.AGRICULTURAL):  # fmt: skip
+            put(tariff == TARIFFS.index(tariff_class.value))
+        put(f.valley_share, nan=0.0, low=0, high=5)
+        put(f.valley_flat, nan=1e-4, low=1e-4, log=True)
+        put(f.valley_day_cv, nan=2.0, low=0, high=2)
+        put(f.valley_temp_corr, nan=0.0)
+        put(f.off_valley_share, nan=1.0, low=0, high=3)
+        put(f.ramp_steps, low=0, high=6)
+        put(f.level_kw / (ctx.contract_kva * 0.9), nan=0.5, low=0, high=3)
+    if next(rows, None) is not None:
+        raise AssertionError("model_inputs does not fill every feature")
+    return x.T
 
 
 def _context(meter_ids: pa.StringArray, days: MeterDays, customers: pa.Table | None,
@@ -353,7 +374,7 @@ def _explain(
             reasons[k].append(text)
 
     def num(name: str, default: float) -> F:
-        return np.nan_to_num(v[name], nan=default, posinf=default, neginf=default)
+        return np.asarray(np.nan_to_num(v[name], nan=default, posinf=default, neginf=default))
 
     def at(where: npt.NDArray[np.bool_], name: str, digits: int = 3) -> list[str]:
         return _texts(v[name][where], digits)
