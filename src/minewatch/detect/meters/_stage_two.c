@@ -15,6 +15,9 @@
  * Missing values are NaN; medians and means skip them, as numpy's nan* functions do.
  */
 #include <float.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -39,6 +39,19 @@ INLINE V F(clean)(V v, double nan) {
 }
 INLINE V F(day_index)(int k) { return SPLAT((double)k); }
 
+/* rank + 1 in the lanes where v ranks below x (v <= x when `or_equal`, else v < x). With
+ * AVX-512 the comparison's mask drives the addition itself. */
+INLINE M F(add_if)(M rank, V v, V x, int or_equal) {
+#if defined(__AVX512F__)
+    __mmask8 below = or_equal ? _mm512_cmp_pd_mask((__m512d)v, (__m512d)x, _CMP_LE_OQ)
+                              : _mm512_cmp_pd_mask((__m512d)v, (__m512d)x, _CMP_LT_OQ);
+    return (M)_mm512_mask_sub_epi64((__m512i)rank, below, (__m512i)rank,
+                                    _mm512_set1_epi64(-1));
+#else
+    return rank - (or_equal ? v <= x : v < x);
+#endif
+}
+
 /* The value of rank `rank` (per lane, counted from 0) among the present values of `s`.
  * Each value's rank is counted against the others (ties broken by position), without a
  * branch: for a few dozen days this beats sorting eight series apart. Four values are ranked
@@ -53,10 +66,10 @@ static V F(ranked)(const V *s, int days, V rank_low, V rank_high, V *high) {
         M r0 = (M){0}, r1 = (M){0}, r2 = (M){0}, r3 = (M){0};
         for (int j = 0; j < i; j++) {
             V v = s[j];
-            r0 -= v <= x[0];
-            r1 -= v <= x[1];
-            r2 -= v <= x[2];
-            r3 -= v <= x[3];
+            r0 = F(add_if)(r0, v, x[0], 1);
+            r1 = F(add_if)(r1, v, x[1], 1);
+            r2 = F(add_if)(r2, v, x[2], 1);
+            r3 = F(add_if)(r3, v, x[3], 1);
         }
         /* Within the four: an earlier equal value ranks below, a later one above. */
         r0 -= (x[1] < x[0]) + (x[2] < x[0]) + (x[3] < x[0]);
@@ -65,10 +78,10 @@ static V F(ranked)(const V *s, int days, V rank_low, V rank_high, V *high) {
         r3 -= (x[0] <= x[3]) + (x[1] <= x[3]) + (x[2] <= x[3]);
         for (int j = i + 4; j < days; j++) {
             V v = s[j];
-            r0 -= v < x[0];
-            r1 -= v < x[1];
-            r2 -= v < x[2];
-            r3 -= v < x[3];
+            r0 = F(add_if)(r0, v, x[0], 0);
+            r1 = F(add_if)(r1, v, x[1], 0);
+            r2 = F(add_if)(r2, v, x[2], 0);
+            r3 = F(add_if)(r3, v, x[3], 0);
         }
         M rank[4] = {r0, r1, r2, r3};
         for (int c = 0; c < 4; c++) {
