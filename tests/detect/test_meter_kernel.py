@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from minewatch.detect.meters._fused import vector_lanes
-from minewatch.detect.meters.daily import HOURLY, daily_features, hourly_kw
+from minewatch.detect.meters.daily import daily_features, hourly_kw
 from minewatch.detect.meters.features import compute_features, lay_out
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, Category, scan_batch
 from minewatch.detect.meters.settings import MeterScanSettings
@@ -95,8 +95,9 @@ def test_daily_stage_counts_and_drops_faults() -> None:
     assert daily.column("valid_slots").to_pylist() == [94, 91]
     assert daily.column("mean_kw").to_pylist() == pytest.approx([10.0, 10.0])
     # The missing hour takes the day's mean; the spike is gone from its hour.
-    assert daily.column(HOURLY[15]).to_pylist()[1] == pytest.approx(10.0)
-    assert daily.column(HOURLY[12]).to_pylist()[1] == pytest.approx(10.0)
+    hours = hourly_kw(daily)
+    assert hours[1, 15] == pytest.approx(10.0, rel=2e-3)  # bfloat16: within 0.2 %
+    assert hours[1, 12] == pytest.approx(10.0, rel=2e-3)
     assert daily.column("floor_kw").to_pylist() == pytest.approx([10.0, 10.0])
 
 
@@ -311,8 +312,9 @@ def test_stage_one_agrees_with_a_plain_reference_on_hostile_data() -> None:
     expected = _reference_days(np.where(nulls, np.nan, x), settings)
     for name, values in expected.items():
         got = hourly_kw(daily) if name == "hourly" else daily.column(name).to_numpy(False)
+        rtol = 2**-8 if name == "hourly" else 2e-4  # the hourly means are bfloat16
         np.testing.assert_allclose(
-            np.asarray(got, np.float64), values, rtol=2e-4, atol=1e-6, equal_nan=True,
+            np.asarray(got, np.float64), values, rtol=rtol, atol=1e-6, equal_nan=True,
             err_msg=name,
         )  # fmt: skip
 
@@ -340,3 +342,18 @@ def test_stage_two_reads_any_chunking_alike() -> None:
     b = compute_features(lay_out(chunked, settings), None, settings)
     for name in ("start_index", "level_kw", "floor_kw", "profile_corr", "weekly_ratio"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_hourly_means_keep_their_range_in_bfloat16() -> None:
+    """A 120 MW farm, a 3 W standby load and an empty day: the hourly means are stored in
+    half the memory (bfloat16) but keep float32's range, within 0.2 %."""
+    loads = {
+        "farm": np.full((1, 96), 120_000.0),
+        "standby": np.full((1, 96), 0.003),
+        "empty": np.full((1, 96), np.nan),
+    }
+    daily = daily_features(_table(loads).to_batches()[0])
+    hours = hourly_kw(daily)
+    np.testing.assert_allclose(hours[0], 120_000.0, rtol=2**-8)
+    np.testing.assert_allclose(hours[1], 0.003, rtol=2**-8)
+    assert np.isnan(hours[2]).all()

@@ -16,7 +16,7 @@ import pytest
 
 from minewatch.detect.meters._fused import tree_margin, vector_lanes
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, STAT_BAR, place_days
-from minewatch.detect.meters.daily import HOURLY, daily_features
+from minewatch.detect.meters.daily import daily_features, hourly_kw
 from minewatch.detect.meters.features import MeterDays, compute_features, lay_out
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.synth.meters import MeterSynthParams, generate_meters
@@ -262,7 +262,7 @@ def _reference_meter(
 def _reference(daily: pa.Table, days: MeterDays, temperature: F, min_kw: float) -> F:
     table = daily.combine_chunks()
     columns = {name: table.column(name).to_numpy(zero_copy_only=False) for name in INPUTS}
-    hourly = np.column_stack([table.column(h).to_numpy(zero_copy_only=False) for h in HOURLY])
+    hourly = hourly_kw(table)
     weekday = np.array([(days.first_date + timedelta(days=k)).weekday() for k in range(days.days)])
     out = []
     for i in range(days.row_of.shape[0]):

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 def value_address(
     array: pa.Array, kind: pa.DataType, keep: list[object], nulls_in_place: bool = False
 ) -> int:
-    """The address of ``array``'s first value as ``kind`` (float32 or int16): Arrow's own
+    """The address of ``array``'s first value as ``kind`` (float32, int16 or uint16): Arrow's own
     buffer where the array is of that type (and has no nulls, unless ``nulls_in_place``: the
     caller then reads the bitmap); otherwise a converted copy, which ``keep`` holds alive
     (nulls becoming NaN, or 0 for integers)."""

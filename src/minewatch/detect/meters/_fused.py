@@ -151,7 +151,7 @@ def reduce_days(
     valley: npt.NDArray[np.bool_],
     daytime: npt.NDArray[np.bool_],
     night: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int16], npt.NDArray[np.float32]]:
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int16], npt.NDArray[np.uint16]]:
     """Every figure of ``n`` rows, from the slot columns as Arrow holds them: ``values``
     are the addresses of the float32 value buffers, ``bitmaps`` of the null bitmaps, read
     where ``nullable`` (NaN is missing too). The caller keeps the buffers alive.
@@ -164,12 +164,12 @@ def reduce_days(
     readings takes the day's mean.
 
     Returns ``(len(FIGURES), rows)`` figures, ``(len(COUNTS), rows)`` counts and ``(24, rows)``
-    hourly means.
+    hourly means as bfloat16 bits (:data:`.daily.HOURLY_TYPE`).
     """
     slots = int(values.size)
     out = np.empty((len(FIGURES), n), dtype=np.float32)
     counts = np.empty((len(COUNTS), n), dtype=np.int16)
-    hourly = np.empty((24, n), dtype=np.float32)
+    hourly = np.empty((24, n), dtype=np.uint16)
     if n == 0:
         return out, counts, hourly
     values = np.ascontiguousarray(values, dtype=np.int64)

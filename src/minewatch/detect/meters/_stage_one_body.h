@@ -1,12 +1,14 @@
 /*
  * The vector loop of stage one, included by _stage_one.c once per vector width: the includer
- * defines LANES (days taken together), the type names VF, VI, VD and KERNEL(name), which
+ * defines LANES (days taken together), the type names VF, VI, VD, VU, VH and KERNEL(name), which
  * gives this width's functions their own names, and compiles it for the matching target;
  * the parameters are undefined again at the end, ready for the next width.
  */
 
 typedef float VF __attribute__((vector_size(LANES * 4)));
 typedef int32_t VI __attribute__((vector_size(LANES * 4)));
+typedef uint32_t VU __attribute__((vector_size(LANES * 4)));
+typedef uint16_t VH __attribute__((vector_size(LANES * 2)));
 typedef double VD __attribute__((vector_size(LANES * 8)));
 
 __attribute__((always_inline)) static inline VF KERNEL(pick)(VI mask, VF yes, VF no) {
@@ -32,12 +34,27 @@ __attribute__((always_inline)) static inline void KERNEL(store)(float *target, V
     }
 }
 
+/* The first `size` lanes of `value` to `target` as bfloat16 (see to_bfloat16). */
+__attribute__((always_inline)) static inline void KERNEL(store_bfloat16)(uint16_t *target, VF value,
+                                                                          int size) {
+    VU bits = (VU)value;
+    VU rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16;
+    VU quiet = (bits >> 16) | 0x40;
+    VI nan = value != value;
+    VH half = __builtin_convertvector(((VU)nan & quiet) | (~(VU)nan & rounded), VH);
+    if (size == LANES) {
+        memcpy(target, &half, sizeof half);
+    } else {
+        for (int k = 0; k < size; k++) target[k] = half[k];
+    }
+}
+
 /* Rows [start, stop) of the batch; `start` is a multiple of LANES. See mw_reduce_days. */
 static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const int64_t *values,
                         const int64_t *bitmaps, const uint8_t *nullable, int slots,
                         float low_ok, float high_ok, double spike_ratio, double spike_margin,
                         const uint8_t *valley, const uint8_t *daytime, const uint8_t *night,
-                        float *out, int16_t *counts, float *hourly) {
+                        float *out, int16_t *counts, uint16_t *hourly) {
     const int per_hour = slots / 24;
     const VF zero = KERNEL(splat)(0.0f), one = KERNEL(splat)(1.0f), blank = KERNEL(splat)(NAN);
     const VF low_v = KERNEL(splat)(low_ok), high_v = KERNEL(splat)(high_ok);
@@ -120,7 +137,7 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
                 n_sum += wide;
                 n_n++;
             }
-            KERNEL(store)(hourly + h * n + first, hour, size);
+            KERNEL(store_bfloat16)(hourly + h * n + first, hour, size);
         }
         VI some = count > zero;
         VD v_mean = v_sum / (double)v_n;
@@ -169,4 +186,6 @@ static void KERNEL(reduce_rows)(int64_t n, int64_t start, int64_t stop, const in
 #undef VF
 #undef VI
 #undef VD
+#undef VU
+#undef VH
 #undef KERNEL

@@ -40,6 +40,14 @@ enum { MEAN, MAX, FLOOR, VALLEY, DAYTIME, NIGHT, VALLEY_CV, STD, ROUGH };
 /* Which choice of the stage-one width picked (see mw_lanes in _stage_one.c). */
 int mw_chosen_lanes(void);
 
+/* A bfloat16 (stage one's hourly means) as the float32 it stands for. */
+static inline float from_bfloat16(uint16_t half) {
+    uint32_t bits = (uint32_t)half << 16;
+    float value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
 /* The chunk holding `row`, searching on from `chunk` (rows come in ascending order). */
 static inline int64_t chunk_from(const int64_t *starts, int64_t chunk, int64_t row) {
     while (starts[chunk + 1] <= row) chunk++;
@@ -87,7 +95,7 @@ typedef int (*features_fn)(int64_t, int64_t, int32_t, int64_t, const int32_t *,
  * row_of (meters, days): the stage-one row of each meter-day, -1 where absent. The
  * stage-one table is read in place: starts are its chunks' first rows (and the total),
  * figures (INPUTS, chunks) the addresses of its float32 columns, hourly (24, chunks) those
- * of the hourly means. valid (meters, days) flags days with enough readings; meter i's
+ * of the hourly means (bfloat16). valid (meters, days) flags days with enough readings; meter i's
  * temperatures are row temperature_row[i] of temperature (series, days), NaN where
  * unknown; weekday is each day's (Monday 0). out is (OUTPUTS, meters), figure by figure.
  * start must be a multiple of LANES. Returns 0, or -1 when memory runs out or the

@@ -391,7 +391,8 @@ static void F(gather)(KERNEL(Block) * b, int64_t meters, int64_t first, int days
             const int64_t *column = hourly + h * chunks;
             for (int k = 0; k < days; k++)
                 if (b->chunk[k] >= 0)
-                    b->hours[k * HOURS + h][l] = ((const float *)(intptr_t)column[b->chunk[k]])[b->local[k]];
+                    b->hours[k * HOURS + h][l] =
+                        from_bfloat16(((const uint16_t *)(intptr_t)column[b->chunk[k]])[b->local[k]]);
         }
     }
 }

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from minewatch.detect.meters._buffers import ChunkedFloats, chunked_floats
 from minewatch.detect.meters._per_meter import INPUTS, OUTPUTS, meter_features, place_days
-from minewatch.detect.meters.daily import HOURLY, plain_array
+from minewatch.detect.meters.daily import HOURLY, HOURLY_TYPE, plain_array
 from minewatch.detect.meters.daily import INTEGER_FIGURES as _INTEGER_FIGURES
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.schemas import SLOTS_PER_DAY
@@ -48,7 +48,8 @@ class MeterDays:
     meter_ids: pa.StringArray
     first_date: date
     row_of: npt.NDArray[np.int32]  # (m, d) the stage-one row of each meter-day, -1 if absent
-    columns: ChunkedFloats  # the stage-one columns named in INPUTS, then HOURLY, in place
+    columns: ChunkedFloats  # the stage-one columns named in INPUTS, in place
+    hourly: ChunkedFloats  # the hourly means (bfloat16), in place
     valid: B  # (m, d) the day has enough valid quarter-hours
     present_days: npt.NDArray[np.int64]  # (m,) days in the input at all
     negative_slots: npt.NDArray[np.int64]  # (m,)
@@ -108,7 +109,8 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     first = int(day_numbers.min()) if day_numbers.size else 0
     width = int(day_numbers.max()) - first + 1 if day_numbers.size else 1
     counts = chunked_floats(daily, _INTEGER_FIGURES, pa.int16())
-    columns = chunked_floats(daily, (*INPUTS, *HOURLY))
+    columns = chunked_floats(daily, INPUTS)
+    hourly = chunked_floats(daily, HOURLY, HOURLY_TYPE)
     row_of, valid, totals = place_days(
         codes,
         day_numbers,
@@ -126,6 +128,7 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
         first_date=EPOCH + timedelta(days=first),
         row_of=row_of,
         columns=columns,
+        hourly=hourly,
         valid=valid,
         present_days=totals[0],
         duplicate_days=totals[1],
@@ -208,8 +211,8 @@ def compute_features(
     out = meter_features(
         days.row_of,
         days.columns.starts,
-        days.columns.addresses[: len(INPUTS)],
-        days.columns.addresses[len(INPUTS) :],
+        days.columns.addresses,
+        days.hourly.addresses,
         days.valid,
         temperature.series,
         temperature.row,
