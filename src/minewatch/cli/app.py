@@ -31,7 +31,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 class _LazyGroup(TyperGroup):
     """The root command, importing a command's module only when that command runs (or help
-    lists it): a meter scan does not pay for the database layer, nor a ledger report for Numba.
+    lists it): a meter scan does not pay for the database layer, nor a ledger report for the
+    meter kernels.
     """
 
     def list_commands(self, ctx: Any) -> list[str]:
