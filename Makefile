@@ -38,7 +38,7 @@ bench: $(STAMP)
 # Meter analytics: quality on unseen provinces, speed against the floor and tsfresh, memory.
 bench-meters: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
-	$(BIN)/python -m benchmarks.meters
+	$(BIN)/python -m benchmarks.meters --sweep 5
 
 # Retrain the packaged meter model on generated provinces (writes detect/data/meters-model.json).
 train-meters: $(STAMP)
