@@ -8,6 +8,7 @@ where numpy sums in another order)."""
 from __future__ import annotations
 
 import warnings
+from itertools import pairwise
 from datetime import date, timedelta
 
 import numpy as np
@@ -370,3 +371,22 @@ def test_tree_walk_matches_a_plain_walk() -> None:
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="beyond the 4 given"):
         tree_margin(x[:, :4], features, thresholds, leaves, depth, 0.3, 0.1)
+
+
+def test_thread_count_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from minewatch.detect.meters._fused import THREADS_VARIABLE, split, threads
+    from minewatch.errors import MineWatchError
+
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    assert threads() == 3
+    monkeypatch.setenv(THREADS_VARIABLE, "0")
+    with pytest.raises(MineWatchError, match="positive whole number"):
+        threads()
+    monkeypatch.delenv(THREADS_VARIABLE)
+    assert threads() >= 1
+    # Runs start on multiples of the alignment and cover every row once.
+    runs = split(1001, 3, 8)
+    assert [start % 8 for start, _ in runs] == [0] * len(runs)
+    assert runs[0][0] == 0
+    assert runs[-1][1] == 1001
+    assert all(a[1] == b[0] for a, b in pairwise(runs))

@@ -125,14 +125,14 @@ def run_split(
 def vector_lanes(lanes: int = 0) -> int:
     """How many days the stage-one loop takes together: the widest vectors the processor
     has (16 with AVX-512, 8 with AVX2, else 4). With ``lanes`` 4, 8 or 16 the loop uses that
-    width from now on, where the processor has it (tests compare the widths); returns the
-    width in use."""
+    width from now on, where the processor has it, and stage two the matching instruction set
+    (tests compare them); returns the width in use."""
     return int(_library().mw_lanes(lanes))
 
 
 @cache
 def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minewatch-stage-one")
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minewatch-kernel")
 
 
 def address(array: np.ndarray) -> int:
