@@ -8,8 +8,8 @@ where numpy sums in another order)."""
 from __future__ import annotations
 
 import warnings
-from itertools import pairwise
 from datetime import date, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
