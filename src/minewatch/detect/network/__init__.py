@@ -1,0 +1,1 @@
+"""Network detectors: mining on the wire, from packet captures and flow records."""

@@ -1,0 +1,255 @@
+"""What the first payloads of a TCP connection say: is it a miner talking to a pool?
+
+Miners and pools speak a handful of JSON-RPC dialects, line by line over TCP or in HTTP bodies:
+
+- **Stratum v1** (Bitcoin and most SHA-256/Scrypt coins, also Ethereum's "EthereumStratum"):
+  ``mining.subscribe`` (its first parameter is the miner software), ``mining.authorize`` (the
+  account, often ``wallet.worker``), ``mining.configure``, ``mining.submit`` from the miner;
+  ``mining.notify`` (new work) and ``mining.set_difficulty`` from the pool;
+- **eth-proxy** (Ethereum miners): ``eth_submitLogin`` (wallet, optional ``worker``),
+  ``eth_getWork``, ``eth_submitWork``, ``eth_submitHashrate``, over TCP or HTTP POST;
+- **Monero-style** (CryptoNote, XMRig and its kin): ``login`` with a parameter object holding the
+  wallet as ``login`` (and usually ``pass``, ``agent``, ``rigid``), ``job`` from the pool with a
+  ``blob`` and a ``target``, ``submit`` with a ``nonce`` and a ``result``, ``keepalived``;
+- **getwork / getblocktemplate / submitblock**: Bitcoin's own RPC, used by solo miners over
+  HTTP.
+
+A capture may begin mid-session: then the pool's ``mining.notify`` or ``job`` is the first thing
+seen. Stratum V2 is encrypted after a Noise handshake whose first client message is 64 bytes and,
+unlike TLS, has no record header: a shape, weaker evidence than a method name.
+
+Any key order, whitespace and batching is accepted (the messages are parsed as JSON; a message
+cut short by the capture is read by its method's text alone). Other JSON-RPC — a monitoring
+server's ``user.login``, a wallet's ``getbalance`` — is not mining: the methods are matched
+whole, and the generic names (``login``, ``submit``, ``job``) only with the parameters their
+mining dialect gives them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+STRATUM = "stratum"
+ETH_PROXY = "eth-proxy"
+MONERO = "monero-stratum"
+GETWORK = "getwork"
+STRATUM_V2 = "stratum-v2"
+
+_ETH_METHODS = frozenset({"eth_submitLogin", "eth_getWork", "eth_submitWork", "eth_submitHashrate"})
+_GETWORK_METHODS = frozenset({"getwork", "getblocktemplate", "submitblock"})
+_STRATUM_SERVER = frozenset({"mining.notify", "mining.set_difficulty", "mining.set_extranonce"})
+_HTTP_REQUEST = re.compile(rb"^(POST|GET|PUT) \S+ HTTP/1\.[01]\r?\n", re.IGNORECASE)
+_HTTP_RESPONSE = re.compile(rb"^HTTP/1\.[01] \d{3}")
+_METHOD_TEXT = re.compile(rb'"method"\s*:\s*"([A-Za-z0-9_.]{1,64})"')
+_NOISE_FIRST_MESSAGE = 64
+
+_WALLETS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ETH", re.compile(r"^0x[0-9a-fA-F]{40}$")),
+    ("XMR", re.compile(r"^[48][1-9A-HJ-NP-Za-km-z]{93,105}$")),
+    ("BTC", re.compile(r"^(bc1[02-9ac-hj-np-z]{11,71}|[13][1-9A-HJ-NP-Za-km-z]{25,34})$")),
+    ("ZEC", re.compile(r"^(t1|t3)[1-9A-HJ-NP-Za-km-z]{33}$")),
+    ("LTC", re.compile(r"^(ltc1[02-9ac-hj-np-z]{11,71}|[LM][1-9A-HJ-NP-Za-km-z]{26,33})$")),
+)
+
+
+@dataclass(frozen=True)
+class MessageMatch:
+    """The mining message found in a connection's first payloads, and what it gives away."""
+
+    protocol: str  # STRATUM, ETH_PROXY, MONERO, GETWORK or STRATUM_V2
+    method: str  # the method that matched, e.g. ``mining.subscribe``
+    sender: str  # "client" or "server": who sent it
+    reason: str  # dotted reason code, e.g. ``network.stratum.subscribe``
+    confidence: float
+    evidence: str  # the matched message (shortened)
+    coin: str | None = None
+    wallet: str | None = None
+    worker: str | None = None
+    agent: str | None = None
+
+
+def inspect_payloads(client: bytes, server: bytes) -> MessageMatch | None:
+    """The strongest mining message in the first bytes each side sent (``None`` if none).
+
+    ``client`` is what the side that opened the connection sent, ``server`` the other side;
+    either may be empty. A match on the client side (the miner's own login, with its wallet and
+    worker) is preferred; then the pool's; then the Stratum V2 handshake shape."""
+    found = _first(client, "client") or _first(server, "server")
+    if found is not None:
+        return _with_details(found, client, server)
+    if _looks_like_noise_handshake(client):
+        return MessageMatch(
+            protocol=STRATUM_V2,
+            method="noise-handshake",
+            sender="client",
+            reason="network.stratum2.handshake_shape",
+            confidence=0.4,
+            evidence=f"{len(client)}-byte first message without a TLS header",
+        )
+    return None
+
+
+def _first(payload: bytes, sender: str) -> MessageMatch | None:
+    for message, text in _messages(payload):
+        match = _classify(message, text, sender)
+        if match is not None:
+            return match
+    return None
+
+
+def _messages(payload: bytes) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every JSON-RPC object in a payload (HTTP bodies, lines, batches), with its text; a line
+    cut short yields its method alone."""
+    if not payload:
+        return
+    body = payload
+    if _HTTP_REQUEST.match(payload) or _HTTP_RESPONSE.match(payload):
+        head, _, body = payload.partition(b"\r\n\r\n")
+        if not body:
+            head, _, body = payload.partition(b"\n\n")
+    for raw in body.splitlines():
+        line = raw.strip()
+        if not line.startswith((b"{", b"[")):
+            continue
+        text = line.decode("utf-8", "replace")
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            method = _METHOD_TEXT.search(line)
+            if method is not None:
+                yield {"method": method.group(1).decode("ascii"), "_cut": True}, text
+            continue
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            if isinstance(item, dict):
+                yield item, text
+
+
+def _classify(message: dict[str, Any], text: str, sender: str) -> MessageMatch | None:
+    method = message.get("method")
+    cut = bool(message.get("_cut"))
+    params = message.get("params")
+
+    def match(protocol: str, reason: str, confidence: float) -> MessageMatch:
+        return MessageMatch(
+            protocol=protocol,
+            method=str(method),
+            sender=sender,
+            reason=reason,
+            confidence=confidence,
+            evidence=text[:240],
+        )
+
+    if not isinstance(method, str):
+        # A pool's answer to mining.subscribe names the notifications it will send.
+        if sender == "server" and any(f'"{m}"' in text for m in _STRATUM_SERVER):
+            return MessageMatch(
+                protocol=STRATUM,
+                method="mining.subscribe-result",
+                sender=sender,
+                reason="network.stratum.subscribe_result",
+                confidence=0.9,
+                evidence=text[:240],
+            )
+        return None
+    if method.startswith("mining.") and len(method) > len("mining."):
+        name = method.removeprefix("mining.").replace(".", "_")
+        return match(STRATUM, f"network.stratum.{name}", 0.99)
+    if method in _ETH_METHODS:
+        return match(ETH_PROXY, f"network.ethproxy.{method.removeprefix('eth_').lower()}", 0.97)
+    if method in _GETWORK_METHODS:
+        return match(GETWORK, f"network.getwork.{method}", 0.9)
+    if method in ("login", "job", "submit", "keepalived") and (cut or _monero_shaped(method, params)):
+        return match(MONERO, f"network.monero.{method}", 0.8 if cut else 0.97)
+    return None
+
+
+def _monero_shaped(method: str, params: Any) -> bool:
+    """The parameters a CryptoNote pool dialect gives its generic method names."""
+    if method == "keepalived":
+        return isinstance(params, dict) and "id" in params
+    if not isinstance(params, dict):
+        return False
+    if method == "login":
+        return isinstance(params.get("login"), str) and ("pass" in params or "agent" in params)
+    if method == "job":
+        return "blob" in params and ("target" in params or "job_id" in params)
+    return "nonce" in params and ("result" in params or "job_id" in params)
+
+
+def _with_details(found: MessageMatch, client: bytes, server: bytes) -> MessageMatch:
+    """The wallet, worker and miner software from whatever login the payloads carry."""
+    wallet = worker = agent = None
+    for message, _ in [*_messages(client), *_messages(server)]:
+        method, params = message.get("method"), message.get("params")
+        if method == "mining.subscribe" and isinstance(params, list) and params:
+            agent = agent or _text(params[0])
+        elif method in ("mining.authorize", "mining.submit") and isinstance(params, list) and params:
+            account = _text(params[0])
+            if account:
+                found_wallet, found_worker = _split_account(account)
+                wallet, worker = wallet or found_wallet, worker or found_worker
+        elif method == "eth_submitLogin" and isinstance(params, list) and params:
+            found_wallet, found_worker = _split_account(_text(params[0]) or "")
+            wallet = wallet or found_wallet
+            worker = worker or _text(message.get("worker")) or found_worker
+            agent = agent or _text(message.get("agent"))
+        elif method == "login" and isinstance(params, dict):
+            found_wallet, found_worker = _split_account(_text(params.get("login")) or "")
+            wallet = wallet or found_wallet
+            worker = worker or _text(params.get("rigid")) or found_worker or _worker_pass(params)
+            agent = agent or _text(params.get("agent"))
+    coin = _coin(wallet) or {ETH_PROXY: "ETH", MONERO: "XMR"}.get(found.protocol)
+    return MessageMatch(
+        protocol=found.protocol,
+        method=found.method,
+        sender=found.sender,
+        reason=found.reason,
+        confidence=found.confidence,
+        evidence=found.evidence,
+        coin=coin,
+        wallet=wallet,
+        worker=worker,
+        agent=agent,
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def _split_account(account: str) -> tuple[str | None, str | None]:
+    """``wallet.worker`` (or ``wallet/worker``, ``wallet+difficulty``) into its parts; an
+    account that is not a wallet address is kept as the wallet (a pool user name)."""
+    if not account:
+        return None, None
+    base = account.split("+", 1)[0]
+    for separator in (".", "/"):
+        if separator in base:
+            head, tail = base.split(separator, 1)
+            if _coin(head) is not None or not _coin(base):
+                return head or None, tail or None
+    return base, None
+
+
+def _worker_pass(params: dict[str, Any]) -> str | None:
+    """Monero pools often take the worker name as the password (``x`` means none)."""
+    password = _text(params.get("pass"))
+    return password if password and password.lower() not in ("x", "password") else None
+
+
+def _coin(wallet: str | None) -> str | None:
+    if not wallet:
+        return None
+    return next((coin for coin, pattern in _WALLETS if pattern.match(wallet)), None)
+
+
+def _looks_like_noise_handshake(client: bytes) -> bool:
+    """Stratum V2's first message: 64 bytes, no TLS record header, not text."""
+    if len(client) != _NOISE_FIRST_MESSAGE or client[:1] == b"\x16":
+        return False
+    printable = sum(32 <= b < 127 for b in client)
+    return printable < 0.8 * len(client)
