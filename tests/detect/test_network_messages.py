@@ -44,7 +44,10 @@ def test_stratum_v1_login_gives_agent_wallet_and_worker() -> None:
     assert (found.protocol, found.method, found.sender) == (STRATUM, "mining.subscribe", "client")
     assert found.reason == "network.stratum.subscribe"
     assert (found.agent, found.wallet, found.worker, found.coin) == (
-        "cgminer/4.10.0", BTC_WALLET, "rack07", "BTC"
+        "cgminer/4.10.0",
+        BTC_WALLET,
+        "rack07",
+        "BTC",
     )
 
 
@@ -64,7 +67,9 @@ def test_capture_starting_mid_session_sees_the_pool() -> None:
     found = inspect_payloads(b"", notify)
     assert found is not None
     assert (found.protocol, found.sender, found.reason) == (
-        STRATUM, "server", "network.stratum.notify"
+        STRATUM,
+        "server",
+        "network.stratum.notify",
     )
     job = line({"jsonrpc": "2.0", "method": "job", "params": {"blob": "0707", "job_id": "9",
                                                               "target": "b88d0600"}})  # fmt: skip
@@ -88,7 +93,10 @@ def test_eth_proxy_over_tcp_and_http() -> None:
         found = inspect_payloads(payload, b"")
         assert found is not None
         assert (found.protocol, found.wallet, found.worker, found.coin) == (
-            ETH_PROXY, ETH_WALLET, "rig3", "ETH"
+            ETH_PROXY,
+            ETH_WALLET,
+            "rig3",
+            "ETH",
         )
     for method in ("eth_getWork", "eth_submitWork", "eth_submitHashrate"):
         found = inspect_payloads(http_post(line({"method": method, "params": [], "id": 3})), b"")
@@ -105,7 +113,11 @@ def test_monero_login_with_or_without_agent(agent: str | None) -> None:
                                    "params": params}), b"")  # fmt: skip
     assert found is not None
     assert (found.protocol, found.wallet, found.worker, found.agent, found.coin) == (
-        MONERO, XMR_WALLET, "farm-2", agent, "XMR"
+        MONERO,
+        XMR_WALLET,
+        "farm-2",
+        agent,
+        "XMR",
     )
     submit = line({"method": "submit", "params": {"id": "1", "job_id": "5", "nonce": "a0",
                                                   "result": "ff"}, "id": 3})  # fmt: skip

@@ -15,7 +15,9 @@ from importlib import resources
 def _lines(name: str) -> list[str]:
     text = resources.files("minewatch.reference").joinpath(f"data/{name}").read_text("utf-8")
     return [
-        line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
     ]
 
 

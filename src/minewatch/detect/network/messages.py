@@ -108,9 +108,9 @@ def _messages(payload: bytes) -> Iterator[tuple[dict[str, Any], str]]:
         return
     body = payload
     if _HTTP_REQUEST.match(payload) or _HTTP_RESPONSE.match(payload):
-        head, _, body = payload.partition(b"\r\n\r\n")
+        _, _, body = payload.partition(b"\r\n\r\n")
         if not body:
-            head, _, body = payload.partition(b"\n\n")
+            _, _, body = payload.partition(b"\n\n")
     for raw in body.splitlines():
         line = raw.strip()
         if not line.startswith((b"{", b"[")):
@@ -162,7 +162,9 @@ def _classify(message: dict[str, Any], text: str, sender: str) -> MessageMatch |
         return match(ETH_PROXY, f"network.ethproxy.{method.removeprefix('eth_').lower()}", 0.97)
     if method in _GETWORK_METHODS:
         return match(GETWORK, f"network.getwork.{method}", 0.9)
-    if method in ("login", "job", "submit", "keepalived") and (cut or _monero_shaped(method, params)):
+    if method in ("login", "job", "submit", "keepalived") and (
+        cut or _monero_shaped(method, params)
+    ):
         return match(MONERO, f"network.monero.{method}", 0.8 if cut else 0.97)
     return None
 
@@ -187,7 +189,9 @@ def _with_details(found: MessageMatch, client: bytes, server: bytes) -> MessageM
         method, params = message.get("method"), message.get("params")
         if method == "mining.subscribe" and isinstance(params, list) and params:
             agent = agent or _text(params[0])
-        elif method in ("mining.authorize", "mining.submit") and isinstance(params, list) and params:
+        elif (
+            method in ("mining.authorize", "mining.submit") and isinstance(params, list) and params
+        ):
             account = _text(params[0])
             if account:
                 found_wallet, found_worker = _split_account(account)

@@ -1,0 +1,164 @@
+"""Mining flows in a packet capture: nfstream's flows, each with its first payloads inspected.
+
+nfstream (with nDPI) groups packets into bidirectional flows and labels them; its ``Mining``
+label is one signal. :class:`FirstPayloads` keeps the first bytes each side of a TCP flow sends
+(a few packets, then it stops looking) and hands them to :func:`.messages.inspect_payloads`; a
+TLS server name or a DNS query for a known pool (:mod:`minewatch.reference.pools`) is another.
+
+Who is the client? The side that sent the SYN, when the capture has it. A capture that begins
+mid-session has none: then the message decides (a ``mining.submit`` comes from the miner, a
+``mining.notify`` from the pool), and failing that the side on a known pool port is the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from nfstream import NFPlugin, NFStreamer
+
+from minewatch.detect.network.messages import MessageMatch, inspect_payloads
+from minewatch.reference.pools import pool_host, pool_ports
+
+PAYLOAD_BYTES = 4096
+"""The first bytes of each direction that are inspected."""
+PAYLOAD_PACKETS = 8
+"""Packets with payload per direction after which a flow is no longer inspected."""
+HANDSHAKE_PACKETS = 12
+"""Packets a TCP and TLS handshake take (with a little slack): a flow with a pool's name and no
+more than this is an attempt, not a session."""
+_TCP = 6
+
+
+class FirstPayloads(NFPlugin):  # type: ignore[misc]
+    """Keeps the first payload bytes of each direction of a TCP flow, and who sent the SYN."""
+
+    def on_init(self, packet: Any, flow: Any) -> None:
+        flow.udps.payload = [bytearray(), bytearray()]
+        flow.udps.packets = [0, 0]
+        flow.udps.syn_from = -1
+        self.on_update(packet, flow)
+
+    def on_update(self, packet: Any, flow: Any) -> None:
+        if packet.protocol != _TCP:
+            return
+        side = packet.direction
+        if packet.syn and not packet.ack and flow.udps.syn_from < 0:
+            flow.udps.syn_from = side
+        size = packet.payload_size
+        if size <= 0 or flow.udps.packets[side] >= PAYLOAD_PACKETS:
+            return
+        flow.udps.packets[side] += 1
+        kept = flow.udps.payload[side]
+        if len(kept) < PAYLOAD_BYTES:
+            kept += packet.ip_packet[-size:][: PAYLOAD_BYTES - len(kept)]
+
+
+@dataclass(frozen=True)
+class FlowVerdict:
+    """One flow of a capture, oriented client → server, and what makes it mining (if it is)."""
+
+    client_ip: str
+    client_port: int
+    server_ip: str
+    server_port: int
+    transport: str
+    first_seen: datetime
+    last_seen: datetime
+    packets: int
+    bytes: int
+    mining: bool
+    confidence: float
+    reason: str  # dotted reason codes, strongest first; empty when clean
+    ndpi_label: str
+    pool_host: str | None
+    coin: str | None
+    wallet: str | None
+    worker: str | None
+    agent: str | None
+    method: str | None
+    evidence: str
+
+
+def scan_capture(path: str | Path) -> list[FlowVerdict]:
+    """Every flow of a pcap or pcapng file, with its verdict."""
+    streamer = NFStreamer(
+        source=str(path),
+        udps=[FirstPayloads()],
+        statistical_analysis=False,
+        n_dissections=20,
+        idle_timeout=600,
+        active_timeout=86_400,
+    )
+    return [_verdict(flow) for flow in streamer]
+
+
+def _verdict(flow: Any) -> FlowVerdict:
+    tcp = flow.protocol == _TCP
+    payload = getattr(flow.udps, "payload", None) if tcp else None
+    syn_from = getattr(flow.udps, "syn_from", -1) if tcp else -1
+    sides = (bytes(payload[0]), bytes(payload[1])) if payload else (b"", b"")
+    flipped = _flipped(flow, syn_from, sides)
+    client, server = (sides[1], sides[0]) if flipped else sides
+    match: MessageMatch | None = inspect_payloads(client, server) if tcp else None
+    host = pool_host(flow.requested_server_name)
+    reasons: list[str] = []
+    confidence = 0.0
+    if match is not None:
+        reasons.append(match.reason)
+        confidence = match.confidence
+    if host is not None:
+        # A TLS session with a pool is mining even though its messages cannot be read; a
+        # handshake alone (a miner trying TLS before plain text) or a DNS query is intent.
+        session = tcp and flow.bidirectional_packets > HANDSHAKE_PACKETS
+        reasons.append("network.pool_host" if tcp else "network.pool_query")
+        confidence = max(confidence, 0.95 if session else 0.45)
+    label = f"{flow.application_name}"
+    if "Mining" in label:
+        # nDPI also labels bare connection attempts to known pool addresses: evidence of
+        # intent, not of mining, until the two sides exchange data.
+        reasons.append("network.ndpi.mining")
+        confidence = max(confidence, 0.9 if any(sides) or not tcp else 0.3)
+    ends = (flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port)
+    c_ip, c_port, s_ip, s_port = (ends[2], ends[3], ends[0], ends[1]) if flipped else ends
+    return FlowVerdict(
+        client_ip=c_ip,
+        client_port=int(c_port),
+        server_ip=s_ip,
+        server_port=int(s_port),
+        transport={6: "tcp", 17: "udp"}.get(flow.protocol, str(flow.protocol)),
+        first_seen=datetime.fromtimestamp(flow.bidirectional_first_seen_ms / 1000, UTC),
+        last_seen=datetime.fromtimestamp(flow.bidirectional_last_seen_ms / 1000, UTC),
+        packets=int(flow.bidirectional_packets),
+        bytes=int(flow.bidirectional_bytes),
+        mining=bool(reasons) and confidence >= 0.5,
+        confidence=confidence,
+        reason="; ".join(reasons),
+        ndpi_label=label,
+        pool_host=host,
+        coin=match.coin if match else None,
+        wallet=match.wallet if match else None,
+        worker=match.worker if match else None,
+        agent=match.agent if match else None,
+        method=match.method if match else None,
+        evidence=match.evidence if match else "",
+    )
+
+
+def _flipped(flow: Any, syn_from: int, sides: tuple[bytes, bytes]) -> bool:
+    """Whether nfstream's source is the server (the flow must be turned round)."""
+    if syn_from >= 0:
+        return syn_from == 1
+    # Mid-session: ask the messages which side is the miner.
+    for first, second, flip in ((sides[0], sides[1], False), (sides[1], sides[0], True)):
+        match = inspect_payloads(first, second)
+        if match is not None and match.sender == "client" and match.protocol != "stratum-v2":
+            return flip
+    for first, flip in ((sides[0], False), (sides[1], True)):
+        match = inspect_payloads(b"", first)
+        if match is not None and match.sender == "server":
+            return not flip
+    ports = pool_ports()
+    return flow.src_port in ports and flow.dst_port not in ports
