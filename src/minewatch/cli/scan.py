@@ -18,7 +18,7 @@ from minewatch.ingest.meters import read_customers, read_weather, write_table
 if TYPE_CHECKING:  # the database layer is imported only when leads are written
     from minewatch.domain.leads.service import LeadData, LeadSummary
 
-app = typer.Typer(help="Find mining in exported data (meters now; network and plants later).")
+app = typer.Typer(help="Find mining in exported data: meter load curves, packet captures.")
 
 
 def suspects_as_leads(
@@ -148,3 +148,51 @@ def save_leads(
     data = suspects_as_leads(findings, customers, settings)
     with session_scope(context.engine(url)) as session:
         return record_leads(session, data, actor=actor or context.default_actor())
+
+
+@app.command("pcap")
+def pcap(
+    captures: Annotated[list[Path], typer.Argument(help="Packet captures (.pcap or .pcapng).")],
+    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv, .parquet or .jsonl).")],
+    all_flows: Annotated[
+        bool, typer.Option("--all-flows", help="Every flow with its verdict, not only mining.")
+    ] = False,
+) -> None:
+    """Find mining flows in packet captures: one row per flow, client → server, with the
+    pool, coin, wallet, worker and the message that gave it away."""
+    from minewatch.detect.network.flows import scan_captures
+
+    if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
+    findings = scan_captures(captures, all_flows=all_flows)
+    if out.suffix.lower() == ".jsonl":
+        write_jsonl(findings, out)
+    else:
+        write_table(findings, out)
+    mining = pc.sum(findings.column("mining")).as_py() or 0
+    output.info(
+        f"{len(captures)} capture(s): {mining} mining flow(s)"
+        + (f" of {findings.num_rows}" if all_flows else "")
+        + f"; written to {out}"
+    )
+
+
+def write_jsonl(table: pa.Table, path: Path) -> None:
+    """One JSON object per row (timestamps in ISO 8601), written whole or not at all."""
+    import json
+
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            for row in table.to_pylist():
+                handle.write(json.dumps(row, ensure_ascii=False, default=_iso) + "\n")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _iso(value: object) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    if isoformat is None:
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+    return str(isoformat())

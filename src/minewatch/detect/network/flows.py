@@ -12,14 +12,16 @@ mid-session has none: then the message decides (a ``mining.submit`` comes from t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from nfstream import NFPlugin, NFStreamer
 
 from minewatch.detect.network.messages import MessageMatch, inspect_payloads
+from minewatch.errors import MineWatchError
 from minewatch.reference.pools import pool_host, pool_ports
 
 PAYLOAD_BYTES = 4096
@@ -162,3 +164,65 @@ def _flipped(flow: Any, syn_from: int, sides: tuple[bytes, bytes]) -> bool:
             return not flip
     ports = pool_ports()
     return flow.src_port in ports and flow.dst_port not in ports
+
+
+NETWORK_FINDINGS_SCHEMA = pa.schema(
+    [
+        pa.field("capture", pa.string()),
+        pa.field("client_ip", pa.string()),
+        pa.field("client_port", pa.int32()),
+        pa.field("server_ip", pa.string()),
+        pa.field("server_port", pa.int32()),
+        pa.field("transport", pa.string()),
+        pa.field("first_seen", pa.timestamp("ms", tz="UTC")),
+        pa.field("last_seen", pa.timestamp("ms", tz="UTC")),
+        pa.field("mining", pa.bool_()),
+        pa.field("coin", pa.string()),
+        pa.field("pool_host", pa.string()),
+        pa.field("wallet", pa.string()),
+        pa.field("worker", pa.string()),
+        pa.field("agent", pa.string()),
+        pa.field("method", pa.string()),
+        pa.field("confidence", pa.float64()),
+        pa.field("reason", pa.string()),
+        pa.field("ndpi_label", pa.string()),
+        pa.field("packets", pa.int64()),
+        pa.field("bytes", pa.int64()),
+        pa.field("evidence", pa.string()),
+        pa.field("enterprise", pa.string()),
+        pa.field("address", pa.string()),
+    ]
+)
+"""One flow per row, client → server. ``enterprise`` and ``address`` are filled once the
+addresses are matched to allocation records (empty until then)."""
+
+
+def findings_table(verdicts: list[tuple[str, FlowVerdict]]) -> pa.Table:
+    """``(capture name, verdict)`` pairs as :data:`NETWORK_FINDINGS_SCHEMA` rows."""
+    rows: dict[str, list[Any]] = {name: [] for name in NETWORK_FINDINGS_SCHEMA.names}
+    for capture, verdict in verdicts:
+        values = asdict(verdict)
+        for name in rows:
+            if name == "capture":
+                rows[name].append(capture)
+            elif name in ("enterprise", "address"):
+                rows[name].append(None)
+            else:
+                rows[name].append(values[name])
+    return pa.table(rows, schema=NETWORK_FINDINGS_SCHEMA)
+
+
+def scan_captures(paths: list[Path], all_flows: bool = False) -> pa.Table:
+    """The mining flows (every flow with ``all_flows``) of each capture, in order."""
+    verdicts: list[tuple[str, FlowVerdict]] = []
+    for path in paths:
+        if not path.is_file():
+            raise MineWatchError(f"{path}: no such capture file")
+        try:
+            found = scan_capture(path)
+        except ValueError as error:
+            raise MineWatchError(
+                f"{path}: not a readable pcap or pcapng capture ({error})"
+            ) from None
+        verdicts += [(path.name, v) for v in found if all_flows or v.mining]
+    return findings_table(verdicts)

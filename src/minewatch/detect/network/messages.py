@@ -226,17 +226,20 @@ def _text(value: Any) -> str | None:
 
 
 def _split_account(account: str) -> tuple[str | None, str | None]:
-    """``wallet.worker`` (or ``wallet/worker``, ``wallet+difficulty``) into its parts; an
-    account that is not a wallet address is kept as the wallet (a pool user name)."""
+    """``wallet.worker`` (or ``wallet/worker/email``, ``wallet+difficulty``) into its parts. The
+    wallet is the longest start that is an address; an account with none is a pool user name,
+    its worker after the first dot."""
     if not account:
         return None, None
     base = account.split("+", 1)[0]
-    for separator in (".", "/"):
-        if separator in base:
-            head, tail = base.split(separator, 1)
-            if _coin(head) is not None or not _coin(base):
-                return head or None, tail or None
-    return base, None
+    cuts = [i for i, c in enumerate(base) if c in "./"]
+    for cut in reversed(cuts):
+        if _coin(base[:cut]) is not None:
+            return base[:cut], base[cut + 1 :].split("/", 1)[0] or None
+    if _coin(base) is not None or "." not in base:
+        return base, None
+    user, worker = base.split(".", 1)
+    return user or None, worker or None
 
 
 def _worker_pass(params: dict[str, Any]) -> str | None:
