@@ -20,7 +20,12 @@ from typing import Any
 import pyarrow as pa
 from nfstream import NFPlugin, NFStreamer
 
-from minewatch.detect.network.messages import MessageMatch, inspect_payloads
+from minewatch.detect.network.messages import (
+    STRATUM_V2,
+    MessageMatch,
+    inspect_payloads,
+    sent_by_pool,
+)
 from minewatch.errors import MineWatchError
 from minewatch.reference.pools import pool_host, pool_ports
 
@@ -108,9 +113,15 @@ def _verdict(flow: Any) -> FlowVerdict:
     host = pool_host(flow.requested_server_name)
     reasons: list[str] = []
     confidence = 0.0
+    ends = (flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port)
+    c_ip, c_port, s_ip, s_port = (ends[2], ends[3], ends[0], ends[1]) if flipped else ends
     if match is not None:
         reasons.append(match.reason)
         confidence = match.confidence
+        if match.protocol == STRATUM_V2 and int(s_port) in pool_ports():
+            # The handshake's shape alone is weak; towards a pool's port it is enough.
+            reasons.append("network.pool_port")
+            confidence = 0.7
     if host is not None:
         # A TLS session with a pool is mining even though its messages cannot be read; a
         # handshake alone (a miner trying TLS before plain text) or a DNS query is intent.
@@ -123,8 +134,6 @@ def _verdict(flow: Any) -> FlowVerdict:
         # intent, not of mining, until the two sides exchange data.
         reasons.append("network.ndpi.mining")
         confidence = max(confidence, 0.9 if any(sides) or not tcp else 0.3)
-    ends = (flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port)
-    c_ip, c_port, s_ip, s_port = (ends[2], ends[3], ends[0], ends[1]) if flipped else ends
     return FlowVerdict(
         client_ip=c_ip,
         client_port=int(c_port),
@@ -153,15 +162,12 @@ def _flipped(flow: Any, syn_from: int, sides: tuple[bytes, bytes]) -> bool:
     """Whether nfstream's source is the server (the flow must be turned round)."""
     if syn_from >= 0:
         return syn_from == 1
-    # Mid-session: ask the messages which side is the miner.
-    for first, second, flip in ((sides[0], sides[1], False), (sides[1], sides[0], True)):
-        match = inspect_payloads(first, second)
-        if match is not None and match.sender == "client" and match.protocol != "stratum-v2":
-            return flip
-    for first, flip in ((sides[0], False), (sides[1], True)):
-        match = inspect_payloads(b"", first)
-        if match is not None and match.sender == "server":
-            return not flip
+    # Mid-session: the messages say which side is the miner (a submit) and which the pool
+    # (new work).
+    for side, payload in enumerate(sides):
+        match = inspect_payloads(payload, b"")
+        if match is not None and match.protocol != STRATUM_V2:
+            return (side == 0) == sent_by_pool(match.method)
     ports = pool_ports()
     return flow.src_port in ports and flow.dst_port not in ports
 

@@ -42,6 +42,7 @@ STRATUM_V2 = "stratum-v2"
 _ETH_METHODS = frozenset({"eth_submitLogin", "eth_getWork", "eth_submitWork", "eth_submitHashrate"})
 _GETWORK_METHODS = frozenset({"getwork", "getblocktemplate", "submitblock"})
 _STRATUM_SERVER = frozenset({"mining.notify", "mining.set_difficulty", "mining.set_extranonce"})
+_POOL_SENT = _STRATUM_SERVER | {"mining.set_version_mask", "mining.subscribe-result", "job"}
 _HTTP_REQUEST = re.compile(rb"^(POST|GET|PUT) \S+ HTTP/1\.[01]\r?\n", re.IGNORECASE)
 _HTTP_RESPONSE = re.compile(rb"^HTTP/1\.[01] \d{3}")
 _METHOD_TEXT = re.compile(rb'"method"\s*:\s*"([A-Za-z0-9_.]{1,64})"')
@@ -91,6 +92,11 @@ def inspect_payloads(client: bytes, server: bytes) -> MessageMatch | None:
             evidence=f"{len(client)}-byte first message without a TLS header",
         )
     return None
+
+
+def sent_by_pool(method: str) -> bool:
+    """Whether ``method`` is one a pool sends (new work, difficulty) rather than a miner."""
+    return method in _POOL_SENT
 
 
 def _first(payload: bytes, sender: str) -> MessageMatch | None:
