@@ -71,7 +71,7 @@ def write_pcap(path: Path, conversations: list[Conversation]) -> Path:
         handle.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
         for when, frame in packets:
             seconds = int(when)
-            micros = int(round((when - seconds) * 1e6))
+            micros = round((when - seconds) * 1e6)
             handle.write(struct.pack("<IIII", seconds, micros, len(frame), len(frame)))
             handle.write(frame)
     return path
