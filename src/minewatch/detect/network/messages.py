@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 STRATUM = "stratum"
@@ -213,18 +213,7 @@ def _with_details(found: MessageMatch, client: bytes, server: bytes) -> MessageM
             worker = worker or _text(params.get("rigid")) or found_worker or _worker_pass(params)
             agent = agent or _text(params.get("agent"))
     coin = _coin(wallet) or {ETH_PROXY: "ETH", MONERO: "XMR"}.get(found.protocol)
-    return MessageMatch(
-        protocol=found.protocol,
-        method=found.method,
-        sender=found.sender,
-        reason=found.reason,
-        confidence=found.confidence,
-        evidence=found.evidence,
-        coin=coin,
-        wallet=wallet,
-        worker=worker,
-        agent=agent,
-    )
+    return replace(found, coin=coin, wallet=wallet, worker=worker, agent=agent)
 
 
 def _text(value: Any) -> str | None:
