@@ -189,3 +189,13 @@ def test_pool_hosts_match_names_and_subdomains_only() -> None:
     assert pool_host("example.com") is None
     assert pool_host(None) is None
     assert 3333 in pool_ports()
+
+
+def test_cut_off_generic_methods_need_their_dialect() -> None:
+    cut_login = (
+        b'{"id":1,"method":"login","params":{"login":"' + XMR_WALLET.encode() + b'","pass":"x'
+    )
+    found = inspect_payloads(cut_login, b"")
+    assert found is not None
+    assert found.protocol == MONERO
+    assert inspect_payloads(b'{"id":1,"method":"login","params":{"user":"alice","tok', b"") is None

@@ -47,6 +47,8 @@ _HTTP_REQUEST = re.compile(rb"^(POST|GET|PUT) \S+ HTTP/1\.[01]\r?\n", re.IGNOREC
 _HTTP_RESPONSE = re.compile(rb"^HTTP/1\.[01] \d{3}")
 _METHOD_TEXT = re.compile(rb'"method"\s*:\s*"([A-Za-z0-9_.]{1,64})"')
 _NOISE_FIRST_MESSAGE = 64
+_MONERO_KEYS = re.compile(r'"(agent|rigid|blob|job_id|nonce|pass)"\s*:')
+"""The keys of the Monero dialect's parameters: a cut-off ``login`` needs one of them."""
 
 _WALLETS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ETH", re.compile(r"^0x[0-9a-fA-F]{40}$")),
@@ -168,9 +170,8 @@ def _classify(message: dict[str, Any], text: str, sender: str) -> MessageMatch |
         return match(ETH_PROXY, f"network.ethproxy.{method.removeprefix('eth_').lower()}", 0.97)
     if method in _GETWORK_METHODS:
         return match(GETWORK, f"network.getwork.{method}", 0.9)
-    if method in ("login", "job", "submit", "keepalived") and (
-        cut or _monero_shaped(method, params)
-    ):
+    generic = method in ("login", "job", "submit", "keepalived")
+    if generic and (_monero_shaped(method, params) or (cut and _MONERO_KEYS.search(text))):
         return match(MONERO, f"network.monero.{method}", 0.8 if cut else 0.97)
     return None
 
