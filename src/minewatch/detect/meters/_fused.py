@@ -52,7 +52,8 @@ _D = ctypes.c_double
 
 
 @cache
-def _library() -> ctypes.CDLL:
+def library() -> ctypes.CDLL:
+    """The compiled kernels (loaded at the first call)."""
     spec = importlib.util.find_spec(_LIBRARY)
     if spec is None or spec.origin is None:
         raise MineWatchError(
@@ -82,11 +83,6 @@ def _library() -> ctypes.CDLL:
         _I64, _I64, _I64, _I64, _P, _I64, ctypes.c_int, _P, _P, _P, _D, _D, _P,
     ]  # fmt: skip
     return library
-
-
-def library() -> ctypes.CDLL:
-    """The compiled kernels (loaded at the first call)."""
-    return _library()
 
 
 def threads() -> int:
@@ -127,7 +123,7 @@ def vector_lanes(lanes: int = 0) -> int:
     has (16 with AVX-512, 8 with AVX2, else 4). With ``lanes`` 4, 8 or 16 the loop uses that
     width from now on, where the processor has it, and stage two the matching instruction set
     (tests compare them); returns the width in use."""
-    return int(_library().mw_lanes(lanes))
+    return int(library().mw_lanes(lanes))
 
 
 @cache
@@ -176,7 +172,7 @@ def reduce_days(
     bitmaps = np.ascontiguousarray(bitmaps, dtype=np.int64)
     flags = [np.ascontiguousarray(a, dtype=np.uint8) for a in (nullable, valley, daytime, night)]
     workers = max(1, min(threads(), n // MIN_ROWS_PER_THREAD))
-    function = _library().mw_reduce_days
+    function = library().mw_reduce_days
 
     def run(bound: tuple[int, int]) -> int:
         return int(
@@ -229,7 +225,7 @@ def tree_margin(
         np.ascontiguousarray(leaves, dtype=np.float64),
     ]
     out = np.empty(n, dtype=np.float64)
-    function = _library().mw_tree_margin
+    function = library().mw_tree_margin
 
     def run(bound: tuple[int, int]) -> int:
         function(

@@ -57,9 +57,8 @@ INLINE M F(add_if)(M rank, V v, V x, int or_equal) {
  * branch: for a few dozen days this beats sorting eight series apart. Four values are ranked
  * in one pass over the others, which each load serves four times. NaN where no value has
  * that rank. */
-static V F(ranked)(const V *s, int days, V rank_low, V rank_high, V *high) {
+static V F(ranked)(const V *s, int days, M want_low, M want_high, V *high) {
     V low = SPLAT(NAN), top = SPLAT(NAN);
-    M want_low = __builtin_convertvector(rank_low, M), want_high = __builtin_convertvector(rank_high, M);
     int i = 0;
     for (; i + 4 <= days; i += 4) {
         V x[4] = {s[i], s[i + 1], s[i + 2], s[i + 3]};
@@ -111,22 +110,19 @@ static V F(how_many)(const V *s, int days) {
 
 /* The median of the present values (the mean of the two middle ones); NaN if none. */
 static V F(median)(const V *s, int days) {
-    V n = F(how_many)(s, days);
-    V low_rank = F(pick)(n > 0, (V)__builtin_convertvector((__builtin_convertvector(n, M) - 1) >> 1, V), SPLAT(-1.0));
-    V high_rank = (V)__builtin_convertvector(__builtin_convertvector(n, M) >> 1, V);
-    high_rank = F(pick)(n > 0, high_rank, SPLAT(-1.0));
-    V high;
-    V low = F(ranked)(s, days, low_rank, high_rank, &high);
+    M n = __builtin_convertvector(F(how_many)(s, days), M);
+    V high; /* a lane with no values ranks none of them: NaN */
+    V low = F(ranked)(s, days, (n - 1) >> 1, n >> 1, &high);
     return 0.5 * (low + high);
 }
 
 /* The q quantile of the present values (the lower of two neighbours); NaN if none. */
 static V F(quantile)(const V *s, int days, double q) {
     V n = F(how_many)(s, days);
-    V rank;
+    M rank;
     for (int l = 0; l < LANES; l++) {
         double at = floor(q * (n[l] - 1));
-        rank[l] = n[l] > 0 ? (at > 0 ? at : 0.0) : -1.0;
+        rank[l] = n[l] > 0 ? (at > 0 ? (int64_t)at : 0) : -1;
     }
     V unused;
     return F(ranked)(s, days, rank, rank, &unused);
@@ -275,7 +271,7 @@ typedef struct {
     VF *hours; /* days × 24 */
     M *ok, *operating, *on, *earlier;
     V *signal, *floor, *valley, *daytime, *night, *temp;
-    V *level_on, *floor_on, *temp_on, *block_on, *work, *work2, *work3;
+    V *level_on, *floor_on, *temp_on, *block_on, *work, *work2;
     V threshold[HOURS], profile_even[HOURS], profile_odd[HOURS];
     int64_t *chunk, *local; /* where one meter's days are, while gathering */
 } KERNEL(Block);
@@ -600,7 +596,7 @@ static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
                              const int64_t *figures, const int64_t *hourly, const uint8_t *valid,
                              const double *temperature, const int32_t *temperature_row,
                              const int64_t *weekday, double min_kw, int64_t meters, double *out) {
-    enum { SERIES = INPUTS + 13, MASKS = 4 };
+    enum { NAMED = 12, SERIES = INPUTS + NAMED, MASKS = 4 };
     size_t bytes = (size_t)days *
                    (SERIES * sizeof(V) + MASKS * sizeof(M) + HOURS * sizeof(VF) + 2 * sizeof(int64_t));
     char *memory = aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -610,8 +606,8 @@ static int F(meter_features)(int64_t start, int64_t stop, int32_t days,
     for (int c = 0; c < INPUTS; c++) b.figure[c] = series + (size_t)c * days;
     V **named[] = {&b.signal,   &b.floor,    &b.valley,   &b.daytime, &b.night,
                    &b.temp,     &b.level_on, &b.floor_on, &b.temp_on, &b.block_on,
-                   &b.work,     &b.work2,    &b.work3};
-    for (int c = 0; c < 13; c++) *named[c] = series + (size_t)(INPUTS + c) * days;
+                   &b.work,     &b.work2};
+    for (int c = 0; c < NAMED; c++) *named[c] = series + (size_t)(INPUTS + c) * days;
     M *masks = (M *)(series + (size_t)SERIES * days);
     b.ok = masks;
     b.operating = masks + days;
