@@ -8,9 +8,8 @@ import json
 import os
 from pathlib import Path
 
-from pcapcraft import Conversation, client_hello, tls_record, write_pcap
-
 from minewatch.detect.network.flows import scan_capture
+from minewatch.synth.traffic import Conversation, client_hello, tls_record, write_pcap
 
 MINER = ("10.1.2.3", 51000)
 POOL = ("203.0.113.7", 3333)
