@@ -52,6 +52,8 @@ def test_demo_prints_the_weekly_summary_and_a_sound_chain(
     assert "疑似挖矿电表" in out, "the demo scans a prefecture's meters"
     assert "meters.new_constant_load" in out or "meters.flat_24x7" in out
     assert "leads recorded:" in out
+    assert "挖矿流量" in out, "the demo scans a server room's capture"
+    assert "8 of 8 mining flows found, 0 false alarms" in out
     assert "audit chain intact" in out
 
 

@@ -248,3 +248,39 @@ def scan_summary(findings: pa.Table, rows: int, out: Path) -> str:
         f"{(mining_kw.as_py() or 0) / 1000:,.2f} MW of estimated mining load; {parts}; "
         f"findings in {out}"
     )
+
+
+def mining_flows_table(findings: pa.Table, top: int, locale: Locale) -> Table:
+    """The mining flows of a capture scan, most confident first: who, towards which pool, with
+    which wallet and worker, and what gave it away."""
+    zh = locale is Locale.ZH_CN
+    table = Table(
+        title="挖矿流量（置信度最高者）" if zh else "Mining flows (most confident first)",
+        title_justify="left",
+    )
+    headers = (
+        ("客户端", "矿池", "币种", "钱包 / 矿工", "首次—末次（UTC）", "置信度", "依据")
+        if zh
+        else ("Client", "Pool", "Coin", "Wallet / worker", "First–last (UTC)", "Conf.", "Reasons")
+    )
+    for index, header in enumerate(headers):
+        table.add_column(header, justify="right" if index == 5 else "left")
+    mining = findings.filter(findings.column("mining"))
+    order = pc.sort_indices(mining, sort_keys=[("confidence", "descending")])
+    for row in mining.take(order).slice(0, top).to_pylist():
+        pool = f"{row['server_ip']}:{row['server_port']}"
+        if row["pool_host"]:
+            pool += f"\n{row['pool_host']}"
+        wallet = str(row["wallet"] or "—")
+        if len(wallet) > 24:
+            wallet = f"{wallet[:10]}…{wallet[-8:]}"
+        table.add_row(
+            f"{row['client_ip']}:{row['client_port']}",
+            pool,
+            str(row["coin"] or "—"),
+            f"{wallet}\n{row['worker'] or '—'}",
+            f"{row['first_seen']:%m-%d %H:%M:%S}\n{row['last_seen']:%m-%d %H:%M:%S}",
+            f"{row['confidence']:.2f}",
+            str(row["reason"]).replace("; ", "\n"),
+        )
+    return table

@@ -157,6 +157,7 @@ def pcap(
     all_flows: Annotated[
         bool, typer.Option("--all-flows", help="Every flow with its verdict, not only mining.")
     ] = False,
+    top: Annotated[int, typer.Option(help="Mining flows to show.")] = 10,
 ) -> None:
     """Find mining flows in packet captures: one row per flow, client → server, with the
     pool, coin, wallet, worker and the message that gave it away."""
@@ -170,6 +171,8 @@ def pcap(
     else:
         write_table(findings, out)
     mining = pc.sum(findings.column("mining")).as_py() or 0
+    if mining and top:
+        output.show(output.mining_flows_table(findings, top, context.locale()))
     output.info(
         f"{len(captures)} capture(s): {mining} mining flow(s)"
         + (f" of {findings.num_rows}" if all_flows else "")
