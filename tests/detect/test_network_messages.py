@@ -3,6 +3,7 @@ HTTP or raw TCP, either direction), and ordinary JSON-RPC left alone."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -136,6 +137,36 @@ def test_bitcoin_rpc_mining_over_http(method: str) -> None:
     found = inspect_payloads(http_post(body), b"HTTP/1.1 200 OK\r\n\r\n{}")
     assert found is not None
     assert (found.protocol, found.reason) == (GETWORK, f"network.getwork.{method}")
+
+
+def test_getwork_account_from_basic_authentication() -> None:
+    body = line({"method": "getwork", "params": [], "id": 0})
+    credentials = base64.b64encode(f"{BTC_WALLET}.s9-12:x".encode()).decode()
+    request = (
+        b"POST / HTTP/1.1\r\nAuthorization: Basic " + credentials.encode()
+        + b"\r\nUser-Agent: cgminer/3.7.2\r\nContent-Length: 40\r\n\r\n" + body
+    )  # fmt: skip
+    found = inspect_payloads(request, b"")
+    assert found is not None
+    assert (found.wallet, found.worker, found.agent, found.coin) == (
+        BTC_WALLET, "s9-12", "cgminer/3.7.2", "BTC",
+    )  # fmt: skip
+
+
+def test_eth_proxy_account_from_the_request_path() -> None:
+    body = line({"jsonrpc": "2.0", "method": "eth_getWork", "params": [], "id": 1})
+    request = f"POST /{ETH_WALLET}/rig4 HTTP/1.1\r\nHost: pool\r\n\r\n".encode() + body
+    found = inspect_payloads(request, b"")
+    assert found is not None
+    assert (found.wallet, found.worker, found.coin) == (ETH_WALLET, "rig4", "ETH")
+
+
+def test_bad_basic_credentials_are_ignored() -> None:
+    body = line({"method": "getwork", "params": [], "id": 0})
+    request = b"POST / HTTP/1.1\r\nAuthorization: Basic %%%\r\n\r\n" + body
+    found = inspect_payloads(request, b"")
+    assert found is not None
+    assert found.wallet is None
 
 
 def test_message_cut_short_by_the_capture() -> None:

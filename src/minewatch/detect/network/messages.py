@@ -27,6 +27,7 @@ mining dialect gives them.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -213,8 +214,44 @@ def _with_details(found: MessageMatch, client: bytes, server: bytes) -> MessageM
             wallet = wallet or found_wallet
             worker = worker or _text(params.get("rigid")) or found_worker or _worker_pass(params)
             agent = agent or _text(params.get("agent"))
+    if _HTTP_REQUEST.match(client):
+        # Over HTTP the account rides in the request: Basic authentication (getwork's
+        # ``wallet.worker:password``) or the path (eth-proxy's ``/wallet/worker``); the miner
+        # software in the User-Agent.
+        account, software = _http_account(client)
+        found_wallet, found_worker = _split_account(account or "")
+        wallet, worker = wallet or found_wallet, worker or found_worker
+        agent = agent or software
     coin = _coin(wallet) or {ETH_PROXY: "ETH", MONERO: "XMR"}.get(found.protocol)
     return replace(found, coin=coin, wallet=wallet, worker=worker, agent=agent)
+
+
+def _http_account(request: bytes) -> tuple[str | None, str | None]:
+    """The account (``user`` of Basic authentication, or a path that names a wallet) and the
+    User-Agent of an HTTP request."""
+    head = request.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    lines = head.splitlines()
+    fields = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if colon:
+            fields[name.strip().lower()] = value.strip()
+    account = None
+    scheme, _, credentials = fields.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic" and credentials:
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        account = decoded.partition(":")[0].strip() or None
+    if account is None and len(lines[0].split()) == 3:
+        segments = [part for part in lines[0].split()[1].split("?")[0].split("/") if part]
+        for index, segment in enumerate(segments):
+            if _split_account(segment)[0] and _coin(_split_account(segment)[0]):
+                rest = segments[index + 1 : index + 2]
+                account = segment if "." in segment or not rest else f"{segment}.{rest[0]}"
+                break
+    return account, fields.get("user-agent") or None
 
 
 def _text(value: Any) -> str | None:
