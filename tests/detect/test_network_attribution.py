@@ -126,8 +126,8 @@ def test_lookups_agree_with_a_linear_scan(
         network = ipaddress.ip_network((base >> (32 - prefix) << (32 - prefix), prefix))
         first, last = int(network.network_address), int(network.broadcast_address)
         # CIDR blocks never cross; the same block may repeat only in periods that do not overlap.
-        if any(f == first and l == last and s < start + length and start < e
-               for f, l, s, e in records):  # fmt: skip
+        if any(f == first and z == last and s < start + length and start < e
+               for f, z, s, e in records):  # fmt: skip
             continue
         records.append((first, last, start, start + length))
     texts = [str(ipaddress.ip_address(r[0])) for r in records]
@@ -141,7 +141,7 @@ def test_lookups_agree_with_a_linear_scan(
     keys, _ = address_keys([str(ipaddress.ip_address(a)) for a, _ in probes])
     found = index.lookup(keys, np.array([t for _, t in probes]))
     for (address, at), got in zip(probes, found.tolist(), strict=True):
-        holding = [i for i, (f, l, s, e) in enumerate(records) if f <= address <= l and s <= at < e]
+        holding = [i for i, (f, z, s, e) in enumerate(records) if f <= address <= z and s <= at < e]
         want = min(holding, key=lambda i: records[i][1] - records[i][0], default=-1)
         if want < 0:
             assert got == -1
