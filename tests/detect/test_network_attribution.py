@@ -280,3 +280,25 @@ def test_credit_codes_pass_through() -> None:
     index = AllocationIndex.build(table)
     row = int(index.match(["61.139.8.20"], np.array([int(_utc("2021-05-01").timestamp())]))[0])
     assert table.column("uscc")[row].as_py() == make_uscc(5)
+
+
+def test_the_as_database_loads_and_answers_without_the_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from minewatch.reference.asn import as_database
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the AS database tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    as_database.cache_clear()
+    found = lookup_as(["1.1.1.1", "2001:4860:4860::8888"])
+    assert found["1.1.1.1"] is not None
+    assert found["1.1.1.1"].organisation == "CLOUDFLARENET"
+    google6 = found["2001:4860:4860::8888"]
+    assert google6 is not None
+    assert google6.organisation == "GOOGLE"

@@ -1,15 +1,22 @@
 """Who routes an address: the autonomous system's organisation, from an offline database.
 
 The database is the one the ``geoip2fast`` package ships (``geoip2fast-asn-ipv6.dat.gz``,
-IPv4 and IPv6, built from MaxMind's GeoLite2 ASN and Country data; the package is MIT, the data
-is MaxMind's GeoLite2, whose licence asks for the credit "This product includes GeoLite2 data
-created by MaxMind"). It is read from the installed package, never fetched: MineWatch does not
-call the package's update functions. Its snapshot ages with the package version pinned in
-``constraints.txt``.
+IPv4 and IPv6; version 1.2.2 holds MaxMind's GeoLite2 ASN and Country data of 18 June 2024). It
+is read from the installed package, never fetched: MineWatch does not call the package's update
+functions, and the package opens no connection on load or look-up (checked with sockets
+disabled). The data ages with the package version pinned in ``constraints.txt``.
 
-It gives the AS *organisation* (``CHINANET-BACKBONE`` style names as registered) and the network
-the AS announces, not the AS number, which the file does not hold. Loading takes about 0.2 s and
-70 MB; a look-up about 5 µs.
+Licences: the package is MIT; the data is under MaxMind's GeoLite2 End User License Agreement,
+which asks for attribution ("This product includes GeoLite2 data created by MaxMind"), that
+shared copies carry the same terms, and that users keep the data up to date and delete old
+versions — a deployment must bump the pinned package (or replace the source) accordingly. The
+agreement also forbids using the data to locate people, households or street addresses; here it
+only names the network operator of an address that no allocation record covers.
+
+It gives the AS *organisation* (the name as registered, e.g. ``Chinanet``) and the network the
+AS announces, not the AS number, which the file does not hold. The package loads its data with
+``pickle`` (trusting the installed package) into module globals. Loading takes about 0.2 s; a
+look-up about 5 µs.
 """
 
 from __future__ import annotations

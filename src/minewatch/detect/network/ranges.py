@@ -71,11 +71,12 @@ class RangeIndex:
         Raises :class:`CrossingRangesError` when two blocks overlap without nesting.
         """
         width = max(first.dtype.itemsize, last.dtype.itemsize, 1)
-        pairs = np.hstack([_matrix(first, width), _matrix(last, width)])
-        distinct, block_of = np.unique(pairs, axis=0, return_inverse=True)
+        pairs = _keys(np.hstack([_matrix(first, width), _matrix(last, width)]))
+        distinct, block_of = np.unique(pairs, return_inverse=True)
         block_of = np.asarray(block_of, np.int64).reshape(-1)
-        block_first = _keys(distinct[:, :width])
-        block_last = _keys(distinct[:, width:])
+        rows = _matrix(distinct, 2 * width)
+        block_first = _keys(rows[:, :width])
+        block_last = _keys(rows[:, width:])
         depth = _depths(block_first, block_last, block_of)
         levels = []
         for level in range(int(depth.max(initial=-1)), -1, -1):
@@ -135,8 +136,8 @@ def _depths(
     """Nesting depth of each distinct block (0 = outermost), by a sweep in (first, -size) order."""
     count = len(block_first)
     depth = np.zeros(count, dtype=np.int64)
-    if not count:
-        return depth
+    if count < 2 or bool((block_first[1:] > block_last[:-1]).all()):
+        return depth  # disjoint blocks (np.unique sorted them): every one is outermost
     width = block_first.dtype.itemsize
     firsts = [bytes(row) for row in _matrix(block_first, width)]
     lasts = [bytes(row) for row in _matrix(block_last, width)]
