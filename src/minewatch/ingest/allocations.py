@@ -35,6 +35,7 @@ blocks that overlap without one holding the other (write such blocks as CIDR blo
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -282,7 +283,7 @@ def allocation_records(table: pa.Table) -> list[AllocationRecord]:
     return [
         AllocationRecord(
             int(r["source_row"]) if r["source_row"] is not None else index,
-            parse_range(f"{r['ip_first']}-{r['ip_last']}"),
+            IpRange(ipaddress.ip_address(r["ip_first"]), ipaddress.ip_address(r["ip_last"])),
             r["valid_from"],
             r["valid_to"],
         )

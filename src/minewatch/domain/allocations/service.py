@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from minewatch.domain.allocations.models import IpAllocation
@@ -67,12 +67,14 @@ def _row_values(row: IpAllocation) -> dict[str, Any]:
 
 
 def _image(session: Session) -> JsonObject:
-    rows = session.scalars(select(IpAllocation).order_by(IpAllocation.id))
+    columns = [IpAllocation.id, *(getattr(IpAllocation, n) for n in (*_CONTENT, "valid_from",
+               "valid_to")), IpAllocation.source]  # fmt: skip
     digest = hashlib.sha256()
     count = 0
-    for row in rows:
+    for row in session.execute(select(*columns).order_by(IpAllocation.id)):
         count += 1
-        digest.update(canonical_json([row.id, *_identity(_row_values(row)), row.source]).encode())
+        values = dict(zip(("id", *_CONTENT, "valid_from", "valid_to", "source"), row, strict=True))
+        digest.update(canonical_json([values["id"], *_identity(values), values["source"]]).encode())
     return {"count": count, "sha256": digest.hexdigest()}
 
 
@@ -106,25 +108,20 @@ def import_allocations(
     incoming = [r for r in table.to_pylist() if _identity(r) not in known]
     unchanged = table.num_rows - len(incoming)
     _refuse_conflicts(stored, incoming, source)
-    for values in incoming:
-        session.add(
-            IpAllocation(
-                ip_range=values["ip_range"],
-                ip_first=values["ip_first"],
-                ip_last=values["ip_last"],
-                first_key=address_key(values["ip_first"]).hex(),
-                last_key=address_key(values["ip_last"]).hex(),
-                organisation=values["organisation"],
-                uscc=values["uscc"],
-                address=values["address"],
-                region_code=values["region_code"],
-                isp=values["isp"],
-                valid_from=values["valid_from"],
-                valid_to=values["valid_to"],
-                source=Path(source).name[:200],
-                source_row=values["source_row"],
-                imported_at=when,
-            )
+    source_name = Path(source).name[:200]
+    if incoming:
+        session.connection().execute(
+            insert(IpAllocation),
+            [
+                {
+                    **{name: values[name] for name in ALLOCATIONS_SCHEMA.names},
+                    "first_key": address_key(values["ip_first"]).hex(),
+                    "last_key": address_key(values["ip_last"]).hex(),
+                    "source": source_name,
+                    "imported_at": when,
+                }
+                for values in incoming
+            ],
         )
     session.flush()
     after = _image(session)
@@ -164,14 +161,8 @@ def _refuse_conflicts(
         raise InputFileError(source, problems)
 
 
-def allocations_table(
-    rows: list[IpAllocation] | None = None, session: Session | None = None
-) -> pa.Table:
-    """Stored allocations as :data:`ALLOCATIONS_SCHEMA` rows (``source_row`` is the record's
-    id), for :class:`~minewatch.detect.network.attribution.AllocationIndex`."""
-    if rows is None:
-        assert session is not None
-        rows = list(session.scalars(select(IpAllocation).order_by(IpAllocation.id)))
+def allocations_table(rows: list[IpAllocation]) -> pa.Table:
+    """ORM rows as :data:`ALLOCATIONS_SCHEMA` rows (``source_row`` is the record's id)."""
     columns: dict[str, list[Any]] = {name: [] for name in ALLOCATIONS_SCHEMA.names}
     for row in rows:
         for name in ALLOCATIONS_SCHEMA.names:
@@ -180,5 +171,10 @@ def allocations_table(
 
 
 def stored_allocations(session: Session) -> pa.Table:
-    """Every stored allocation as :data:`ALLOCATIONS_SCHEMA` rows."""
-    return allocations_table(session=session)
+    """Every stored allocation as :data:`ALLOCATIONS_SCHEMA` rows (``source_row`` is the
+    record's id), for :class:`~minewatch.detect.network.attribution.AllocationIndex`."""
+    names = [name for name in ALLOCATIONS_SCHEMA.names if name != "source_row"]
+    query = select(*(getattr(IpAllocation, n) for n in names), IpAllocation.id)
+    rows = session.execute(query.order_by(IpAllocation.id)).all()
+    columns = {name: [row[i] for row in rows] for i, name in enumerate([*names, "source_row"])}
+    return pa.table(columns, schema=ALLOCATIONS_SCHEMA)

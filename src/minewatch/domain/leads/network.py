@@ -7,9 +7,11 @@ scan next week refreshes the same open lead instead of opening another:
 
 * ``mac:00:16:3e:aa:bb:cc`` — when DHCP named the machine (its address may change, its MAC
   does not);
-* ``host:10.20.3.7@203.0.113.9`` — an inside address known from NAT, or a private client
-  address, qualified by the public address (or the enterprise's credit code) that makes it
-  unique;
+* ``host:10.20.3.7@203.0.113.9`` — an inside address known from NAT, qualified by the public
+  address it left through; a private client address (a capture taken inside) is qualified by the
+  enterprise's credit code when an allocation named it (``host:10.20.3.7@91511824…``), else it
+  stands alone (``host:10.20.3.7``: two units' machines on the same private address would then
+  share a lead);
 * ``ip:203.0.113.9`` — otherwise, the miner's public address.
 
 The lead carries the enterprise (``customer_name``), its credit code, street address and region
@@ -53,7 +55,7 @@ def network_subject(row: dict[str, Any]) -> str:
     client = str(row.get("client_ip") or "")
     inside = row.get("internal_ip") or (client if _private(client) else None)
     if inside:
-        scope = client if row.get("internal_ip") else (row.get("uscc") or row.get("capture"))
+        scope = client if row.get("internal_ip") else row.get("uscc")
         subject = f"host:{inside}@{scope}" if scope else f"host:{inside}"
     else:
         subject = f"ip:{client}"
