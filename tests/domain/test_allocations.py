@@ -106,6 +106,8 @@ def test_subjects_follow_the_machine() -> None:
     assert network_subject(_finding()) == "ip:61.139.8.17"
     assert network_subject(_finding(internal_ip="10.8.3.44")) == "host:10.8.3.44@61.139.8.17"
     assert network_subject(_finding(client_ip="10.8.3.44")) == f"host:10.8.3.44@{make_uscc(1)}"
+    # Without a credit code the capture's name must not scope it: next week's has another name.
+    assert network_subject(_finding(client_ip="10.8.3.44", uscc=None)) == "host:10.8.3.44"
     assert network_subject(_finding(mac="00:16:3e:aa:bb:cc")) == "mac:00:16:3e:aa:bb:cc"
     long = network_subject(_finding(internal_ip="fd00:1:2:3:4:5:6:7", client_ip="2001:db8::1:2:3"))
     assert len(long) <= 64

@@ -197,3 +197,29 @@ def test_instants(text: str, expected: datetime | None) -> None:
 def test_an_instant_that_is_not_one() -> None:
     with pytest.raises(ValueError, match="not a date and time"):
         parse_instant("2021-02-30 10:00")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "61.139.8.17,40111,10.8.3.44,50123,TCP,2021-11-16 02:10:00,2021-11-16 03:00:00\n"
+        "61.139.8.18,,10.8.3.45,,udp,2021-11-16 02:10:00,\n",
+        "61.139.8.17,40111,10.8.3.44,50123,tcp,1637000000,1637003600\n"
+        "240e:3a1::1,40112,fd00::45,,,1637000000,\n",
+    ],
+)
+def test_nat_logs_read_by_column_match_the_cell_by_cell_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    from minewatch.ingest import nat_log
+
+    path = _write(
+        tmp_path,
+        "公网IP,公网端口,内网IP,内网端口,协议,开始时间,结束时间\n" + body,
+        "nat.csv",
+    )
+    assert nat_log._read_plain_csv(path) is not None
+    fast = read_nat_log(path)
+    monkeypatch.setattr(nat_log, "_read_plain_csv", lambda _path: None)
+    slow = read_nat_log(path)
+    assert fast.equals(slow)

@@ -32,11 +32,20 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
-from minewatch.errors import InputProblem
+from minewatch.errors import InputFileError, InputProblem
 from minewatch.ingest.cells import parse_instant
-from minewatch.ingest.meters import _alias_index, _CellError, _map_columns, _Rows, _table_records
-from minewatch.reference.ip_address import parse_address
+from minewatch.ingest.meters import (
+    _alias_index,
+    _CellError,
+    _map_columns,
+    _Rows,
+    _sniff_csv,
+    _table_records,
+)
+from minewatch.reference.ip_address import address_keys, key_text, parse_address
 
 __all__ = ["NAT_LOG_SCHEMA", "PROTOCOLS", "read_nat_log"]
 
@@ -150,8 +159,16 @@ def _end(value: object) -> datetime | None:
 
 
 def read_nat_log(path: Path | str) -> pa.Table:
-    """Read a NAT log (see the module's description) as :data:`NAT_LOG_SCHEMA` rows."""
+    """Read a NAT log (see the module's description) as :data:`NAT_LOG_SCHEMA` rows.
+
+    A CSV log in the usual shape (single ports, ``YYYY-MM-DD HH:MM:SS`` or Unix times) is read
+    column by column with Arrow; anything else, and any file with a problem, is read cell by
+    cell, which names each problem's row and column.
+    """
     path = Path(path)
+    fast = _read_plain_csv(path)
+    if fast is not None:
+        return fast
     headers, records = _table_records(path)
     positions = _map_columns(path, headers, _INDEX, ("public_ip", "internal_ip", "start_at"))
     rows = _Rows(path, headers, positions)
@@ -177,3 +194,118 @@ def read_nat_log(path: Path | str) -> pa.Table:
         columns["source_row"].append(row)
     rows.raise_problems()
     return pa.table(columns, schema=NAT_LOG_SCHEMA)
+
+
+_PLAIN_TIME = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+_EPOCH = r"^\d{10}$"
+
+
+def _read_plain_csv(path: Path) -> pa.Table | None:
+    """The log read column by column, or ``None`` when it needs the cell-by-cell reader."""
+    if not path.name.lower().endswith(".csv") or not path.is_file():
+        return None
+    try:
+        text = _sniff_csv(path)
+        positions = _map_columns(
+            path, text.headers, _INDEX, ("public_ip", "internal_ip", "start_at")
+        )
+        names = [f"c{i}" for i in range(len(text.headers))]
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                skip_rows=1,
+                encoding="utf8" if text.encoding.startswith("utf") else text.encoding,
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=text.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True
+            ),
+        )
+    except (InputFileError, pa.ArrowException, OSError, UnicodeDecodeError):
+        return None
+    count = table.num_rows
+
+    def column(key: str) -> pa.ChunkedArray | None:
+        position = positions.get(key)
+        return None if position is None else pc.utf8_trim_whitespace(table.column(position))
+
+    addresses = {}
+    for key in ("public_ip", "internal_ip"):
+        values = column(key)
+        assert values is not None
+        keys, ok = address_keys(values.to_pylist())
+        if not ok.all():
+            return None
+        texts = {k: key_text(k) for k in set(keys.tolist())}
+        addresses[key] = [texts[k] for k in keys.tolist()]
+    ports = column("public_port")
+    if ports is None:
+        low = high = None
+    else:
+        if not _all_match(ports, r"^\d{1,5}$", allow_null=True):
+            return None
+        low = pc.cast(ports, pa.int32())
+        if pc.max(low).as_py() is not None and pc.max(low).as_py() > 65535:
+            return None
+        high = pc.fill_null(low, 65535)
+        low = pc.fill_null(low, 0)
+    inside_port = column("internal_port")
+    if inside_port is not None:
+        if not _all_match(inside_port, r"^\d{1,5}$", allow_null=True):
+            return None
+        inside_port = pc.cast(inside_port, pa.int32())
+        if (pc.max(inside_port).as_py() or 0) > 65535:
+            return None
+    protocol = column("protocol")
+    if protocol is not None:
+        protocol = pc.utf8_lower(protocol)
+        known = pc.or_(pc.is_null(protocol), pc.is_in(protocol, pa.array(["tcp", "udp"])))
+        if not pc.all(known).as_py():
+            return None
+    start = _times(column("start_at"), required=True)
+    end = _times(column("end_at"), required=False)
+    if start is None or (column("end_at") is not None and end is None):
+        return None
+    if end is not None:
+        end = pc.add(end, pa.scalar(timedelta(seconds=1), pa.duration("s")))
+        if not pc.all(pc.fill_null(pc.greater(end, start), True)).as_py():
+            return None
+    result = {
+        "public_ip": addresses["public_ip"],
+        "public_port_first": low if low is not None else pa.array([0] * count, pa.int32()),
+        "public_port_last": high if high is not None else pa.array([65535] * count, pa.int32()),
+        "protocol": protocol if protocol is not None else pa.nulls(count, pa.string()),
+        "internal_ip": addresses["internal_ip"],
+        "internal_port": inside_port if inside_port is not None else pa.nulls(count, pa.int32()),
+        "start_at": start,
+        "end_at": end if end is not None else pa.nulls(count, pa.timestamp("ms", tz="UTC")),
+        "source_row": pa.array(range(2, count + 2), pa.int32()),
+    }
+    return pa.table(
+        {k: pc.cast(v, NAT_LOG_SCHEMA.field(k).type) for k, v in result.items()},
+        schema=NAT_LOG_SCHEMA,
+    )
+
+
+def _all_match(values: pa.ChunkedArray, pattern: str, *, allow_null: bool) -> bool:
+    if not allow_null and values.null_count:
+        return False
+    return bool(pc.all(pc.fill_null(pc.match_substring_regex(values, pattern), True)).as_py())
+
+
+def _times(values: pa.ChunkedArray | None, *, required: bool) -> pa.ChunkedArray | None:
+    """``YYYY-MM-DD HH:MM:SS`` (Asia/Shanghai) or 10-digit Unix times as UTC, or ``None``."""
+    if values is None or (required and values.null_count):
+        return None
+    if _all_match(values, _PLAIN_TIME, allow_null=True):
+        try:
+            local = pc.strptime(values, format="%Y-%m-%d %H:%M:%S", unit="ms")
+            result: pa.ChunkedArray = pc.assume_timezone(local, "Asia/Shanghai")
+            return result
+        except pa.ArrowException:
+            return None
+    if _all_match(values, _EPOCH, allow_null=True):
+        seconds = pc.multiply(pc.cast(values, pa.int64()), 1000)
+        return pc.cast(seconds, pa.timestamp("ms", tz="UTC"))
+    return None
