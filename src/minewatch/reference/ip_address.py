@@ -54,7 +54,7 @@ def address_key(address: str | IpAddress) -> bytes:
 
 def key_text(key: bytes) -> str:
     """The address a key stands for, written the usual way (IPv4 dotted)."""
-    padded = key.rjust(KEY_BYTES, b"\x00")
+    padded = key.ljust(KEY_BYTES, b"\x00")  # numpy drops the trailing zero bytes of S16
     if padded.startswith(_V4_PREFIX):
         return socket.inet_ntop(socket.AF_INET, padded[12:])
     return socket.inet_ntop(socket.AF_INET6, padded)
