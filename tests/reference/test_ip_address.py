@@ -75,5 +75,5 @@ def test_full_width_and_single_addresses() -> None:
     assert str(parse_range("６１.１３９.８.１６／２９")) == "61.139.8.16/29"
     assert parse_range("240e::1").size == 1
     assert address_key("1.2.3.4") == bytes(10) + b"\xff\xff\x01\x02\x03\x04"
-    keys, ok = address_keys(["1.2.3.4", "", None, "nonsense"])
+    _, ok = address_keys(["1.2.3.4", "", None, "nonsense"])
     assert ok.tolist() == [True, False, False, False]
