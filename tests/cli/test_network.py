@@ -168,3 +168,27 @@ def test_scan_pcap_with_nat_and_dhcp_logs_and_the_as_fallback(
     assert "00:16:3e:aa:bb:cc" in text
     assert '"asn"' in text
     assert "GOOGLE" in text
+
+
+def test_network_attribute_traces_a_findings_file_written_earlier(
+    ledger_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = tmp_path / "room.pcap"
+    server_room_capture(capture, seed=4, miners=3, others=5)
+    flows = tmp_path / "flows.parquet"
+    code, printed, _ = _run(capsys, "scan", "pcap", str(capture), "--out", str(flows), "--no-asn")
+    assert code == 0
+    assert "3 mining flow(s), 0 traced" in printed
+    traced = tmp_path / "traced.jsonl"
+    code, printed, _ = _run(
+        capsys, "--db", str(ledger_db), "network", "attribute", str(flows), "--out", str(traced),
+        "--allocations", str(_allocations(tmp_path)), "--leads",
+    )  # fmt: skip
+    assert code == 0, printed
+    assert "3 flow(s), 3 traced to an enterprise" in printed
+    assert "leads: 3 new, 0 updated, 0 unchanged; 3 linked" in printed
+    rows = [json.loads(line) for line in traced.read_text(encoding="utf-8").splitlines()]
+    assert {r["uscc"] for r in rows} == {make_uscc(1)}
+    code, _, err = _run(capsys, "network", "attribute", str(capture), "--out", str(traced))
+    assert code == 1
+    assert "not a readable Parquet findings file" in err

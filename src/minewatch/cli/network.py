@@ -100,6 +100,63 @@ def _day(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="minutes")
 
 
+@app.command("attribute")
+def attribute_file(
+    findings: Annotated[Path, typer.Argument(help="Network findings (.parquet) from a scan.")],
+    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv, .parquet or .jsonl).")],
+    allocations: Annotated[
+        Path | None, typer.Option("--allocations", help="IP allocation records (.csv/.parquet).")
+    ] = None,
+    stored_allocations: Annotated[
+        bool, typer.Option("--stored-allocations", help="Use the allocations in the database.")
+    ] = False,
+    nat_log: Annotated[Path | None, typer.Option("--nat-log", help="NAT log.")] = None,
+    dhcp_log: Annotated[
+        Path | None, typer.Option("--dhcp-log", help="DHCP leases (.csv/.parquet or dhcpd.leases).")
+    ] = None,
+    asn: Annotated[
+        bool, typer.Option("--asn/--no-asn", help="Name the AS of addresses no allocation holds.")
+    ] = True,
+    leads: Annotated[
+        bool, typer.Option("--leads", help="Also record the mining machines as leads.")
+    ] = False,
+    actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
+) -> None:
+    """Trace the flows of a findings file (written earlier by a network scan) to enterprises,
+    addresses and machines, without scanning again."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from minewatch.cli.scan import write_jsonl
+    from minewatch.ingest.meters import write_table
+
+    if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
+    try:
+        table = pq.read_table(findings)
+    except (OSError, pa.ArrowException) as error:
+        raise MineWatchError(
+            f"{findings}: not a readable Parquet findings file ({error})"
+        ) from None
+    missing = {"client_ip", "client_port", "transport", "first_seen"} - set(table.column_names)
+    if missing:
+        raise MineWatchError(f"{findings}: not network findings (no {', '.join(sorted(missing))})")
+    options = AttributionOptions(allocations, stored_allocations, nat_log, dhcp_log, asn)
+    traced = attribute(table, options)
+    if out.suffix.lower() == ".jsonl":
+        write_jsonl(traced, out)
+    else:
+        write_table(traced, out)
+    count = pc.sum(pc.is_valid(traced.column("enterprise"))).as_py() or 0
+    output.info(f"{traced.num_rows} flow(s), {count} traced to an enterprise; written to {out}")
+    if leads:
+        summary = save_network_leads(traced, actor)
+        output.info(
+            f"leads: {summary.created} new, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+        )
+
+
 @dataclass(frozen=True)
 class AttributionOptions:
     """Where a scan finds what it traces its findings with."""

@@ -180,7 +180,10 @@ def attribute_findings(
 ) -> pa.Table:
     """``findings`` with :data:`ATTRIBUTION_COLUMNS` filled (see the module's description).
 
-    Columns the table lacks are added (at the end); rows, order and the other columns are kept.
+    ``findings`` needs ``client_ip`` (text), ``client_port`` (integer), ``transport`` (``tcp``,
+    ``udp``) and ``first_seen`` (timestamp); any flow table with these columns will do (a
+    packet capture's or a NetFlow collector's). Columns the table lacks are added (at the end);
+    rows, order and the other columns are kept.
     ``as_lookup`` maps a list of addresses to ``{address: AsRecord | None}`` (for instance
     :func:`minewatch.reference.asn.lookup_as`); ``None`` skips the AS step.
     """
