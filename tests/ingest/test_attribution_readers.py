@@ -223,3 +223,11 @@ def test_nat_logs_read_by_column_match_the_cell_by_cell_reader(
     monkeypatch.setattr(nat_log, "_read_plain_csv", lambda _path: None)
     slow = read_nat_log(path)
     assert fast.equals(slow)
+
+
+def test_texts_longer_than_the_database_keeps_are_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "ip_range,organisation,address\n10.0.0.0/8," + "甲" * 201 + ",某地\n")
+    with pytest.raises(InputFileError) as error:
+        read_allocations(path)
+    assert _problems(error) == [(2, "organisation")]
+    assert "the limit is 200" in str(error.value)

@@ -96,6 +96,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "valid_to": ("停用日期", "截止日期", "失效日期", "回收日期", "停用时间", "回收时间"),
 }
 _INDEX = _alias_index(_ALIASES)
+_LENGTHS = {"organisation": 200, "address": 300, "isp": 100}
+"""The longest texts the database keeps (``ip_allocation``, and the lead they become)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,11 @@ def read_allocations(path: Path | str) -> pa.Table:
                     row, rows.header("valid_to"), "ends before (or when) valid_from starts"
                 )
             )
+        for key, limit in _LENGTHS.items():
+            text = _text(rows.cell(cells, key))
+            if text is not None and len(text) > limit:
+                reason = f"has {len(text)} characters; the limit is {limit}"
+                rows.problems.append(InputProblem(row, rows.header(key), reason))
         values = {
             "uscc": rows.get(row, cells, "uscc", _uscc) if "uscc" in positions else None,
             "address": _text(rows.cell(cells, "address")),
