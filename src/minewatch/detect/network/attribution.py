@@ -126,12 +126,12 @@ class AllocationIndex:
 def nat_index(nat_log: pa.Table) -> KeyedIndex:
     """A NAT log (:data:`~minewatch.ingest.nat_log.NAT_LOG_SCHEMA`) indexed by public address,
     protocol and port."""
-    addresses = _text_list(nat_log.column("public_ip"))
-    protocols = [_PROTOCOL_NUMBERS.get(p or "", 0) for p in nat_log.column("protocol").to_pylist()]
-    low = nat_log.column("public_port_first").to_pylist()
-    high = nat_log.column("public_port_last").to_pylist()
-    first = _nat_keys(addresses, protocols, low)
-    last = _nat_keys(addresses, protocols, high)
+    keys, _ = address_keys(_text_list(nat_log.column("public_ip")))
+    protocols = _protocols(nat_log.column("protocol"))
+    low = np.asarray(nat_log.column("public_port_first").to_numpy(), dtype=np.int64)
+    high = np.asarray(nat_log.column("public_port_last").to_numpy(), dtype=np.int64)
+    first = _nat_keys(keys, protocols, low)
+    last = _nat_keys(keys, protocols, high)
     start = _seconds(nat_log.column("start_at"), default=OPEN_START_S)
     end = _seconds(nat_log.column("end_at"), default=OPEN_END_S)
     return KeyedIndex(nat_log, RangeIndex.build(first, last, start, end))
@@ -146,28 +146,46 @@ def dhcp_index(leases: pa.Table) -> KeyedIndex:
 
 
 def _nat_keys(
-    addresses: list[str | None], protocols: list[int], ports: list[int | None]
+    keys: npt.NDArray[np.bytes_], protocols: npt.NDArray[np.uint8], ports: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.bytes_]:
     """Address key (16 bytes) + protocol (1) + port (2), as ``S19``."""
-    keys, _ = address_keys(addresses)
     width = KEY_BYTES + 3
-    rows = np.zeros((len(addresses), width), dtype=np.uint8)
+    rows = np.zeros((len(keys), width), dtype=np.uint8)
     rows[:, :KEY_BYTES] = np.frombuffer(
-        np.ascontiguousarray(keys).tobytes(), dtype=np.uint8
+        np.ascontiguousarray(keys.astype(f"S{KEY_BYTES}")).tobytes(), dtype=np.uint8
     ).reshape(-1, KEY_BYTES)
-    rows[:, KEY_BYTES] = np.asarray(protocols, dtype=np.uint8)
-    port = np.asarray([p or 0 for p in ports], dtype=np.uint16)
+    rows[:, KEY_BYTES] = protocols
+    port = np.asarray(ports, dtype=np.int64).astype(np.uint16)
     rows[:, KEY_BYTES + 1] = port >> 8
     rows[:, KEY_BYTES + 2] = port & 0xFF
     return rows.view(f"S{width}").reshape(-1)
 
 
-def _take(table: pa.Table, name: str, rows: npt.NDArray[np.int64]) -> list[Any]:
-    """``table[name][row]`` for each row, None where row is -1."""
-    if not len(rows):
-        return []
-    values = table.column(name).take(pa.array(np.maximum(rows, 0))).to_pylist()
-    return [None if row < 0 else value for row, value in zip(rows.tolist(), values, strict=True)]
+def _take(table: pa.Table, name: str, rows: npt.NDArray[np.int64]) -> pa.ChunkedArray:
+    """``table[name][row]`` for each row, null where row is -1."""
+    indices = pa.array(np.maximum(rows, 0), mask=rows < 0)
+    return table.column(name).take(indices)
+
+
+def _protocols(column: pa.ChunkedArray) -> npt.NDArray[np.uint8]:
+    lowered = pc.fill_null(pc.utf8_lower(pc.cast(column, pa.string())), "")
+    numbers = np.zeros(len(lowered), dtype=np.uint8)
+    values = np.asarray(lowered.to_numpy(zero_copy_only=False), dtype=object)
+    for name, number in _PROTOCOL_NUMBERS.items():
+        numbers[values == name] = number
+    return numbers
+
+
+_STEP_ORDER = (
+    AttributionStep.NAT,
+    AttributionStep.DHCP,
+    AttributionStep.ALLOCATION,
+    AttributionStep.ASN,
+)
+_STEP_TEXT = [
+    "+".join(step for bit, step in enumerate(_STEP_ORDER) if code >> bit & 1) or None
+    for code in range(1 << len(_STEP_ORDER))
+]
 
 
 def attribute_findings(
@@ -189,73 +207,74 @@ def attribute_findings(
     """
     count = findings.num_rows
     clients = _text_list(findings.column("client_ip"))
+    client_keys, client_ok = address_keys(clients)
     times = _seconds(findings.column("first_seen"), default=OPEN_START_S)
-    steps: list[list[str]] = [[] for _ in range(count)]
-    out: dict[str, list[Any]] = {name: [None] * count for name in ATTRIBUTION_COLUMNS}
+    steps = np.zeros(count, dtype=np.int64)
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
 
-    host_ips: list[str | None] = list(clients)
+    host_keys, host_ok = client_keys, client_ok
     if nat is not None and count:
-        transports = [
-            _PROTOCOL_NUMBERS.get(str(t), 0) for t in findings.column("transport").to_pylist()
-        ]
-        ports = findings.column("client_port").to_pylist()
-        rows = nat.index.lookup(_nat_keys(clients, transports, ports), times)
+        ports = np.asarray(
+            pc.fill_null(pc.cast(findings.column("client_port"), pa.int64()), 0).to_numpy(),
+            dtype=np.int64,
+        )
+        protocols = _protocols(findings.column("transport"))
+        rows = nat.index.lookup(_nat_keys(client_keys, protocols, ports), times)
         missing = rows < 0
         if missing.any():  # a log without protocols, or a record for any protocol
-            anyproto = nat.index.lookup(_nat_keys(clients, [0] * count, ports), times)
-            rows = np.where(missing, anyproto, rows)
-        inside = _take(nat.table, "internal_ip", rows)
-        inside_port = _take(nat.table, "internal_port", rows)
-        for i in np.flatnonzero(rows >= 0).tolist():
-            out["internal_ip"][i] = inside[i]
-            out["internal_port"][i] = inside_port[i]
-            host_ips[i] = inside[i]
-            steps[i].append(AttributionStep.NAT)
+            zero = np.zeros(count, dtype=np.uint8)
+            rows = np.where(
+                missing, nat.index.lookup(_nat_keys(client_keys, zero, ports), times), rows
+            )
+        rows[~client_ok] = -1
+        resolved = rows >= 0
+        out["internal_ip"] = _take(nat.table, "internal_ip", rows)
+        out["internal_port"] = _take(nat.table, "internal_port", rows)
+        inside_keys, inside_ok = address_keys(_text_list(out["internal_ip"]))
+        host_keys = np.where(resolved, inside_keys, client_keys)
+        host_ok = np.where(resolved, inside_ok, client_ok)
+        steps |= resolved.astype(np.int64) << 0
     if dhcp is not None and count:
-        keys, ok = address_keys(host_ips)
-        rows = dhcp.index.lookup(keys, times)
-        rows[~ok] = -1
-        macs = _take(dhcp.table, "mac", rows)
-        names = _take(dhcp.table, "host_name", rows)
-        for i in np.flatnonzero(rows >= 0).tolist():
-            out["mac"][i] = macs[i]
-            out["host_name"][i] = names[i]
-            steps[i].append(AttributionStep.DHCP)
+        rows = dhcp.index.lookup(host_keys, times)
+        rows[~host_ok] = -1
+        out["mac"] = _take(dhcp.table, "mac", rows)
+        out["host_name"] = _take(dhcp.table, "host_name", rows)
+        steps |= (rows >= 0).astype(np.int64) << 1
     matched = np.full(count, -1, dtype=np.int64)
     if allocations is not None and count:
-        matched = allocations.match(clients, times)
-        taken = {
-            target: _take(allocations.table, source, matched)
-            for target, source in (
-                ("enterprise", "organisation"),
-                ("address", "address"),
-                ("uscc", "uscc"),
-                ("region_code", "region_code"),
-                ("isp", "isp"),
-            )
-        }
-        for i in np.flatnonzero(matched >= 0).tolist():
-            for target, values in taken.items():
-                out[target][i] = values[i]
-            steps[i].append(AttributionStep.ALLOCATION)
+        matched = allocations.index.lookup(client_keys, times)
+        matched[~client_ok] = -1
+        for target, source in (
+            ("enterprise", "organisation"),
+            ("address", "address"),
+            ("uscc", "uscc"),
+            ("region_code", "region_code"),
+            ("isp", "isp"),
+        ):
+            out[target] = _take(allocations.table, source, matched)
+        steps |= (matched >= 0).astype(np.int64) << 2
     if as_lookup is not None and count:
-        unmatched = [i for i in range(count) if matched[i] < 0 and clients[i]]
+        unmatched = np.flatnonzero((matched < 0) & client_ok).tolist()
         records = as_lookup(sorted({str(clients[i]) for i in unmatched}))
+        organisations: list[str | None] = [None] * count
+        networks: list[str | None] = [None] * count
         for i in unmatched:
             record = records.get(str(clients[i]))
             if record is not None:
-                out["as_org"][i] = record.organisation
-                out["as_network"][i] = record.network
-                steps[i].append(AttributionStep.ASN)
-    out["attributed_by"] = ["+".join(s) if s else None for s in steps]
+                organisations[i] = record.organisation
+                networks[i] = record.network
+                steps[i] |= 1 << 3
+        out["as_org"] = pa.array(organisations, pa.string())
+        out["as_network"] = pa.array(networks, pa.string())
+    out["attributed_by"] = pa.array([_STEP_TEXT[code] for code in steps.tolist()], pa.string())
     table = findings
     for name in ATTRIBUTION_COLUMNS:
         kind = pa.int32() if name == "internal_port" else pa.string()
-        column = pa.array(out[name], type=kind)
+        column = out.get(name, pa.nulls(count, kind))
         if name in table.column_names:
             position = table.column_names.index(name)
             field = table.schema.field(name)
-            table = table.set_column(position, field, column.cast(field.type))
+            table = table.set_column(position, field, pc.cast(column, field.type))
         else:
-            table = table.append_column(pa.field(name, kind), column)
+            table = table.append_column(pa.field(name, kind), pc.cast(column, kind))
     return table
