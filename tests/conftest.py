@@ -32,7 +32,7 @@ from minewatch.reference.ledger import (
 
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-TABLES = ["project_machine", "project", "lead", "enterprise", "audit_event"]
+TABLES = ["project_machine", "project", "lead", "enterprise", "audit_event", "ip_allocation"]
 
 
 @pytest.fixture(autouse=True)

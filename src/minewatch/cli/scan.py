@@ -158,14 +158,39 @@ def pcap(
         bool, typer.Option("--all-flows", help="Every flow with its verdict, not only mining.")
     ] = False,
     top: Annotated[int, typer.Option(help="Mining flows to show.")] = 10,
+    allocations: Annotated[
+        Path | None,
+        typer.Option("--allocations", help="IP allocation records (.csv/.parquet) to trace with."),
+    ] = None,
+    stored_allocations: Annotated[
+        bool,
+        typer.Option("--stored-allocations", help="Trace with the allocations in the database."),
+    ] = False,
+    nat_log: Annotated[
+        Path | None, typer.Option("--nat-log", help="NAT log: public address:port → inside host.")
+    ] = None,
+    dhcp_log: Annotated[
+        Path | None,
+        typer.Option("--dhcp-log", help="DHCP leases (.csv/.parquet or ISC dhcpd.leases)."),
+    ] = None,
+    asn: Annotated[
+        bool, typer.Option("--asn/--no-asn", help="Name the AS of addresses no allocation holds.")
+    ] = True,
+    leads: Annotated[
+        bool, typer.Option("--leads", help="Also record the mining machines as leads.")
+    ] = False,
+    actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
 ) -> None:
     """Find mining flows in packet captures: one row per flow, client → server, with the
-    pool, coin, wallet, worker and the message that gave it away."""
+    pool, coin, wallet, worker and the message that gave it away, traced to the enterprise,
+    street address and machine (notice 1283 clause 十九)."""
+    from minewatch.cli.network import AttributionOptions, attribute, save_network_leads
     from minewatch.detect.network.flows import scan_captures
 
     if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
         raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
-    findings = scan_captures(captures, all_flows=all_flows)
+    options = AttributionOptions(allocations, stored_allocations, nat_log, dhcp_log, asn)
+    findings = attribute(scan_captures(captures, all_flows=all_flows), options)
     if out.suffix.lower() == ".jsonl":
         write_jsonl(findings, out)
     else:
@@ -173,11 +198,18 @@ def pcap(
     mining = pc.sum(findings.column("mining")).as_py() or 0
     if mining and top:
         output.show(output.mining_flows_table(findings, top, context.locale()))
+    traced = pc.sum(pc.is_valid(findings.column("enterprise"))).as_py() or 0
     output.info(
         f"{len(captures)} capture(s): {mining} mining flow(s)"
         + (f" of {findings.num_rows}" if all_flows else "")
-        + f"; written to {out}"
+        + f", {traced} traced to an enterprise; written to {out}"
     )
+    if leads:
+        summary = save_network_leads(findings, actor)
+        output.info(
+            f"leads: {summary.created} new, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+        )
 
 
 def write_jsonl(table: pa.Table, path: Path) -> None:

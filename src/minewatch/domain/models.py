@@ -1,9 +1,19 @@
 """Every table, imported in one place so the metadata is complete (Alembic, tests)."""
 
+from minewatch.domain.allocations.models import IpAllocation
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
 
-__all__ = ["AuditEvent", "AuditHead", "Base", "Enterprise", "Lead", "Project", "ProjectMachine"]
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Enterprise",
+    "IpAllocation",
+    "Lead",
+    "Project",
+    "ProjectMachine",
+]

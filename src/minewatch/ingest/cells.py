@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 DATE_PATTERNS: tuple[str, ...] = (
     r"^(?P<y>\d{4})(?:[-/.]|年)(?P<m>\d{1,2})(?:[-/.]|月)(?P<d>\d{1,2})日?"
@@ -39,3 +40,62 @@ def parse_day(value: object, *, month_alone: bool = False) -> date | None:
             parts = match.groupdict()
             return date(int(parts["y"]), int(parts["m"]), int(parts.get("d") or 1))
     raise ValueError(f"{text!r} is not a date")
+
+
+_INSTANT_PATTERN = (
+    r"^(?P<y>\d{4})(?:[-/.]|年)(?P<m>\d{1,2})(?:[-/.]|月)(?P<d>\d{1,2})日?"
+    r"(?:[ T]+(?P<H>\d{1,2})(?::|时)(?P<M>\d{2})(?:(?::|分)(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?秒?)?)?"
+    r"\s*(?P<z>Z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_EPOCH_PATTERN = r"^\d{9,10}(?:\.\d+)?$|^\d{13}$"
+
+
+def parse_instant(
+    value: object, *, end_of_day: bool = False, local_tz: str = "Asia/Shanghai"
+) -> datetime | None:
+    """A timestamp cell as an aware UTC datetime; ``None`` when empty; ``ValueError`` otherwise.
+
+    Accepts ``2021-11-15 18:13:00`` (also with ``/``, ``.``, 年月日, a ``T``, seconds or a
+    fraction left out), a zone (``Z``, ``UTC``, ``+08:00``), or Unix time (10 digits in seconds,
+    13 in milliseconds). Naive times are ``local_tz`` (Asia/Shanghai unless the source says
+    otherwise). A date alone means its local midnight, or with ``end_of_day`` the midnight that
+    ends it (an inclusive end date as an exclusive end instant).
+    """
+    if value is None:
+        return None
+    zone = ZoneInfo(local_tz)
+    if isinstance(value, datetime):
+        return (value.replace(tzinfo=zone) if value.tzinfo is None else value).astimezone(UTC)
+    if isinstance(value, date):
+        day = datetime(value.year, value.month, value.day, tzinfo=zone)
+        return (day + timedelta(days=1) if end_of_day else day).astimezone(UTC)
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        return None
+    if re.match(_EPOCH_PATTERN, text):
+        seconds = float(text) / (1000 if len(text) == 13 else 1)
+        return datetime.fromtimestamp(seconds, UTC)
+    match = re.match(_INSTANT_PATTERN, text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a date and time (write 2021-11-15 18:13:00)")
+    parts = match.groupdict()
+    zone_text = parts["z"]
+    if zone_text in ("Z", "UTC"):
+        tz: tzinfo = UTC
+    elif zone_text:
+        sign = -1 if zone_text[0] == "-" else 1
+        digits = zone_text[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0)))
+    else:
+        tz = zone
+    try:
+        instant = datetime(
+            int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
+            int(parts["M"] or 0), int(parts["S"] or 0),
+            int((parts["f"] or "0").ljust(6, "0")), tzinfo=tz,
+        )  # fmt: skip
+    except ValueError as error:
+        raise ValueError(f"{text!r} is not a date and time ({error})") from None
+    if end_of_day and parts["H"] is None:
+        instant += timedelta(days=1)
+    return instant.astimezone(UTC)

@@ -197,10 +197,20 @@ NETWORK_FINDINGS_SCHEMA = pa.schema(
         pa.field("evidence", pa.string()),
         pa.field("enterprise", pa.string()),
         pa.field("address", pa.string()),
+        pa.field("uscc", pa.string()),
+        pa.field("region_code", pa.string()),
+        pa.field("isp", pa.string()),
+        pa.field("internal_ip", pa.string()),
+        pa.field("internal_port", pa.int32()),
+        pa.field("mac", pa.string()),
+        pa.field("host_name", pa.string()),
+        pa.field("as_org", pa.string()),
+        pa.field("as_network", pa.string()),
+        pa.field("attributed_by", pa.string()),
     ]
 )
-"""One flow per row, client → server. ``enterprise`` and ``address`` are filled once the
-addresses are matched to allocation records (empty until then)."""
+"""One flow per row, client → server. The columns from ``enterprise`` on are empty until
+:func:`minewatch.detect.network.attribution.attribute_findings` fills them."""
 
 
 def findings_table(verdicts: list[tuple[str, FlowVerdict]]) -> pa.Table:
@@ -211,7 +221,7 @@ def findings_table(verdicts: list[tuple[str, FlowVerdict]]) -> pa.Table:
         for name in rows:
             if name == "capture":
                 rows[name].append(capture)
-            elif name in ("enterprise", "address"):
+            elif name not in values:  # the attribution columns, filled later
                 rows[name].append(None)
             else:
                 rows[name].append(values[name])

@@ -1,7 +1,8 @@
 """Record detector findings as leads, linked to the enterprise they belong to.
 
-A lead is linked by the credit code in the grid's customer archive, or else by the account
-number, through a ledger project supplied on that account. One open lead per source and
+A lead is linked by the credit code in the grid's customer archive (or, for a network lead, in
+the ISP's allocation record of the miner's address), or else by the account number, through a
+ledger project supplied on that account. One open lead per source and
 subject: a later scan refreshes the evidence of the open lead rather than opening another.
 Every creation and change is an event in the audit chain.
 """
@@ -47,6 +48,9 @@ class LeadData:
     est_mining_kw: float | None = None
     est_rigs: int | None = None
     est_hashrate_ths: float | None = None
+    uscc_source: str | None = None
+    """Where ``uscc`` came from when not from the customer archive (``ip_allocation``: an ISP's
+    allocation record of the miner's address); recorded as the lead's ``linked_by``."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def _link(session: Session, data: LeadData) -> tuple[Enterprise | None, str | No
     if data.uscc and credit_code.is_valid(data.uscc):
         enterprise = get_by_uscc(session, data.uscc)
         if enterprise is not None:
-            return enterprise, "uscc"
+            return enterprise, data.uscc_source or "uscc"
     if data.account_no:
         project = session.scalar(
             select(Project).where(Project.grid_account_no == data.account_no).limit(1)
