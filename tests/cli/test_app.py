@@ -54,6 +54,7 @@ def test_demo_prints_the_weekly_summary_and_a_sound_chain(
     assert "leads recorded:" in out
     assert "挖矿流量" in out, "the demo scans a server room's capture"
     assert "8 of 8 mining flows found, 0 false alarms" in out
+    assert "leads recorded: 8 new, 8 linked to" in out, "traced to the unit, its leads linked"
     assert "audit chain intact" in out
 
 

@@ -110,7 +110,7 @@ def demo(
         _demo_meters(url, generated, seed, meters, locale)
         with session_scope(engine) as session:
             audit = verify_chain(session)
-    capture = _demo_network(db_path, seed, locale) if network else None
+    capture = _demo_network(url, generated, seed, locale) if network else None
     for line in output.audit_lines(audit):
         output.info(line)
     elapsed = time.perf_counter() - started
@@ -126,7 +126,10 @@ def demo(
             f"--weather {_meter_folder(db_path)}/weather.csv --out findings.csv"
         )
     if capture is not None:
-        output.info(f"      minewatch scan pcap {capture} --out flows.csv --all-flows")
+        output.info(
+            f"      minewatch scan pcap {capture} --allocations {capture.parent}/allocations.csv "
+            f"--dhcp-log {capture.parent}/dhcp-leases.csv --out flows.csv"
+        )
     if not audit.ok:
         raise typer.Exit(1)
 
@@ -187,26 +190,83 @@ def _demo_meters(
     output.info(f"leads recorded: {summary.created} new, {summary.linked} linked to an enterprise")
 
 
-def _demo_network(db_path: Path, seed: int, locale: Locale) -> Path:
-    """Generate an hour of a state-owned unit's server room, scan it, compare with the truth."""
+def _demo_network(url: str, generated: DemoProvince, seed: int, locale: Locale) -> Path:
+    """An hour of a state-owned unit's server room: generated, scanned, compared with the
+    truth, traced to the unit through its address plan and DHCP leases, recorded as leads."""
+    from minewatch.cli.network import AttributionOptions, attribute
     from minewatch.detect.network.flows import scan_captures
+    from minewatch.domain.leads.network import network_leads
+    from minewatch.domain.leads.service import record_leads
     from minewatch.synth.traffic import server_room_capture
 
-    folder = db_path.parent / "demo-network"
+    folder = Path(url.removeprefix("sqlite:///")).parent / "demo-network"
     folder.mkdir(parents=True, exist_ok=True)
     capture = folder / "server-room.pcap"
     truth = server_room_capture(capture, seed=seed, miners=8, others=60)
-    findings = scan_captures([capture], all_flows=True)
+    options = AttributionOptions(asn=False)
+    unit = next((e for e in generated.enterprises if e.state_owned), None)
+    if unit is not None:
+        # The unit files its inside address plan like an ISP's allocation record, and its DHCP
+        # server names the machines (a capture taken inside the server room).
+        options = AttributionOptions(
+            allocations=_write_csv(
+                folder / "allocations.csv",
+                ["ip_range", "organisation", "uscc", "address", "region_code", "isp", "valid_from"],
+                [
+                    [
+                        "10.0.0.0/8",
+                        unit.name,
+                        unit.uscc,
+                        unit.address,
+                        unit.region_code,
+                        f"{unit.name}信息中心",
+                        "2020-01-01",
+                    ]
+                ],
+            ),
+            dhcp_log=_write_csv(
+                folder / "dhcp-leases.csv",
+                ["ip", "mac", "host_name", "start_at"],
+                [
+                    [f.client_ip, _mac(index), f"srv-{index:03d}", "2021-11-01 08:00:00"]
+                    for index, f in enumerate(truth)
+                ],
+            ),
+            asn=False,
+        )
+    findings = attribute(scan_captures([capture], all_flows=True), options)
     output.show(output.mining_flows_table(findings, 10, locale))
-    mining = findings.filter(findings.column("mining")).to_pylist()
-    found = {(r["client_ip"], r["client_port"], r["server_ip"], r["server_port"]) for r in mining}
+    mining = findings.filter(findings.column("mining"))
+    found = {
+        (r["client_ip"], r["client_port"], r["server_ip"], r["server_port"])
+        for r in mining.to_pylist()
+    }
     real = {(f.client_ip, f.client_port, f.server_ip, f.server_port) for f in truth}
     output.info(
         f"{capture}: {findings.num_rows} flows, {len(found)} flagged as mining; against the "
         f"generator's ground truth: {len(found & real)} of {len(real)} mining flows found, "
         f"{len(found - real)} false alarms"
     )
+    engine = context.engine(url)
+    with session_scope(engine) as session:
+        summary = record_leads(session, network_leads(mining), actor="省通信管理局（网络监测）")
+    place = f"{unit.name}（{unit.uscc}）" if unit is not None else "—"
+    output.info(f"leads recorded: {summary.created} new, {summary.linked} linked to {place}")
     return capture
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _mac(index: int) -> str:
+    return f"3c:ec:ef:{index // 65536 % 256:02x}:{index // 256 % 256:02x}:{index % 256:02x}"
 
 
 def _as_ledger_operators(meters: MeterProvince, ledger: DemoProvince, seed: int) -> MeterProvince:

@@ -266,6 +266,11 @@ def mining_flows_table(findings: pa.Table, top: int, locale: Locale) -> Table:
     for index, header in enumerate(headers):
         table.add_column(header, justify="right" if index == 5 else "left")
     mining = findings.filter(findings.column("mining"))
+    traced = "enterprise" in mining.column_names and mining.column("enterprise").null_count < len(
+        mining
+    )
+    if traced:
+        table.add_column("单位 / 地址" if zh else "Enterprise / address")
     order = pc.sort_indices(mining, sort_keys=[("confidence", "descending")])
     for row in mining.take(order).slice(0, top).to_pylist():
         pool = f"{row['server_ip']}:{row['server_port']}"
@@ -274,13 +279,20 @@ def mining_flows_table(findings: pa.Table, top: int, locale: Locale) -> Table:
         wallet = str(row["wallet"] or "—")
         if len(wallet) > 24:
             wallet = f"{wallet[:10]}…{wallet[-8:]}"
-        table.add_row(
-            f"{row['client_ip']}:{row['client_port']}",
+        client = f"{row['client_ip']}:{row['client_port']}"
+        machine = row.get("host_name") or row.get("mac")
+        if machine:
+            client += f"\n{machine}"
+        cells = [
+            client,
             pool,
             str(row["coin"] or "—"),
             f"{wallet}\n{row['worker'] or '—'}",
             f"{row['first_seen']:%m-%d %H:%M:%S}\n{row['last_seen']:%m-%d %H:%M:%S}",
             f"{row['confidence']:.2f}",
             str(row["reason"]).replace("; ", "\n"),
-        )
+        ]
+        if traced:
+            cells.append(f"{row['enterprise'] or '—'}\n{row['address'] or ''}")
+        table.add_row(*cells)
     return table
