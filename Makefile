@@ -8,7 +8,8 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_*.[ch])
+KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_*.[ch]) \
+	$(wildcard src/minewatch/detect/network/_*.c)
 
 $(STAMP): pyproject.toml constraints.txt $(KERNEL_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
