@@ -66,6 +66,8 @@ typedef struct mw_scan {
     int64_t packets;       /* packets read */
     int64_t truncated_at;  /* byte offset of a cut-off last packet, or -1 */
     int64_t truncated_packet;
+    uint32_t links[16];    /* the interfaces' link types */
+    int n_links;
 } mw_scan;
 
 typedef struct interface {
@@ -214,11 +216,23 @@ static inline uint32_t capacity_for(uint32_t kept) {
     return room;
 }
 
+#define MAX_LINKS 16
+
 typedef struct pass {
     mw_scan *scan;
     int64_t tick_ms; /* the latest packet time so far: nfstream never goes back */
     int64_t idle_ms, active_ms;
+    FILE *out;       /* where the frames are written again as Ethernet (or NULL) */
+    int links_only;  /* only list the link types (no packet is read) */
+    uint32_t links[MAX_LINKS];
+    int n_links;
 } pass;
+
+static void note_link(pass *run, uint32_t link) {
+    for (int i = 0; i < run->n_links; i++)
+        if (run->links[i] == link) return;
+    if (run->n_links < MAX_LINKS) run->links[run->n_links++] = link;
+}
 
 /* The IP packet at `ip` (`len` captured bytes): its TCP payload into its conversation.
    Returns 0, or -1 when out of memory. */
@@ -304,9 +318,10 @@ static int take_ip(pass *run, const uint8_t *ip, uint32_t len, uint16_t vlan, in
     return 0;
 }
 
-/* A frame of link type `link`: find its IP packet. */
-static int take_frame(pass *run, uint32_t link, const uint8_t *frame, uint32_t caplen,
-                      int64_t time_ms) {
+/* Where the IP packet of a frame of link type `link` starts (and its innermost VLAN), or 0
+   when it carries none that nfstream would read. */
+static int find_ip(uint32_t link, const uint8_t *frame, uint32_t caplen, uint32_t *at,
+                   uint16_t *vlan_id) {
     uint32_t offset;
     uint16_t type = 0, vlan = 0;
     if (caplen < MIN_FRAME) return 0;
@@ -355,7 +370,34 @@ static int take_frame(pass *run, uint32_t link, const uint8_t *frame, uint32_t c
         return 0;
     }
     if (offset >= caplen) return 0;
-    return take_ip(run, frame + offset, caplen - offset, vlan, time_ms, 0);
+    *at = offset;
+    *vlan_id = vlan;
+    return 1;
+}
+
+/* One packet: listed, written again, and its TCP payload taken. `us` is its time as
+   libpcap gives it [us]. Returns 0, or -1 when out of memory or the copy fails. */
+static int take_packet(pass *run, uint32_t link, const uint8_t *frame, uint32_t caplen,
+                       uint32_t length, int64_t us) {
+    uint32_t offset;
+    uint16_t vlan;
+    if (!find_ip(link, frame, caplen, &offset, &vlan)) return 0;
+    if (run->out) {
+        /* Ethernet as it was; any other link as Ethernet around its IP packet. */
+        static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+        uint32_t head = link == 1 ? 0 : 14, skip = link == 1 ? 0 : offset;
+        uint32_t record[4] = {(uint32_t)(us / 1000000), (uint32_t)(us % 1000000),
+                              caplen - skip + head, (length > skip ? length - skip : 0) + head};
+        uint8_t ether[14];
+        memcpy(ether, macs, 12);
+        ether[12] = (frame[offset] >> 4) == 6 ? 0x86 : 0x08;
+        ether[13] = (frame[offset] >> 4) == 6 ? 0xdd : 0x00;
+        if (fwrite(record, sizeof record, 1, run->out) != 1 ||
+            (head && fwrite(ether, head, 1, run->out) != 1) ||
+            fwrite(frame + skip, caplen - skip, 1, run->out) != 1)
+            return -1;
+    }
+    return take_ip(run, frame + offset, caplen - offset, vlan, us / 1000, 0);
 }
 
 /* ---------------------------------------------------------------- the files */
@@ -369,11 +411,12 @@ static int fail(char *error, size_t size, const char *text, int64_t offset, int6
     return 1;
 }
 
-static int64_t ms_of(uint64_t ticks, uint64_t resolution, int64_t offset_s) {
+/* A pcapng time stamp as libpcap gives it: whole microseconds (truncated) [us]; nfstream
+   then takes whole milliseconds of them. */
+static int64_t us_of(uint64_t ticks, uint64_t resolution, int64_t offset_s) {
     uint64_t seconds = ticks / resolution, fraction = ticks % resolution;
-    /* libpcap gives microseconds (truncated), nfstream takes whole milliseconds of them. */
     unsigned __int128 micros = (unsigned __int128)fraction * 1000000u / resolution;
-    return ((int64_t)seconds + offset_s) * 1000 + (int64_t)(micros / 1000);
+    return ((int64_t)seconds + offset_s) * 1000000 + (int64_t)micros;
 }
 
 static int read_pcap(pass *run, const uint8_t *data, uint64_t size, char *error, size_t esize) {
@@ -386,6 +429,8 @@ static int read_pcap(pass *run, const uint8_t *data, uint64_t size, char *error,
     if (snaplen == 0 || snaplen > MAX_CAPLEN) snaplen = MAX_CAPLEN;
     uint64_t at = 24;
     int64_t number = 0;
+    note_link(run, link);
+    if (run->links_only) return 0;
     while (at < size) {
         number++;
         if (size - at < 16) {
@@ -403,9 +448,11 @@ static int read_pcap(pass *run, const uint8_t *data, uint64_t size, char *error,
             run->scan->truncated_packet = number;
             break;
         }
-        int64_t ms = (int64_t)seconds * 1000 + (int64_t)(fraction / (resolution / 1000));
-        if (take_frame(run, link, data + at + 16, caplen < snaplen ? caplen : snaplen, ms))
-            return fail(error, esize, "out of memory", (int64_t)at, number);
+        uint32_t length = rd32(data + at + 12, swap);
+        int64_t us = (int64_t)seconds * 1000000 + (int64_t)(fraction / (resolution / 1000000));
+        if (!run->links_only &&
+            take_packet(run, link, data + at + 16, caplen < snaplen ? caplen : snaplen, length, us))
+            return fail(error, esize, "out of memory or cannot write", (int64_t)at, number);
         run->scan->packets++;
         at += 16 + (uint64_t)caplen;
     }
@@ -466,6 +513,7 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
                 return fail(error, esize, "too many interfaces", (int64_t)at, -1);
             interface *face = &interfaces[count++];
             face->link = rd16(body, swap);
+            note_link(run, face->link);
             face->resolution = 1000000;
             face->offset_s = 0;
             uint32_t o = 8;
@@ -484,9 +532,11 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
                 }
                 o += 4 + ((olen + 3u) & ~3u);
             }
+        } else if (packet_block && run->links_only) {
+            number++;
         } else if (packet_block) {
             number++;
-            uint32_t face = 0, caplen;
+            uint32_t face = 0, caplen, length_of;
             uint64_t ticks = 0;
             const uint8_t *frame;
             if (type == 6) {
@@ -494,6 +544,7 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
                 face = rd32(body, swap);
                 ticks = (uint64_t)rd32(body + 4, swap) << 32 | rd32(body + 8, swap);
                 caplen = rd32(body + 12, swap);
+                length_of = rd32(body + 16, swap);
                 frame = body + 20;
                 if (caplen > body_len - 20)
                     return fail(error, esize, "captured length beyond its block", (int64_t)at, number);
@@ -502,6 +553,7 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
                 face = rd16(body, swap);
                 ticks = (uint64_t)rd32(body + 4, swap) << 32 | rd32(body + 8, swap);
                 caplen = rd32(body + 12, swap);
+                length_of = rd32(body + 16, swap);
                 frame = body + 20;
                 if (caplen > body_len - 20)
                     return fail(error, esize, "captured length beyond its block", (int64_t)at, number);
@@ -509,13 +561,14 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
                 if (body_len < 4) return fail(error, esize, "short packet block", (int64_t)at, number);
                 uint32_t original = rd32(body, swap);
                 caplen = original < body_len - 4 ? original : body_len - 4;
+                length_of = original;
                 frame = body + 4;
             }
             if (face >= (uint32_t)count)
                 return fail(error, esize, "packet of an undeclared interface", (int64_t)at, number);
-            int64_t ms = ms_of(ticks, interfaces[face].resolution, interfaces[face].offset_s);
-            if (take_frame(run, interfaces[face].link, frame, caplen, ms))
-                return fail(error, esize, "out of memory", (int64_t)at, number);
+            int64_t us = us_of(ticks, interfaces[face].resolution, interfaces[face].offset_s);
+            if (take_packet(run, interfaces[face].link, frame, caplen, length_of, us))
+                return fail(error, esize, "out of memory or cannot write", (int64_t)at, number);
             run->scan->packets++;
         }
         at += length;
@@ -525,10 +578,12 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
 
 /* ---------------------------------------------------------------- the entry points */
 
-/* Reads the capture at `path`. Returns the scan (free it with mw_capture_free), or NULL with
-   the reason in `error`. */
-mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, char *error,
-                         size_t esize) {
+/* Reads the capture at `path`. With `links_only`, only lists its link types (see
+   mw_capture_links). With `rewrite`, also writes every IP packet again, as a classic pcap of
+   Ethernet frames, to that path (for a reader that does not know the file's link types).
+   Returns the scan (free it with mw_capture_free), or NULL with the reason in `error`. */
+mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, int links_only,
+                         const char *rewrite, char *error, size_t esize) {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         snprintf(error, esize, "cannot open the file");
@@ -549,8 +604,25 @@ mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, c
     }
     madvise((void *)data, size, MADV_SEQUENTIAL);
     mw_scan *scan = calloc(1, sizeof *scan);
-    pass run = {scan, INT64_MIN, idle_ms, active_ms};
+    pass run;
+    memset(&run, 0, sizeof run);
+    run.scan = scan;
+    run.tick_ms = INT64_MIN;
+    run.idle_ms = idle_ms;
+    run.active_ms = active_ms;
+    run.links_only = links_only;
     int failed = 1;
+    if (rewrite && rewrite[0]) {
+        run.out = fopen(rewrite, "wb");
+        static const uint32_t header[6] = {0xa1b2c3d4u, 2u | 4u << 16, 0, 0, MAX_CAPLEN, 1};
+        if (!run.out || fwrite(header, sizeof header, 1, run.out) != 1) {
+            snprintf(error, esize, "cannot write the rewritten capture %s", rewrite);
+            if (run.out) fclose(run.out);
+            free(scan);
+            munmap((void *)data, size);
+            return NULL;
+        }
+    }
     if (scan) {
         scan->truncated_at = scan->truncated_packet = -1;
         uint32_t magic;
@@ -562,9 +634,13 @@ mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, c
             failed = read_pcapng(&run, data, size, error, esize);
         else
             failed = fail(error, esize, "not a pcap or pcapng capture (unknown magic number)", 0, -1);
+        memcpy(scan->links, run.links, sizeof run.links);
+        scan->n_links = run.n_links;
     } else {
         snprintf(error, esize, "out of memory");
     }
+    if (run.out && fclose(run.out) && !failed)
+        failed = fail(error, esize, "cannot write the rewritten capture", 0, -1);
     munmap((void *)data, size);
     if (failed) {
         void mw_capture_free(mw_scan *);
@@ -572,6 +648,12 @@ mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, c
         return NULL;
     }
     return scan;
+}
+
+/* The link types of the file's interfaces (at most 16), into `links`; returns how many. */
+int mw_capture_links(const mw_scan *scan, uint32_t *links) {
+    memcpy(links, scan->links, (size_t)scan->n_links * sizeof *links);
+    return scan->n_links;
 }
 
 int64_t mw_capture_count(const mw_scan *scan) { return scan->count; }

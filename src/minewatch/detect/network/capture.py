@@ -66,8 +66,11 @@ def _pass() -> ctypes.CDLL:
     compiled = library()
     compiled.mw_capture_scan.restype = ctypes.c_void_p
     compiled.mw_capture_scan.argtypes = [
-        ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_char_p, ctypes.c_size_t,
+        ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int, ctypes.c_char_p,
+        ctypes.c_char_p, ctypes.c_size_t,
     ]  # fmt: skip
+    compiled.mw_capture_links.restype = ctypes.c_int
+    compiled.mw_capture_links.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     for name in ("count", "packets", "truncated_at", "truncated_packet"):
         function = getattr(compiled, f"mw_capture_{name}")
         function.restype = ctypes.c_int64
@@ -82,23 +85,45 @@ def _pass() -> ctypes.CDLL:
     return compiled
 
 
+NFSTREAM_LINKS = frozenset({0, 1, 12, 101, 113, 228, 229})
+"""The link types nfstream 6.6 (libpcap on Linux) reads: BSD loopback, Ethernet, raw IP (as
+101 or 12, and 228/229), Linux cooked v1. Not 14 (raw IP as OpenBSD numbers it), 108 (OpenBSD
+loopback), 276 (Linux cooked v2); and libpcap reads only the first link type of a pcapng file
+whose interfaces differ."""
+
+
+def link_types(path: str | Path) -> list[int]:
+    """The link types of the capture's interfaces, in the order they are declared."""
+    compiled = _pass()
+    scan = _open(compiled, path, 0, 0, links_only=True, rewrite=None)
+    try:
+        links = (ctypes.c_uint32 * 16)()
+        return list(links[: compiled.mw_capture_links(scan, links)])
+    finally:
+        compiled.mw_capture_free(scan)
+
+
+def needs_rewriting(path: str | Path) -> bool:
+    """Whether nfstream would miss packets of this capture (see :data:`NFSTREAM_LINKS`): its
+    link types are not all ones nfstream reads, or a pcapng file mixes several."""
+    links = link_types(path)
+    return len(links) > 1 or any(link not in NFSTREAM_LINKS for link in links)
+
+
 def read_first_payloads(
-    path: str | Path, idle_timeout_s: int, active_timeout_s: int
+    path: str | Path, idle_timeout_s: int, active_timeout_s: int, rewrite: Path | None = None
 ) -> dict[FlowKey, FirstBytes]:
     """Every TCP conversation of the pcap or pcapng file at ``path``, by :data:`FlowKey`.
 
     ``idle_timeout_s`` and ``active_timeout_s`` [s] must be nfstream's, so that the
-    conversations are its flows. A file that is not a capture, or whose headers or block
-    lengths are broken, raises :class:`MineWatchError` naming the file and the byte offset
-    (and the packet's number); a last packet cut short is skipped with a warning, as tshark
-    does."""
+    conversations are its flows. With ``rewrite``, every IP packet is also written there as a
+    classic pcap of Ethernet frames (same stamps, same VLAN tags), which nfstream reads
+    whatever the original's link types. A file that is not a capture, or whose headers or
+    block lengths are broken, raises :class:`MineWatchError` naming the file and the byte
+    offset (and the packet's number); a last packet cut short is skipped with a warning, as
+    tshark does."""
     compiled = _pass()
-    error = ctypes.create_string_buffer(_ERROR_BYTES)
-    scan = compiled.mw_capture_scan(
-        str(path).encode(), idle_timeout_s * 1000, active_timeout_s * 1000, error, _ERROR_BYTES
-    )
-    if not scan:
-        raise MineWatchError(f"{path}: {error.value.decode('utf-8', 'replace')}")
+    scan = _open(compiled, path, idle_timeout_s * 1000, active_timeout_s * 1000, False, rewrite)
     try:
         truncated = compiled.mw_capture_truncated_at(scan)
         if truncated >= 0:
@@ -130,3 +155,26 @@ def read_first_payloads(
         return found
     finally:
         compiled.mw_capture_free(scan)
+
+
+def _open(
+    compiled: ctypes.CDLL,
+    path: str | Path,
+    idle_ms: int,
+    active_ms: int,
+    links_only: bool,
+    rewrite: Path | None,
+) -> int:
+    error = ctypes.create_string_buffer(_ERROR_BYTES)
+    scan: int | None = compiled.mw_capture_scan(
+        str(path).encode(),
+        idle_ms,
+        active_ms,
+        int(links_only),
+        str(rewrite).encode() if rewrite is not None else None,
+        error,
+        _ERROR_BYTES,
+    )
+    if not scan:
+        raise MineWatchError(f"{path}: {error.value.decode('utf-8', 'replace')}")
+    return scan

@@ -18,6 +18,7 @@ mid-session has none: then the message decides (a ``mining.submit`` comes from t
 
 from __future__ import annotations
 
+import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,12 @@ from typing import Any, Literal
 import pyarrow as pa
 from nfstream import NFPlugin, NFStreamer
 
-from minewatch.detect.network.capture import FirstBytes, FlowKey, read_first_payloads
+from minewatch.detect.network.capture import (
+    FirstBytes,
+    FlowKey,
+    needs_rewriting,
+    read_first_payloads,
+)
 from minewatch.detect.network.messages import (
     STRATUM_V2,
     MessageMatch,
@@ -111,9 +117,26 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
     ``inspect`` is ``"file"`` (the compiled pass beside a plugin-free nfstream; the default for
     a file) or ``"plugin"`` (:class:`FirstPayloads`; the default, and the only way, for a
     source that is not a file). A file the compiled pass cannot read raises
-    :class:`MineWatchError` naming the byte offset."""
+    :class:`MineWatchError` naming the byte offset. A file with link types nfstream does not
+    read (:func:`.capture.needs_rewriting`) is first written again as Ethernet, and nfstream
+    reads that, either way."""
     if inspect is None:
         inspect = "file" if Path(path).is_file() else "plugin"
+    if inspect == "plugin" and not Path(path).is_file():
+        return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(path, plugin=True)]
+    if needs_rewriting(path):
+        with tempfile.TemporaryDirectory(prefix="minewatch-capture-") as folder:
+            rewritten = Path(folder) / "rewritten.pcap"
+            found = read_first_payloads(path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S, rewritten)
+            if inspect == "plugin":
+                return [
+                    _verdict(flow, *_plugin_payloads(flow))
+                    for flow in _streamer(rewritten, plugin=True)
+                ]
+            return [
+                _verdict(flow, *_file_payloads(flow, found))
+                for flow in _streamer(rewritten, plugin=False)
+            ]
     if inspect == "plugin":
         return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(path, plugin=True)]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="minewatch-capture") as pool:
