@@ -157,7 +157,7 @@ class LinkType(IntEnum):
     LINUX_SLL2 = 276
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Encoding:
     """How :func:`write_pcap` writes packets.
 
