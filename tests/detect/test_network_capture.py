@@ -284,3 +284,17 @@ def test_damaged_captures_never_crash_the_pass(tmp_path: Path, data: st.DataObje
     else:
         message = "read: damaged"
     assert "damaged" in message
+
+
+def test_a_tuple_reused_within_the_idle_timeout_stays_one_flow(tmp_path: Path) -> None:
+    """nfstream does not split a flow on a new SYN, so neither does the pass: the second
+    session's bytes follow the first's, as the plugin sees them."""
+    first = Conversation(MINER, POOL).send(0, b"first session\n").close()
+    again = Conversation(MINER, POOL, start=first.packets[-1][0] + 5)
+    again.send(0, json_line({"id": 1, "method": "mining.subscribe", "params": ["cgminer"]}))
+    path = write_pcap(tmp_path / "reused.pcap", [first, again.close()])
+    (conversation,) = read_first_payloads(path, 600, 86_400).values()
+    assert conversation.payloads[0].startswith(b"first session\n{")
+    (verdict,) = scan_capture(path, inspect="file")
+    assert _rows([verdict]) == _rows(scan_capture(path, inspect="plugin"))
+    assert verdict.mining

@@ -18,7 +18,7 @@
  * Files: classic pcap (microsecond and nanosecond magic, either byte order) and pcapng (a
  * section of either byte order, any number of interfaces each with its link type, if_tsresol
  * and if_tsoffset; enhanced, simple and obsolete packet blocks; other blocks skipped). Links:
- * Ethernet (802.1Q / QinQ tags, MPLS), raw IP (101, 12, 14, 228, 229), Linux cooked (113,
+ * Ethernet (802.1Q / QinQ tags, MPLS, PPPoE), raw IP (101, 12, 14, 228, 229), Linux cooked (113,
  * 276), BSD loopback (0, 108). IPv4 (fragments beyond the first skipped, IP-in-IP followed)
  * and IPv6 (hop-by-hop, routing, fragment, destination-options headers skipped).
  *
@@ -343,6 +343,10 @@ static int find_ip(uint32_t link, const uint8_t *frame, uint32_t caplen, uint32_
                     if (bottom) break;
                 }
                 type = 0x0800;
+            } else if (type == 0x8864) { /* PPPoE session: its header and PPP's protocol */
+                if (offset + 8 > caplen) return 0;
+                offset += 8;
+                type = 0x0800; /* as nfstream: the IP version is read from the packet */
             } else {
                 break;
             }
