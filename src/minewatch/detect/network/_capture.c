@@ -470,7 +470,7 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
     int64_t number = 0;
     while (at < size) {
         if (size - at < 12) {
-            if (section && size - at >= 8) {
+            if (section) { /* a block cut short in its header: the file's last */
                 run->scan->truncated_at = (int64_t)at;
                 run->scan->truncated_packet = number + 1;
                 break;
@@ -596,7 +596,7 @@ mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, i
     struct stat info;
     if (fstat(fd, &info) || info.st_size < 4) {
         close(fd);
-        fail(error, esize, "not a pcap or pcapng capture (too short)", 0, -1);
+        fail(error, esize, "too short for a capture", 0, -1);
         return NULL;
     }
     uint64_t size = (uint64_t)info.st_size;
@@ -637,7 +637,7 @@ mw_scan *mw_capture_scan(const char *path, int64_t idle_ms, int64_t active_ms, i
         else if (magic == 0x0a0d0d0au)
             failed = read_pcapng(&run, data, size, error, esize);
         else
-            failed = fail(error, esize, "not a pcap or pcapng capture (unknown magic number)", 0, -1);
+            failed = fail(error, esize, "unknown magic number", 0, -1);
         memcpy(scan->links, run.links, sizeof run.links);
         scan->n_links = run.n_links;
     } else {

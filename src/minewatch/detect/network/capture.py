@@ -176,5 +176,6 @@ def _open(
         _ERROR_BYTES,
     )
     if not scan:
-        raise MineWatchError(f"{path}: {error.value.decode('utf-8', 'replace')}")
+        detail = error.value.decode("utf-8", "replace")
+        raise MineWatchError(f"{path}: not a readable pcap or pcapng capture ({detail})")
     return scan
