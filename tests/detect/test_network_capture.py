@@ -81,6 +81,7 @@ ENCODINGS = {
         pcapng=True, links=(LinkType.ETHERNET, LinkType.LINUX_SLL, LinkType.RAW)
     ),
     "pcapng, obsolete packet blocks": Encoding(pcapng=True, blocks="pb"),
+    "pcapng, if_tsoffset": Encoding(pcapng=True, nanoseconds=True, tsoffset_s=1_600_000_000),
     "IPv6": Encoding(ipv6=True),
     "IPv6 with options, pcapng, two links": Encoding(
         pcapng=True, ipv6=True, ipv6_options=True, links=(LinkType.LINUX_SLL2, LinkType.NULL)
@@ -304,3 +305,21 @@ def test_a_tuple_reused_within_the_idle_timeout_stays_one_flow(tmp_path: Path) -
     (verdict,) = scan_capture(path, inspect="file")
     assert _rows([verdict]) == _rows(scan_capture(path, inspect="plugin"))
     assert verdict.mining
+
+
+def test_a_conversation_between_ipv6_addresses(tmp_path: Path) -> None:
+    miner, pool = ("2001:db8:1::23", 51000), ("2001:db8:ffff::7", 3333)
+    talk = Conversation(miner, pool)
+    talk.send(0, json_line({"id": 1, "method": "mining.subscribe", "params": ["cgminer/4.11"]}))
+    talk.send(0, json_line({"id": 2, "method": "mining.authorize", "params": ["farm9.r2", "x"]}))
+    talk.close()
+    for encoding in (Encoding(), Encoding(links=(LinkType.LINUX_SLL2,), ipv6_options=True)):
+        path = write_pcap(tmp_path / "v6.pcap", [talk], encoding)
+        (verdict,) = scan_capture(path, inspect="file")
+        assert (verdict.client_ip, verdict.server_ip, verdict.server_port) == (
+            miner[0],
+            pool[0],
+            3333,
+        )
+        assert (verdict.mining, verdict.wallet, verdict.worker) == (True, "farm9", "r2")
+        assert _rows([verdict]) == _rows(scan_capture(path, inspect="plugin"))

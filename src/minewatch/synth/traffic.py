@@ -169,7 +169,8 @@ class Encoding:
     timestamp, one interface) packet blocks. ``ipv6``: every IPv4 packet as IPv6, addresses
     mapped by :func:`ipv6_of`, with a destination-options header before the transport when
     ``ipv6_options``. ``skipped_blocks``: pcapng blocks a reader must step over (name
-    resolution, interface statistics, a custom block) after the interfaces."""
+    resolution, interface statistics, a custom block) after the interfaces. ``tsoffset_s``:
+    pcapng's ``if_tsoffset`` [s], taken from every stamp written (a reader adds it back)."""
 
     links: tuple[LinkType, ...] = (LinkType.ETHERNET,)
     pcapng: bool = False
@@ -180,6 +181,7 @@ class Encoding:
     ipv6: bool = False
     ipv6_options: bool = False
     skipped_blocks: bool = True
+    tsoffset_s: int = 0
 
 
 def ipv6_of(address: str) -> str:
@@ -223,7 +225,7 @@ def write_pcap(
             face = index % faces
             data = _reframe(frame, encoding.links[face], encoding)
             seconds, micros = _stamp(when)
-            ticks = seconds * 1_000_000 + micros
+            ticks = (seconds - encoding.tsoffset_s) * 1_000_000 + micros
             if encoding.nanoseconds:
                 ticks *= 1000
             padded = data + bytes(-len(data) % 4)
@@ -264,6 +266,8 @@ def _pcapng_header(encoding: Encoding, order: str) -> bytes:
         options = _option(2, b"synth0", order)  # if_name
         if encoding.nanoseconds:
             options += _option(9, b"\x09", order)  # if_tsresol: 10^-9 s
+        if encoding.tsoffset_s:
+            options += _option(14, struct.pack(order + "q", encoding.tsoffset_s), order)
         options += struct.pack(order + "HH", 0, 0)
         out += _block(1, struct.pack(order + "HHI", link, 0, 65535) + options, order)
     if encoding.skipped_blocks:
