@@ -29,6 +29,8 @@ import pyarrow as pa
 from nfstream import NFPlugin, NFStreamer
 
 from minewatch.detect.network.capture import (
+    PAYLOAD_BYTES,
+    PAYLOAD_PACKETS,
     FirstBytes,
     FlowKey,
     needs_rewriting,
@@ -43,10 +45,6 @@ from minewatch.detect.network.messages import (
 from minewatch.errors import MineWatchError
 from minewatch.reference.pools import pool_host, pool_ports
 
-PAYLOAD_BYTES = 4096
-"""The first bytes of each direction that are inspected."""
-PAYLOAD_PACKETS = 8
-"""Packets with payload per direction after which a flow is no longer inspected."""
 IDLE_TIMEOUT_S = 600
 """nfstream's idle timeout [s]: a tuple silent this long starts a new flow."""
 ACTIVE_TIMEOUT_S = 86_400
@@ -120,34 +118,39 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
     :class:`MineWatchError` naming the byte offset. A file with link types nfstream does not
     read (:func:`.capture.needs_rewriting`) is first written again as Ethernet, and nfstream
     reads that, either way."""
+    is_file = Path(path).is_file()
     if inspect is None:
-        inspect = "file" if Path(path).is_file() else "plugin"
-    if inspect == "plugin" and not Path(path).is_file():
-        return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(path, plugin=True)]
+        inspect = "file" if is_file else "plugin"
+    if not is_file:
+        if inspect == "file":
+            raise MineWatchError(f"{path}: no such capture file")
+        return _by_plugin(path)
     if needs_rewriting(path):
         with tempfile.TemporaryDirectory(prefix="minewatch-capture-") as folder:
             rewritten = Path(folder) / "rewritten.pcap"
             found = read_first_payloads(path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S, rewritten)
             if inspect == "plugin":
-                return [
-                    _verdict(flow, *_plugin_payloads(flow))
-                    for flow in _streamer(rewritten, plugin=True)
-                ]
-            return [
-                _verdict(flow, *_file_payloads(flow, found))
-                for flow in _streamer(rewritten, plugin=False)
-            ]
-    if inspect == "plugin":
-        return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(path, plugin=True)]
+                return _by_plugin(rewritten)
+            return [_verdict(flow, *_file_payloads(flow, found)) for flow in _streamer(rewritten)]
+    return _by_plugin(path) if inspect == "plugin" else _by_file(path)
+
+
+def _by_plugin(source: str | Path) -> list[FlowVerdict]:
+    return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(source, plugin=True)]
+
+
+def _by_file(path: str | Path) -> list[FlowVerdict]:
+    """The compiled pass runs on a thread (ctypes lets go of the interpreter lock) beside
+    nfstream's meter process; flows that expire before it is done wait for it, the rest are
+    judged as they come."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="minewatch-capture") as pool:
-        # The compiled pass runs beside nfstream's meter process (ctypes lets go of the GIL).
         reading: Future[dict[FlowKey, FirstBytes]] = pool.submit(
             read_first_payloads, path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S
         )
         pending: list[Any] = []
         try:
-            flows = iter(_streamer(path, plugin=False))
-            for flow in flows:  # flows that expire before the pass is done wait for it
+            flows = iter(_streamer(path))
+            for flow in flows:
                 pending.append(flow)
                 if reading.done():
                     break
@@ -160,7 +163,7 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
         return verdicts
 
 
-def _streamer(path: str | Path, plugin: bool) -> Any:
+def _streamer(path: str | Path, plugin: bool = False) -> Any:
     return NFStreamer(
         source=str(path),
         udps=[FirstPayloads()] if plugin else None,
