@@ -36,15 +36,19 @@ MINER = ("10.1.2.3", 51000)
 POOL = ("203.0.113.7", 3333)
 
 
-def _rows(verdicts: list[FlowVerdict], addresses: dict[str, str] | None = None) -> list[str]:
-    """The verdicts as sorted, comparable rows (addresses mapped back when given)."""
+def _rows(
+    verdicts: list[FlowVerdict], addresses: dict[str, str] | None = None, encoded: bool = False
+) -> list[str]:
+    """The verdicts as sorted, comparable rows: addresses mapped back when given; without
+    ``bytes`` when compared ``encoded`` otherwise (a flow's bytes count its link headers)."""
     rows = []
     for verdict in verdicts:
         row = asdict(verdict)
         if addresses:
             row["client_ip"] = addresses[row["client_ip"]]
             row["server_ip"] = addresses[row["server_ip"]]
-        row.pop("bytes")  # the link header's length is counted in
+        if encoded:
+            row.pop("bytes")
         rows.append(repr(sorted(row.items())))
     return sorted(rows)
 
@@ -117,7 +121,7 @@ def test_every_encoding_gives_the_same_verdicts(
         ends = {v.client_ip for v in server_room} | {v.server_ip for v in server_room}
         addresses = {ipv6_of(ip): ip for ip in ends}
         assert {t.client_ip for t in truth} <= set(addresses)
-    assert _rows(by_file, addresses) == _rows(server_room)
+    assert _rows(by_file, addresses, encoded=True) == _rows(server_room, encoded=True)
 
 
 def test_simple_packet_blocks_have_no_time_but_the_same_findings(
@@ -148,11 +152,33 @@ def test_only_unusual_links_are_written_again(tmp_path: Path) -> None:
         [talk, Conversation(("10.1.2.4", 51001), POOL).close()],
         Encoding(pcapng=True, links=(LinkType.ETHERNET, LinkType.RAW)),
     )
-    assert (needs_rewriting(plain), needs_rewriting(cooked2), needs_rewriting(mixed)) == (
+    assert [needs_rewriting(link_types(path)) for path in (plain, cooked2, mixed)] == [
         False,
         True,
         True,
-    )
+    ]
+
+
+def test_a_link_the_pass_does_not_read_is_inspected_by_the_plugin(tmp_path: Path) -> None:
+    """PPP in HDLC-like framing (50): nfstream reads it, the pass does not, the plugin does."""
+    talk = Conversation(MINER, POOL)
+    talk.send(0, json_line({"id": 1, "method": "mining.subscribe", "params": ["cgminer"]}))
+    ethernet = write_pcap(tmp_path / "ether.pcap", [talk.close()])
+    data = bytearray(ethernet.read_bytes())
+    out, at = bytearray(data[:24]), 24
+    struct.pack_into("<I", out, 20, 50)
+    while at < len(data):
+        caplen = struct.unpack_from("<I", data, at + 8)[0]
+        frame = b"\xff\x03\x00\x21" + data[at + 16 + 14 : at + 16 + caplen]
+        out += struct.pack("<IIII", *struct.unpack_from("<II", data, at), len(frame), len(frame))
+        out += frame
+        at += 16 + caplen
+    path = tmp_path / "ppp.pcap"
+    path.write_bytes(bytes(out))
+    assert read_first_payloads(path, 600, 86_400) == {}
+    (verdict,) = scan_capture(path)
+    assert verdict.mining
+    assert verdict.reason.startswith("network.stratum.subscribe")
 
 
 def test_first_payloads_are_bounded_and_the_syn_side_is_kept(tmp_path: Path) -> None:

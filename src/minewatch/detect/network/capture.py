@@ -103,10 +103,15 @@ def link_types(path: str | Path) -> list[int]:
         compiled.mw_capture_free(scan)
 
 
-def needs_rewriting(path: str | Path) -> bool:
-    """Whether nfstream would miss packets of this capture (see :data:`NFSTREAM_LINKS`): its
-    link types are not all ones nfstream reads, or a pcapng file mixes several."""
-    links = link_types(path)
+PASS_LINKS = frozenset({0, 1, 12, 14, 101, 108, 113, 228, 229, 276})
+"""The link types the compiled pass reads (nfstream also reads PPP, Cisco HDLC and radiotap:
+such a capture is inspected by the plugin)."""
+
+
+def needs_rewriting(links: list[int]) -> bool:
+    """Whether nfstream would miss packets of a capture with these link types (see
+    :data:`NFSTREAM_LINKS`): they are not all ones nfstream reads, or a pcapng file mixes
+    several."""
     return len(links) > 1 or any(link not in NFSTREAM_LINKS for link in links)
 
 

@@ -18,6 +18,7 @@ mid-session has none: then the message decides (a ``mining.submit`` comes from t
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -29,10 +30,12 @@ import pyarrow as pa
 from nfstream import NFPlugin, NFStreamer
 
 from minewatch.detect.network.capture import (
+    PASS_LINKS,
     PAYLOAD_BYTES,
     PAYLOAD_PACKETS,
     FirstBytes,
     FlowKey,
+    link_types,
     needs_rewriting,
     read_first_payloads,
 )
@@ -53,6 +56,7 @@ HANDSHAKE_PACKETS = 12
 """Packets a TCP and TLS handshake take (with a little slack): a flow with a pool's name and no
 more than this is an attempt, not a session."""
 _TCP = 6
+_log = logging.getLogger(__name__)
 
 
 class FirstPayloads(NFPlugin):  # type: ignore[misc]
@@ -117,7 +121,8 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
     source that is not a file). A file the compiled pass cannot read raises
     :class:`MineWatchError` naming the byte offset. A file with link types nfstream does not
     read (:func:`.capture.needs_rewriting`) is first written again as Ethernet, and nfstream
-    reads that, either way."""
+    reads that, either way; one with link types the pass does not read (PPP, radiotap: not
+    in :data:`.capture.PASS_LINKS`) is inspected by the plugin."""
     is_file = Path(path).is_file()
     if inspect is None:
         inspect = "file" if is_file else "plugin"
@@ -125,7 +130,11 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
         if inspect == "file":
             raise MineWatchError(f"{path}: no such capture file")
         return _by_plugin(path)
-    if needs_rewriting(path):
+    links = link_types(path)
+    if any(link not in PASS_LINKS for link in links):
+        _log.info("%s: link types %s are inspected by the nfstream plugin", path, links)
+        return _by_plugin(path)
+    if needs_rewriting(links):
         with tempfile.TemporaryDirectory(prefix="minewatch-capture-") as folder:
             rewritten = Path(folder) / "rewritten.pcap"
             found = read_first_payloads(path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S, rewritten)
