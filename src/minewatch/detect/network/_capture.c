@@ -18,8 +18,8 @@
  * Files: classic pcap (microsecond and nanosecond magic, either byte order) and pcapng (a
  * section of either byte order, any number of interfaces each with its link type, if_tsresol
  * and if_tsoffset; enhanced, simple and obsolete packet blocks; other blocks skipped). Links:
- * Ethernet (802.1Q / QinQ tags, MPLS, PPPoE), raw IP (101, 12, 14, 228, 229), Linux cooked (113,
- * 276), BSD loopback (0, 108). IPv4 (fragments beyond the first skipped, IP-in-IP followed)
+ * Ethernet (802.1Q / QinQ tags, MPLS, PPPoE), raw IP (101, 12, 14, 228, 229), Linux cooked
+ * (113, 276), BSD loopback (0, 108). IPv4 (fragments beyond the first skipped, IP-in-IP followed)
  * and IPv6 (hop-by-hop, routing, fragment, destination-options headers skipped).
  *
  * The file is mapped, not read into memory; what is kept is bounded by the conversations
@@ -246,7 +246,8 @@ static int take_ip(pass *run, const uint8_t *ip, uint32_t len, uint16_t vlan, in
         uint32_t ihl = (uint32_t)(ip[0] & 15) * 4, total = be16(ip + 2);
         if (ihl < 20 || ihl > len) return 0;
         protocol = ip[9];
-        if (protocol == 4 || protocol == 41) return take_ip(run, ip + ihl, len - ihl, vlan, time_ms, depth + 1);
+        if (protocol == 4 || protocol == 41) /* IP in IP: the inner packet, as nfstream */
+            return take_ip(run, ip + ihl, len - ihl, vlan, time_ms, depth + 1);
         if (be16(ip + 6) & 0x1fff) return 0; /* a later fragment: no TCP header */
         if (total < ihl) return 0;
         memcpy(src, ip + 12, 4);
