@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench bench-meters train-meters regions clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network train-meters regions clean
 
 setup: $(STAMP)
 
-KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_*.[ch])
+KERNEL_SOURCES := setup.py $(wildcard src/minewatch/detect/meters/_stage_*.[ch]) \
+	$(wildcard src/minewatch/detect/network/_*.c)
 
 $(STAMP): pyproject.toml constraints.txt $(KERNEL_SOURCES)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +40,11 @@ bench: $(STAMP)
 bench-meters: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(BIN)/python -m benchmarks.meters --sweep 5
+
+# Network detection: recall and false alarms on the corpus and on unseen server rooms (beside
+# nDPI's label alone), and packets/s beside plain nfstream and ndpiReader.
+bench-network: $(STAMP)
+	$(BIN)/python -m benchmarks.network --repeat 5
 
 # Retrain the packaged meter model on generated provinces (writes detect/data/meters-model.json).
 train-meters: $(STAMP)

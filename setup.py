@@ -1,4 +1,5 @@
-"""The compiled part of MineWatch: the meter kernels (stages one and two, the trees' walk).
+"""The compiled part of MineWatch: the meter kernels (stages one and two, the trees' walk) and
+the capture pass that reads the first payloads of TCP conversations (network detection).
 
 Everything else about the package is in pyproject.toml. The library is loaded with ctypes
 (it exposes a plain C function, not a Python module), so it does not depend on the Python
@@ -14,6 +15,7 @@ setup(
             sources=[
                 "src/minewatch/detect/meters/_stage_one.c",
                 "src/minewatch/detect/meters/_stage_two.c",
+                "src/minewatch/detect/network/_capture.c",
             ],
             depends=[
                 "src/minewatch/detect/meters/_stage_one_body.h",

@@ -1,4 +1,4 @@
-"""Synthetic network traffic: crafted TCP conversations and DNS queries written as a pcap.
+"""Synthetic network traffic: crafted TCP conversations and DNS queries written as a capture.
 
 Enough of TCP to look real to nfstream and nDPI (a handshake, sequence numbers that follow the
 bytes sent, acknowledgements, a closing FIN), none of the rest (no options, no checksums).
@@ -10,20 +10,31 @@ traffic — web browsing, TLS to ordinary services, a monitoring system speaking
 and returns the ground truth beside the file. :func:`bulk_capture` writes a capture of a given
 size for throughput measurements. Only numpy's ``default_rng`` is used; the same seed gives the
 same bytes.
+
+:func:`write_pcap` writes classic pcap on Ethernet by default; an :class:`Encoding` writes the
+same packets as pcapng (several interfaces, each its own link type, microsecond or nanosecond
+stamps, enhanced, simple or obsolete packet blocks), on other links (802.1Q and stacked VLAN
+tags, raw IPv4/IPv6, Linux cooked v1 and v2, BSD loopback), big-endian, or with every IPv4
+packet turned into IPv6 (:func:`ipv6_of` maps the addresses). Conversations may also be given
+IPv6 addresses directly.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 _SYN, _ACK, _PSH, _FIN = 0x02, 0x10, 0x08, 0x01
 _ETHER_IPV4 = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00"
+_ETHER_IPV6 = _ETHER_IPV4[:12] + b"\x86\xdd"
 START = 1_637_000_000.0
 """15 November 2021, 18:13 UTC: the first packet of a conversation unless told otherwise."""
 
@@ -80,7 +91,7 @@ class Conversation:
             0,
         )
         self._seq[side] += len(payload) + (1 if syn or flags & _FIN else 0)
-        self.packets.append((self._time, _ETHER_IPV4 + _ipv4(src, dst, 6, tcp + payload)))
+        self.packets.append((self._time, _ip_frame(src, dst, 6, tcp + payload)))
 
 
 @dataclass
@@ -96,8 +107,18 @@ class Datagrams:
         src, dst = (self.client, self.server) if side == 0 else (self.server, self.client)
         when = (self.packets[-1][0] if self.packets else self.start) + after
         udp = struct.pack("!HHHH", src[1], dst[1], 8 + len(payload), 0) + payload
-        self.packets.append((when, _ETHER_IPV4 + _ipv4(src, dst, 17, udp)))
+        self.packets.append((when, _ip_frame(src, dst, 17, udp)))
         return self
+
+
+def _ip_frame(src: tuple[str, int], dst: tuple[str, int], protocol: int, body: bytes) -> bytes:
+    """An Ethernet frame carrying ``body``: IPv6 when the addresses are, else IPv4."""
+    if ":" in src[0]:
+        header = struct.pack("!IHBB", 6 << 28, len(body), protocol, 64)
+        addresses = socket.inet_pton(socket.AF_INET6, src[0])
+        addresses += socket.inet_pton(socket.AF_INET6, dst[0])
+        return _ETHER_IPV6 + header + addresses + body
+    return _ETHER_IPV4 + _ipv4(src, dst, protocol, body)
 
 
 def _ipv4(src: tuple[str, int], dst: tuple[str, int], protocol: int, body: bytes) -> bytes:
@@ -121,17 +142,188 @@ def _address(text: str) -> bytes:
     return bytes(int(part) for part in text.split("."))
 
 
-def write_pcap(path: Path, conversations: Sequence[Conversation | Datagrams]) -> Path:
-    """The conversations' packets, in time order, as a classic little-endian pcap (Ethernet)."""
-    packets = sorted(p for c in conversations for p in c.packets)
+class LinkType(IntEnum):
+    """Link-layer header types of pcap and pcapng (tcpdump.org's LINKTYPE_ values)."""
+
+    NULL = 0  # BSD loopback: address family in the writer's byte order
+    ETHERNET = 1
+    RAW_12 = 12  # raw IP under the number most systems give DLT_RAW
+    RAW_14 = 14  # raw IP under OpenBSD's DLT_RAW
+    RAW = 101
+    LOOP = 108  # OpenBSD loopback: address family in network byte order
+    LINUX_SLL = 113
+    IPV4 = 228
+    IPV6 = 229
+    LINUX_SLL2 = 276
+
+
+@dataclass(frozen=True, kw_only=True)
+class Encoding:
+    """How :func:`write_pcap` writes packets.
+
+    ``links``: the interfaces' link types; a classic pcap has one, a pcapng one interface per
+    entry, conversation *i* on interface *i* mod their number. ``vlans``: 802.1Q tags on
+    Ethernet, outermost first (two or more: stacked, "QinQ"). ``nanoseconds``: the pcap
+    nanosecond magic, or ``if_tsresol`` 9 in pcapng (stamps are the same microseconds).
+    ``blocks``: pcapng's enhanced (``epb``), obsolete (``pb``) or simple (``spb``, no
+    timestamp, one interface) packet blocks. ``ipv6``: every IPv4 packet as IPv6, addresses
+    mapped by :func:`ipv6_of`, with a destination-options header before the transport when
+    ``ipv6_options``. ``skipped_blocks``: pcapng blocks a reader must step over (name
+    resolution, interface statistics, a custom block) after the interfaces. ``tsoffset_s``:
+    pcapng's ``if_tsoffset`` [s], taken from every stamp written (a reader adds it back)."""
+
+    links: tuple[LinkType, ...] = (LinkType.ETHERNET,)
+    pcapng: bool = False
+    big_endian: bool = False
+    nanoseconds: bool = False
+    vlans: tuple[int, ...] = ()
+    blocks: Literal["epb", "pb", "spb"] = "epb"
+    ipv6: bool = False
+    ipv6_options: bool = False
+    skipped_blocks: bool = True
+    tsoffset_s: int = 0
+
+
+def ipv6_of(address: str) -> str:
+    """The IPv6 address :class:`Encoding` gives IPv4 ``address``: ``2001:db8::`` and its four
+    bytes, as ``inet_ntop`` writes it."""
+    return socket.inet_ntop(
+        socket.AF_INET6, bytes.fromhex("20010db8" + "00" * 8) + socket.inet_aton(address)
+    )
+
+
+def write_pcap(
+    path: Path, conversations: Sequence[Conversation | Datagrams], encoding: Encoding | None = None
+) -> Path:
+    """The conversations' packets, in time order, as a capture: by default a classic
+    little-endian pcap of Ethernet frames; otherwise as ``encoding`` says."""
+    packets = sorted(
+        (when, frame, index)
+        for index, talk in enumerate(conversations)
+        for when, frame in talk.packets
+    )
+    if encoding is None:
+        encoding = Encoding()
+    order = ">" if encoding.big_endian else "<"
     with path.open("wb") as handle:
-        handle.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for when, frame in packets:
-            seconds = int(when)
-            micros = min(round((when - seconds) * 1e6), 999_999)
-            handle.write(struct.pack("<IIII", seconds, micros, len(frame), len(frame)))
-            handle.write(frame)
+        if not encoding.pcapng:
+            if len(encoding.links) != 1:
+                raise ValueError("a classic pcap file has one link type")
+            magic = 0xA1B23C4D if encoding.nanoseconds else 0xA1B2C3D4
+            link = encoding.links[0]
+            handle.write(struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, link))
+            for when, frame, _ in packets:
+                seconds, micros = _stamp(when)
+                fraction = micros * 1000 if encoding.nanoseconds else micros
+                data = _reframe(frame, link, encoding)
+                handle.write(struct.pack(order + "IIII", seconds, fraction, len(data), len(data)))
+                handle.write(data)
+            return path
+        handle.write(_pcapng_header(encoding, order))
+        faces = len(encoding.links)
+        for when, frame, index in packets:
+            face = index % faces
+            data = _reframe(frame, encoding.links[face], encoding)
+            seconds, micros = _stamp(when)
+            ticks = (seconds - encoding.tsoffset_s) * 1_000_000 + micros
+            if encoding.nanoseconds:
+                ticks *= 1000
+            padded = data + bytes(-len(data) % 4)
+            if encoding.blocks == "spb":
+                if faces != 1:
+                    raise ValueError("simple packet blocks belong to a single interface")
+                body = struct.pack(order + "I", len(data)) + padded
+                handle.write(_block(3, body, order))
+                continue
+            high, low = ticks >> 32, ticks & 0xFFFFFFFF
+            if encoding.blocks == "pb":
+                head = struct.pack(order + "HHIIII", face, 0, high, low, len(data), len(data))
+                handle.write(_block(2, head + padded, order))
+            else:
+                head = struct.pack(order + "IIIII", face, high, low, len(data), len(data))
+                handle.write(_block(6, head + padded, order))
     return path
+
+
+def _stamp(when: float) -> tuple[int, int]:
+    seconds = int(when)
+    return seconds, min(round((when - seconds) * 1e6), 999_999)
+
+
+def _block(kind: int, body: bytes, order: str) -> bytes:
+    length = 12 + len(body)
+    return struct.pack(order + "II", kind, length) + body + struct.pack(order + "I", length)
+
+
+def _option(code: int, value: bytes, order: str) -> bytes:
+    return struct.pack(order + "HH", code, len(value)) + value + bytes(-len(value) % 4)
+
+
+def _pcapng_header(encoding: Encoding, order: str) -> bytes:
+    """The section header, an interface description per link, and blocks to be skipped."""
+    out = _block(0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1), order)
+    for link in encoding.links:
+        options = _option(2, b"synth0", order)  # if_name
+        if encoding.nanoseconds:
+            options += _option(9, b"\x09", order)  # if_tsresol: 10^-9 s
+        if encoding.tsoffset_s:
+            options += _option(14, struct.pack(order + "q", encoding.tsoffset_s), order)
+        options += struct.pack(order + "HH", 0, 0)
+        out += _block(1, struct.pack(order + "HHI", link, 0, 65535) + options, order)
+    if encoding.skipped_blocks:
+        name = b"pool.example\x00"
+        record = struct.pack(order + "HH", 1, 4 + len(name)) + b"\xcb\x00\x71\x07" + name
+        record += bytes(-len(record) % 4) + struct.pack(order + "HH", 0, 0)
+        out += _block(4, record, order)  # name resolution
+        out += _block(5, struct.pack(order + "III", 0, 0, 0), order)  # interface statistics
+        out += _block(0x00000BAD, struct.pack(order + "I", 32473) + b"mine", order)  # custom
+    return out
+
+
+def _reframe(frame: bytes, link: LinkType, encoding: Encoding) -> bytes:
+    """An Ethernet/IP frame of :class:`Conversation` under another link header."""
+    ip = frame[14:]
+    if encoding.ipv6 and ip[0] >> 4 == 4:
+        ip = _as_ipv6(ip)
+    if ip[0] >> 4 == 6 and encoding.ipv6_options:
+        ip = _with_options(ip)
+    version = ip[0] >> 4
+    ethertype = b"\x86\xdd" if version == 6 else b"\x08\x00"
+    if link == LinkType.ETHERNET:
+        tags = b"".join(b"\x81\x00" + struct.pack("!H", vlan & 0xFFF) for vlan in encoding.vlans)
+        return frame[:12] + tags + ethertype + ip
+    if link in (LinkType.RAW, LinkType.RAW_12, LinkType.RAW_14, LinkType.IPV4, LinkType.IPV6):
+        return ip
+    family = 2 if version == 4 else 24
+    if link == LinkType.NULL:
+        return struct.pack((">" if encoding.big_endian else "<") + "I", family) + ip
+    if link == LinkType.LOOP:
+        return struct.pack("!I", family) + ip
+    if link == LinkType.LINUX_SLL:
+        return struct.pack("!HHH", 0, 1, 6) + frame[6:12] + b"\x00\x00" + ethertype + ip
+    if link == LinkType.LINUX_SLL2:
+        return ethertype + struct.pack("!HIHBB", 0, 2, 1, 0, 6) + frame[6:12] + b"\x00\x00" + ip
+    raise ValueError(f"no framing for link type {link}")
+
+
+def _as_ipv6(ip: bytes) -> bytes:
+    header = (ip[0] & 15) * 4
+    body = ip[header:]
+    source = ipv6_of(socket.inet_ntoa(ip[12:16]))
+    target = ipv6_of(socket.inet_ntoa(ip[16:20]))
+    return (
+        struct.pack("!IHBB", 6 << 28, len(body), ip[9], ip[8])
+        + socket.inet_pton(socket.AF_INET6, source)
+        + socket.inet_pton(socket.AF_INET6, target)
+        + body
+    )
+
+
+def _with_options(ip: bytes) -> bytes:
+    """``ip`` (IPv6) with an 8-byte destination-options header (PadN) before its transport."""
+    options = bytes([ip[6], 0, 1, 4, 0, 0, 0, 0])
+    length = struct.unpack("!H", ip[4:6])[0] + len(options)
+    return ip[:4] + struct.pack("!HB", length, 60) + ip[7:40] + options + ip[40:]
 
 
 def client_hello(server_name: str) -> bytes:
@@ -206,10 +398,11 @@ _POOL_NAMES = ("eu1.nanopool.org", "stratum.f2pool.com", "xmr.2miners.com", "btc
 
 
 def server_room_capture(
-    path: Path, seed: int = 0, miners: int = 6, others: int = 30
+    path: Path, seed: int = 0, miners: int = 6, others: int = 30, encoding: Encoding | None = None
 ) -> list[TrueFlow]:
     """An hour of a unit's server room with ``miners`` mining hosts among ``others`` ordinary
-    conversations; writes the pcap to ``path`` and returns the mining flows (ground truth)."""
+    conversations; writes the capture to ``path`` (as ``encoding`` says) and returns the mining
+    flows (ground truth, with the addresses as written)."""
     rng = np.random.default_rng(seed)
     talks: list[Conversation | Datagrams] = []
     truth: list[TrueFlow] = []
@@ -249,7 +442,12 @@ def server_room_capture(
         client = (host, int(rng.integers(40_000, 60_000)))
         start = START + float(rng.uniform(0, 3000))
         talks.append(_ordinary(index, client, start, rng))
-    write_pcap(path, talks)
+    write_pcap(path, talks, encoding)
+    if encoding is not None and encoding.ipv6:
+        truth = [
+            replace(flow, client_ip=ipv6_of(flow.client_ip), server_ip=ipv6_of(flow.server_ip))
+            for flow in truth
+        ]
     return truth
 
 

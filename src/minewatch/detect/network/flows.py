@@ -1,9 +1,15 @@
 """Mining flows in a packet capture: nfstream's flows, each with its first payloads inspected.
 
 nfstream (with nDPI) groups packets into bidirectional flows and labels them; its ``Mining``
-label is one signal. :class:`FirstPayloads` keeps the first bytes each side of a TCP flow sends
-(a few packets, then it stops looking) and hands them to :func:`.messages.inspect_payloads`; a
-TLS server name or a DNS query for a known pool (:mod:`minewatch.reference.pools`) is another.
+label is one signal. The first bytes each side of a TCP flow sends (a few packets, then no
+more) go to :func:`.messages.inspect_payloads`; a TLS server name or a DNS query for a known
+pool (:mod:`minewatch.reference.pools`) is another.
+
+The first bytes are read one of two ways (``inspect``): from a capture file, by the compiled
+pass of :mod:`.capture`, beside an nfstream without plugins (the fast way: any plugin makes
+nfstream build a Python object for every packet); or, for a source that is not a file (a live
+interface), by :class:`FirstPayloads`, an nfstream plugin that stops looking after the first
+packets. Both give the same verdicts (``tests/detect/test_network_capture.py``).
 
 Who is the client? The side that sent the SYN, when the capture has it. A capture that begins
 mid-session has none: then the message decides (a ``mining.submit`` comes from the miner, a
@@ -12,14 +18,27 @@ mid-session has none: then the message decides (a ``mining.submit`` comes from t
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from nfstream import NFPlugin, NFStreamer
 
+from minewatch.detect.network.capture import (
+    PASS_LINKS,
+    PAYLOAD_BYTES,
+    PAYLOAD_PACKETS,
+    FirstBytes,
+    FlowKey,
+    link_types,
+    needs_rewriting,
+    read_first_payloads,
+)
 from minewatch.detect.network.messages import (
     STRATUM_V2,
     MessageMatch,
@@ -29,14 +48,15 @@ from minewatch.detect.network.messages import (
 from minewatch.errors import MineWatchError
 from minewatch.reference.pools import pool_host, pool_ports
 
-PAYLOAD_BYTES = 4096
-"""The first bytes of each direction that are inspected."""
-PAYLOAD_PACKETS = 8
-"""Packets with payload per direction after which a flow is no longer inspected."""
+IDLE_TIMEOUT_S = 600
+"""nfstream's idle timeout [s]: a tuple silent this long starts a new flow."""
+ACTIVE_TIMEOUT_S = 86_400
+"""nfstream's active timeout [s]: a flow this old is cut and a new one begins."""
 HANDSHAKE_PACKETS = 12
 """Packets a TCP and TLS handshake take (with a little slack): a flow with a pool's name and no
 more than this is an attempt, not a session."""
 _TCP = 6
+_log = logging.getLogger(__name__)
 
 
 class FirstPayloads(NFPlugin):  # type: ignore[misc]
@@ -89,24 +109,109 @@ class FlowVerdict:
     evidence: str
 
 
-def scan_capture(path: str | Path) -> list[FlowVerdict]:
-    """Every flow of a pcap or pcapng file, with its verdict."""
-    streamer = NFStreamer(
+Inspect = Literal["file", "plugin"]
+"""How the first payloads are read: by the compiled pass over the file, or by the plugin."""
+
+
+def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowVerdict]:
+    """Every flow of a pcap or pcapng file (or of a live interface), with its verdict.
+
+    ``inspect`` is ``"file"`` (the compiled pass beside a plugin-free nfstream; the default for
+    a file) or ``"plugin"`` (:class:`FirstPayloads`; the default, and the only way, for a
+    source that is not a file). A file the compiled pass cannot read raises
+    :class:`MineWatchError` naming the byte offset. A file with link types nfstream does not
+    read (:func:`.capture.needs_rewriting`) is first written again as Ethernet, and nfstream
+    reads that, either way; one with link types the pass does not read (PPP, radiotap: not
+    in :data:`.capture.PASS_LINKS`) is inspected by the plugin."""
+    is_file = Path(path).is_file()
+    if inspect is None:
+        inspect = "file" if is_file else "plugin"
+    if not is_file:
+        if inspect == "file":
+            raise MineWatchError(f"{path}: no such capture file")
+        return _by_plugin(path)
+    links = link_types(path)
+    if any(link not in PASS_LINKS for link in links):
+        _log.info("%s: link types %s are inspected by the nfstream plugin", path, links)
+        return _by_plugin(path)
+    if needs_rewriting(links):
+        with tempfile.TemporaryDirectory(prefix="minewatch-capture-") as folder:
+            rewritten = Path(folder) / "rewritten.pcap"
+            found = read_first_payloads(path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S, rewritten)
+            if inspect == "plugin":
+                return _by_plugin(rewritten)
+            return [_verdict(flow, *_file_payloads(flow, found)) for flow in _streamer(rewritten)]
+    return _by_plugin(path) if inspect == "plugin" else _by_file(path)
+
+
+def _by_plugin(source: str | Path) -> list[FlowVerdict]:
+    return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(source, plugin=True)]
+
+
+def _by_file(path: str | Path) -> list[FlowVerdict]:
+    """The compiled pass runs on a thread (ctypes lets go of the interpreter lock) beside
+    nfstream's meter process; flows that expire before it is done wait for it, the rest are
+    judged as they come."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="minewatch-capture") as pool:
+        reading: Future[dict[FlowKey, FirstBytes]] = pool.submit(
+            read_first_payloads, path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S
+        )
+        pending: list[Any] = []
+        try:
+            flows = iter(_streamer(path))
+            for flow in flows:
+                pending.append(flow)
+                if reading.done():
+                    break
+            found = reading.result()
+            verdicts = [_verdict(flow, *_file_payloads(flow, found)) for flow in pending]
+            verdicts += [_verdict(flow, *_file_payloads(flow, found)) for flow in flows]
+        except ValueError:
+            reading.result()  # a broken file: the pass names the offset
+            raise
+        return verdicts
+
+
+def _streamer(path: str | Path, plugin: bool = False) -> Any:
+    return NFStreamer(
         source=str(path),
-        udps=[FirstPayloads()],
+        udps=[FirstPayloads()] if plugin else None,
         statistical_analysis=False,
         n_dissections=20,
-        idle_timeout=600,
-        active_timeout=86_400,
+        idle_timeout=IDLE_TIMEOUT_S,
+        active_timeout=ACTIVE_TIMEOUT_S,
     )
-    return [_verdict(flow) for flow in streamer]
 
 
-def _verdict(flow: Any) -> FlowVerdict:
-    tcp = flow.protocol == _TCP
-    payload = getattr(flow.udps, "payload", None) if tcp else None
-    syn_from = getattr(flow.udps, "syn_from", -1) if tcp else -1
+def _plugin_payloads(flow: Any) -> tuple[tuple[bytes, bytes], int]:
+    """The first payloads and the SYN's side, as :class:`FirstPayloads` kept them."""
+    if flow.protocol != _TCP:
+        return (b"", b""), -1
+    payload = getattr(flow.udps, "payload", None)
     sides = (bytes(payload[0]), bytes(payload[1])) if payload else (b"", b"")
+    return sides, int(getattr(flow.udps, "syn_from", -1))
+
+
+def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> tuple[tuple[bytes, bytes], int]:
+    """The first payloads and the SYN's side of ``flow``, from the compiled pass."""
+    if flow.protocol != _TCP:
+        return (b"", b""), -1
+    key = (
+        flow.src_ip,
+        int(flow.src_port),
+        flow.dst_ip,
+        int(flow.dst_port),
+        int(flow.vlan_id),
+        int(flow.bidirectional_first_seen_ms),
+    )
+    conversation = found.get(key)
+    if conversation is None:  # a tunnelled flow, say: nothing the pass could see
+        return (b"", b""), -1
+    return conversation.payloads, conversation.syn_from
+
+
+def _verdict(flow: Any, sides: tuple[bytes, bytes], syn_from: int) -> FlowVerdict:
+    tcp = flow.protocol == _TCP
     flipped = _flipped(flow, syn_from, sides)
     client, server = (sides[1], sides[0]) if flipped else sides
     match: MessageMatch | None = inspect_payloads(client, server) if tcp else None
