@@ -21,6 +21,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("minewatch.cli.ledger", "app"),
     "audit": ("minewatch.cli.audit", "app"),
     "scan": ("minewatch.cli.scan", "app"),
+    "collect": ("minewatch.cli.collect", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),

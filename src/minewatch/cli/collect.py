@@ -1,0 +1,61 @@
+"""``minewatch collect``: receive flow exports and write them as flow records."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from minewatch.cli import output
+from minewatch.ingest.collector import bind_udp, collect, parse_listen
+from minewatch.ingest.flow_records import FlowRecordWriter
+
+app = typer.Typer(help="Receive flow exports (NetFlow v5/v9, IPFIX) from routers and probes.")
+
+
+@app.command("netflow")
+def netflow(
+    out: Annotated[
+        Path, typer.Option("--out", help="Flow-record file (.parquet, .csv or .jsonl).")
+    ],
+    listen: Annotated[
+        str, typer.Option("--listen", help="UDP address to listen on, HOST:PORT.")
+    ] = "127.0.0.1:2055",
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0.0, help="Stop after this many seconds.")
+    ] = None,
+    max_flows: Annotated[
+        int | None, typer.Option("--max-flows", min=1, help="Stop after this many records.")
+    ] = None,
+    flush_s: Annotated[
+        float, typer.Option("--flush-seconds", min=0.1, help="Write a batch at least this often.")
+    ] = 5.0,
+) -> None:
+    """Collect NetFlow v5, v9 and IPFIX over UDP into one file of flow records; stops on
+    Ctrl-C / SIGTERM, --duration or --max-flows and leaves a complete file."""
+    host, port = parse_listen(listen)
+    writer = FlowRecordWriter(out)
+    sock = bind_udp(host, port)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    bound = sock.getsockname()
+    output.info(f"listening on {bound[0]}:{bound[1]} (UDP); writing {out}")
+    try:
+        summary = collect(
+            sock, writer, stop=stop, duration_s=duration, max_flows=max_flows, flush_s=flush_s
+        )
+    finally:
+        sock.close()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    for line in summary.lines():
+        output.info(line)
+    output.info(f"{summary.written} flow record(s) written to {out}")
