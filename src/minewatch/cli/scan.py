@@ -196,3 +196,61 @@ def _iso(value: object) -> str:
     if isoformat is None:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
     return str(isoformat())
+
+
+@app.command("flows")
+def flows(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Flow records: collector output (.parquet/.csv/.jsonl), nfcapd files."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv, .parquet or .jsonl).")],
+    pool_addresses: Annotated[
+        Path | None,
+        typer.Option("--pool-addresses", help="Pool addresses or CIDR blocks, one a line."),
+    ] = None,
+    dns_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--dns-log", help="CSV of DNS answers (query, answer): pool names' addresses."
+        ),
+    ] = None,
+    all_conversations: Annotated[
+        bool, typer.Option("--all", help="Every conversation with its score, not only mining.")
+    ] = False,
+) -> None:
+    """Find mining in flow records alone (NetFlow, IPFIX, nfdump): one row per conversation,
+    client → server, scored from pool addresses, pool ports and the conversation's shape."""
+    from minewatch.detect.network.flow_shape import detect
+    from minewatch.ingest.flow_records import read_flow_records
+    from minewatch.ingest.nfdump import is_nfdump_file, read_nfdump
+    from minewatch.ingest.pool_addresses import PoolAddresses, read_dns_log, read_pool_addresses
+
+    if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
+    pools = PoolAddresses()
+    if pool_addresses is not None:
+        pools.update(read_pool_addresses(pool_addresses))
+    if dns_log is not None:
+        pools.update(read_dns_log(dns_log))
+    tables = []
+    for path in inputs:
+        if path.is_file() and is_nfdump_file(path):
+            table = read_nfdump(path)
+        else:
+            table = read_flow_records(path)
+        tables.append(table.append_column("source", pa.array([path.name] * table.num_rows)))
+    records = pa.concat_tables(tables)
+    findings = detect(records, pools=pools, all_conversations=all_conversations)
+    if out.suffix.lower() == ".jsonl":
+        write_jsonl(findings, out)
+    else:
+        write_table(findings, out)
+    mining = pc.sum(findings.column("mining")).as_py() or 0
+    output.info(
+        f"{len(inputs)} file(s), {records.num_rows} flow record(s): {mining} mining "
+        f"conversation(s)"
+        + (f" of {findings.num_rows}" if all_conversations else "")
+        + (f"; {len(pools)} pool address(es) known" if len(pools) else "")
+        + f"; written to {out}"
+    )
