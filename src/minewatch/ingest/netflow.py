@@ -628,24 +628,25 @@ def chunks_table(chunks: Sequence[RecordChunk]) -> pa.Table:
     """Decoded chunks as one :data:`FLOW_RECORD_SCHEMA` table (addresses written out)."""
     if not chunks:
         return FLOW_RECORD_SCHEMA.empty_table()
-    src = _addresses([c.src for c in chunks], [c.family for c in chunks])
-    dst = _addresses([c.dst for c in chunks], [c.family for c in chunks])
+    lengths = np.array([len(c) for c in chunks], np.int64)
+    families = np.repeat(np.array([c.family for c in chunks], np.int8), lengths)
 
     def joined(name: str) -> Int64s:
         return np.concatenate([getattr(c, name) for c in chunks])
 
-    def repeated(values: list[Any]) -> list[Any]:
-        return [v for c, v in zip(chunks, values, strict=True) for _ in range(len(c))]
+    def per_chunk(values: list[Any], kind: pa.DataType) -> pa.Array:
+        names = sorted(set(values))
+        codes = np.array([names.index(v) for v in values], np.int64)
+        return pa.array(names, kind).take(pa.array(np.repeat(codes, lengths)))
 
-    exporters = pa.array(repeated([c.exporter for c in chunks]), pa.string())
     first, last = joined("first_ms"), joined("last_ms")
     columns = [
-        exporters,
-        pa.array(repeated([c.version for c in chunks]), pa.int16()),
-        pa.array(repeated([c.domain for c in chunks]), pa.int64()),
-        src,
+        per_chunk([c.exporter for c in chunks], pa.string()),
+        per_chunk([c.version for c in chunks], pa.int16()),
+        per_chunk([c.domain for c in chunks], pa.int64()),
+        _addresses([c.src for c in chunks], families),
         pa.array(joined("src_port").astype(np.int32)),
-        dst,
+        _addresses([c.dst for c in chunks], families),
         pa.array(joined("dst_port").astype(np.int32)),
         pa.array(joined("protocol").astype(np.int16)),
         pa.array(joined("tcp_flags").astype(np.int16)),
@@ -658,16 +659,19 @@ def chunks_table(chunks: Sequence[RecordChunk]) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=FLOW_RECORD_SCHEMA)
 
 
-def _addresses(parts: list[npt.NDArray[Any]], families: list[int]) -> pa.Array:
+def _addresses(parts: list[npt.NDArray[Any]], families: npt.NDArray[np.int8]) -> pa.Array:
     """Address columns as text; each distinct address is formatted once."""
-    texts: list[pa.Array] = []
-    for values, family in zip(parts, families, strict=True):
-        if family == 4:
-            unique, inverse = np.unique(values, return_inverse=True)
-            names = [socket.inet_ntoa(int(v).to_bytes(4, "big")) for v in unique]
-        else:
-            keys = np.ascontiguousarray(values).view(np.dtype((np.void, 16))).reshape(-1)
-            unique, inverse = np.unique(keys, return_inverse=True)
-            names = [socket.inet_ntop(socket.AF_INET6, bytes(v)) for v in unique]
-        texts.append(pa.array(names, pa.string()).take(pa.array(inverse.reshape(-1))))
-    return pa.concat_arrays(texts)
+    index = np.zeros(len(families), np.int64)
+    names: list[str] = []
+    v4 = [p for p in parts if p.ndim == 1]
+    if v4:
+        unique, inverse = np.unique(np.concatenate(v4), return_inverse=True)
+        names += [socket.inet_ntoa(int(v).to_bytes(4, "big")) for v in unique]
+        index[families == 4] = inverse.reshape(-1)
+    v6 = [p for p in parts if p.ndim == 2]
+    if v6:
+        keys = np.ascontiguousarray(np.concatenate(v6)).view(np.dtype((np.void, 16))).reshape(-1)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        index[families == 6] = len(names) + inverse.reshape(-1)
+        names += [socket.inet_ntop(socket.AF_INET6, bytes(v)) for v in unique]
+    return pa.array(names, pa.string()).take(pa.array(index))
