@@ -227,6 +227,8 @@ def detect(
     ``all_conversations``) as :data:`FLOW_FINDINGS_SCHEMA` rows, strongest first."""
     settings = settings or FlowShapeSettings()
     table = conversations(records, settings)
+    if not all_conversations:  # only a pool address or a long life can reach the threshold
+        table = table.filter(_candidates(table, settings, pools))
     rows: list[dict[str, Any]] = []
     ports = pool_ports()
     for conv in table.to_pylist():
@@ -246,6 +248,21 @@ def detect(
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _candidates(
+    table: pa.Table, settings: FlowShapeSettings, pools: PoolAddresses | None
+) -> pa.Array:
+    """Conversations that may be mining: long enough for the shape, or with a pool address."""
+    duration_ms = pc.subtract(table.column("last_ms"), table.column("first_ms"))
+    keep = pc.greater_equal(duration_ms, int(settings.long_s * 1000))
+    if pools is not None and len(pools):
+        for side in ("lo_ip", "hi_ip"):
+            ips = table.column(side).combine_chunks()
+            distinct = pc.unique(ips)
+            listed = [ip for ip in distinct.to_pylist() if pools.name_of(ip) is not None]
+            keep = pc.or_(keep, pc.is_in(ips, value_set=pa.array(listed, pa.string())))
+    return keep
 
 
 def _empty_conversations() -> pa.Table:
@@ -323,10 +340,12 @@ def _cadence(
     full = mask & (seconds >= 10.0)
     if not full.any():
         return cv, intervals
-    ids = conv[full]
+    ids = conv[full]  # sorted: the records of a conversation are together
     rate = packets[full] / seconds[full] * 60.0
-    for conversation in np.unique(ids):
-        rates = rate[ids == conversation]
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        conversation = int(ids[begin])
+        rates = rate[begin:end]
         intervals[conversation] = len(rates)
         if len(rates) >= settings.regular_min_intervals:
             body = rates[:-1]  # the last record ends with the connection: partial
