@@ -111,7 +111,39 @@ def test_reading_flow_records_names_row_and_column(tmp_path: Path) -> None:
         read_flow_records(jsonl)
 
 
-def test_collect_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_collector_rotates_its_files(tmp_path: Path) -> None:
+    names = iter(range(100))
+    sock = bind_udp("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    stop = threading.Event()
+
+    def next_writer() -> FlowRecordWriter:
+        return FlowRecordWriter(tmp_path / f"part-{next(names)}.parquet")
+
+    result: list[CollectSummary] = []
+    worker = threading.Thread(
+        target=lambda: result.append(
+            collect(
+                sock, next_writer(), stop=stop, flush_s=0.1, rotate_s=0.3, next_writer=next_writer
+            )
+        )
+    )
+    worker.start()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for _ in range(3):
+            sender.sendto(v5_datagram(FLOWS, T0 + 60_000), ("127.0.0.1", port))
+            time.sleep(0.45)
+    stop.set()
+    worker.join()
+    sock.close()
+    summary = result[0]
+    assert len(summary.files) >= 3
+    assert summary.written == 90
+    assert sum(pq.read_table(f).num_rows for f in summary.files) == 90
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_collect_command_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -130,7 +162,7 @@ def test_collect_command_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             sender.sendto(v5_datagram(FLOWS, T0 + 60_000), ("127.0.0.1", port))
         time.sleep(0.6)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=10)
     finally:
         if process.poll() is None:

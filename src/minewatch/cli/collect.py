@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -34,11 +35,26 @@ def netflow(
     flush_s: Annotated[
         float, typer.Option("--flush-seconds", min=0.1, help="Write a batch at least this often.")
     ] = 5.0,
+    rotate_s: Annotated[
+        float | None,
+        typer.Option(
+            "--rotate-seconds",
+            min=1.0,
+            help="Start a new file this often (named after --out and its UTC start time).",
+        ),
+    ] = None,
 ) -> None:
     """Collect NetFlow v5, v9 and IPFIX over UDP into one file of flow records; stops on
     Ctrl-C / SIGTERM, --duration or --max-flows and leaves a complete file."""
     host, port = parse_listen(listen)
-    writer = FlowRecordWriter(out)
+
+    def next_writer() -> FlowRecordWriter:
+        if rotate_s is None:
+            return FlowRecordWriter(out)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return FlowRecordWriter(out.with_name(f"{out.stem}-{stamp}{out.suffix}"))
+
+    writer = next_writer()
     sock = bind_udp(host, port)
     stop = threading.Event()
 
@@ -50,7 +66,14 @@ def netflow(
     output.info(f"listening on {bound[0]}:{bound[1]} (UDP); writing {out}")
     try:
         summary = collect(
-            sock, writer, stop=stop, duration_s=duration, max_flows=max_flows, flush_s=flush_s
+            sock,
+            writer,
+            stop=stop,
+            duration_s=duration,
+            max_flows=max_flows,
+            flush_s=flush_s,
+            rotate_s=rotate_s,
+            next_writer=next_writer,
         )
     finally:
         sock.close()
@@ -58,4 +81,5 @@ def netflow(
             signal.signal(number, handler)
     for line in summary.lines():
         output.info(line)
-    output.info(f"{summary.written} flow record(s) written to {out}")
+    where = out if len(summary.files) == 1 else f"{len(summary.files)} files"
+    output.info(f"{summary.written} flow record(s) written to {where}")

@@ -5,7 +5,9 @@
 :class:`~minewatch.ingest.flow_records.FlowRecordWriter` in batches (every
 ``flush_records`` records or ``flush_s`` seconds). It stops when ``stop`` is set (the CLI sets
 it on SIGINT and SIGTERM), after ``duration_s`` or once ``max_flows`` records were written, and
-always leaves a whole file. A malformed datagram is counted, never fatal.
+always leaves whole files: a file is written under a hidden name and renamed when it is closed,
+at the end or every ``rotate_s`` seconds (a long-running collector's finished files can be
+scanned while it goes on). A malformed datagram is counted, never fatal.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class CollectSummary:
     seconds: float
     stopped_by: str  # "signal", "duration", "max-flows"
     sets_still_waiting: int
+    files: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         s = self.stats
@@ -51,6 +54,8 @@ class CollectSummary:
                 f"without addresses (not written) {s.records_without_addresses}"
             )
         out.append(f"stopped by {self.stopped_by} after {self.seconds:.1f} s")
+        if len(self.files) > 1:
+            out.append(f"{len(self.files)} files: {self.files[0]} … {self.files[-1]}")
         return out
 
 
@@ -84,29 +89,33 @@ def collect(
     max_flows: int | None = None,
     flush_records: int = 50_000,
     flush_s: float = 5.0,
+    rotate_s: float | None = None,
+    next_writer: Callable[[], FlowRecordWriter] | None = None,
     decoder: NetFlowDecoder | None = None,
-    on_flush: Callable[[int], None] | None = None,
 ) -> CollectSummary:
-    """Collect until stopped; the writer is closed (its file complete) when this returns."""
+    """Collect until stopped; every writer is closed (its file complete) when this returns.
+
+    With ``rotate_s`` and ``next_writer``, the current file is closed every ``rotate_s``
+    seconds and the records go on into the file ``next_writer`` opens."""
     decoder = decoder or NetFlowDecoder()
     stop = stop or threading.Event()
     sock.settimeout(_POLL_S)
     started = time.monotonic()
-    last_flush = started
+    last_flush = opened = started
     batch: list[RecordChunk] = []
     batched = 0
+    closed = 0  # records in files already closed
+    files: list[str] = []
     stopped_by = "signal"
 
     def flush() -> None:
         nonlocal batch, batched, last_flush
         table = chunks_table(batch)
         if max_flows is not None:
-            table = table.slice(0, max(0, max_flows - writer.rows))
+            table = table.slice(0, max(0, max_flows - closed - writer.rows))
         writer.write(table)
         writer.flush()
         batch, batched, last_flush = [], 0, time.monotonic()
-        if on_flush is not None:
-            on_flush(writer.rows)
 
     try:
         while not stop.is_set():
@@ -114,7 +123,7 @@ def collect(
             if duration_s is not None and now - started >= duration_s:
                 stopped_by = "duration"
                 break
-            if max_flows is not None and writer.rows + batched >= max_flows:
+            if max_flows is not None and closed + writer.rows + batched >= max_flows:
                 stopped_by = "max-flows"
                 break
             try:
@@ -127,14 +136,20 @@ def collect(
                 batched += sum(len(c) for c in chunks)
             if batched >= flush_records or (batch and now - last_flush >= flush_s):
                 flush()
+            if rotate_s is not None and next_writer is not None and now - opened >= rotate_s:
+                flush()
+                closed += writer.rows
+                files.append(str(writer.close()))
+                writer, opened = next_writer(), time.monotonic()
         flush()
     except BaseException:
         writer.abort()
         raise
-    writer.close()
+    files.append(str(writer.close()))
     return CollectSummary(
         stats=decoder.stats,
-        written=writer.rows,
+        written=closed + writer.rows,
+        files=tuple(files),
         seconds=time.monotonic() - started,
         stopped_by=stopped_by,
         sets_still_waiting=decoder.pending_sets(),
