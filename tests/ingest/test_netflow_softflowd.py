@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from minewatch.cli.app import run
 from minewatch.ingest.collector import bind_udp, collect
 from minewatch.ingest.flow_records import FlowRecordWriter, read_flow_records
 from minewatch.ingest.nfdump import read_nfdump
@@ -194,3 +195,6 @@ def test_nfcapd_files_of_softflowd_exports_read_back_the_same(tmp_path: Path) ->
     assert table.schema.names[:4] == ["exporter", "version", "observation_domain", "src_ip"]
     assert table.column("first_seen").null_count == 0
     assert _check(capture, table, _tshark_counts(capture)) == 17
+    out = tmp_path / "findings.csv"
+    assert run(["scan", "flows", str(stored), "--out", str(out), "--all"]) == 0
+    assert out.read_text(encoding="utf-8-sig").count("\n") > 17
