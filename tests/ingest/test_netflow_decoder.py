@@ -168,6 +168,18 @@ def test_ipfix_variable_length_and_enterprise_fields_are_skipped() -> None:
     assert _ms(rows[1]["last_seen"]) == POOL.last_ms
 
 
+def test_ipfix_options_with_only_unread_variable_fields_do_not_spoil_the_datagram() -> None:
+    options = flowset(3, options_template_record(700, [(149, 4)], [(82, 65_535)], ipfix=True))
+    names = flowset(700, encode([(149, 4), (82, 65_535)], {149: 1, 82: b"eth0"}))
+    template = flowset(2, template_record(256, IPFIX_FIELDS, ipfix=True))
+    data = flowset(256, encode(IPFIX_FIELDS, flow_values(MINER)))
+    decoder = NetFlowDecoder()
+    rows = _rows(decoder, ipfix_message([options, names, template, data], T0 // 1000))
+    assert len(rows) == 1
+    assert decoder.stats.option_records == 1
+    assert decoder.stats.malformed == 0
+
+
 def test_ipfix_uptime_times_need_the_system_init_time_from_options() -> None:
     boot = T0 - 86_400_000
     fields = [*IPFIX_FIELDS[:8], (22, 4), (21, 4)]

@@ -180,15 +180,19 @@ class _Template:
                 raise MalformedDatagramError("template of zero length")
             count = len(body) // self.record_length
             return np.frombuffer(body, self.dtype, count=count)
-        return np.frombuffer(self._packed(bytes(body)), self.dtype)
+        packed, count = self._packed(bytes(body))
+        if self.dtype.itemsize == 0:  # none of its fields is read: only the count matters
+            return np.zeros(count, self.dtype)
+        return np.frombuffer(packed, self.dtype, count=count)
 
-    def _packed(self, body: bytes) -> bytes:
+    def _packed(self, body: bytes) -> tuple[bytes, int]:
         """Variable-length records reduced to the fixed-length fields of :attr:`dtype`."""
         kept = {int(name[1:]) for name in self.dtype.names or () if name != "empty"}
         out = bytearray()
-        offset = 0
+        offset = count = 0
         end = len(body)
         while end - offset >= self.record_length:
+            count += 1
             for index, f in enumerate(self.fields):
                 size = f.length
                 if size == _VARIABLE:
@@ -206,7 +210,7 @@ class _Template:
                 if index in kept:
                     out += body[offset : offset + size]
                 offset += size
-        return bytes(out)
+        return bytes(out), count
 
 
 _WANTED = frozenset(
