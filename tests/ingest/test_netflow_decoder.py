@@ -253,5 +253,33 @@ def test_random_bytes_after_a_valid_header_never_raise(tail: bytes, version: int
     assert decoder.stats.datagrams == 2
 
 
+_FIELD = st.tuples(
+    st.sampled_from([1, 2, 4, 6, 7, 8, 11, 12, 21, 22, 27, 28, 34, 152, 153, 160, 305, 306, 999]),
+    st.sampled_from([0, 1, 2, 3, 4, 6, 8, 16, 65_535]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(_FIELD, min_size=1, max_size=12),
+    st.binary(max_size=300),
+    st.booleans(),
+    st.booleans(),
+)
+def test_random_templates_with_random_data_never_raise(
+    fields: list[tuple[int, int]], body: bytes, options: bool, ipfix: bool
+) -> None:
+    if options:
+        record = options_template_record(256, fields[:1], fields[1:], ipfix)
+    else:
+        record = template_record(256, [f for f in fields if ipfix or f[1] != 65_535], ipfix)
+    sets = [flowset((3 if options else 2) if ipfix else int(options), record), flowset(256, body)]
+    message = ipfix_message(sets, T0 // 1000) if ipfix else v9_datagram(sets, T0 // 1000)
+    decoder = NetFlowDecoder()
+    chunks = decoder.decode(message, "x")
+    chunks_table(chunks)
+    assert decoder.stats.datagrams == 1
+
+
 def test_field_numbers_follow_the_iana_registry() -> None:
     assert (nf.IE_SRC_V4, nf.IE_DST_V4, nf.IE_START_MS, nf.IE_SYSTEM_INIT_MS) == (8, 12, 152, 160)

@@ -316,7 +316,7 @@ class NetFlowDecoder:
             self.stats.malformed += 1
             self.stats.malformed_reasons[str(problem)] += 1
             return []
-        except (ValueError, IndexError, struct.error) as problem:  # a defect: still not fatal
+        except Exception as problem:  # a defect of ours or an unforeseen layout: not fatal
             self.stats.malformed += 1
             self.stats.malformed_reasons[f"undecodable ({type(problem).__name__})"] += 1
             return []
