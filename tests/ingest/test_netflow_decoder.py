@@ -180,6 +180,31 @@ def test_ipfix_options_with_only_unread_variable_fields_do_not_spoil_the_datagra
     assert decoder.stats.malformed == 0
 
 
+def test_ipfix_biflow_reverse_fields_become_the_other_direction() -> None:
+    fields = [*IPFIX_FIELDS, (2, 4, 29305), (1, 8, 29305), (6, 1, 29305)]
+    one_way = Flow("10.1.2.3", "198.51.100.1", 51001, 443, 3, 180, T0, T0 + 10)
+    values = [
+        {**flow_values(MINER), -2: (10).to_bytes(4, "big"), -1: (2400).to_bytes(8, "big"),
+         -6: b"\x12"},
+        {**flow_values(one_way), -2: bytes(4), -1: bytes(8), -6: b"\x00"},
+    ]  # fmt: skip
+    data = ipfix_message(
+        [
+            flowset(2, template_record(256, fields, ipfix=True)),
+            flowset(256, b"".join(encode(fields, v) for v in values)),
+        ],
+        T0 // 1000 + 60,
+    )
+    rows = _rows(NetFlowDecoder(), data)
+    assert [
+        (r["src_ip"], r["src_port"], r["packets"], r["bytes"], r["tcp_flags"]) for r in rows
+    ] == [
+        ("10.1.2.3", 51000, 12, 1500, 0x1A),
+        ("10.1.2.3", 51001, 3, 180, 0x1A),
+        ("203.0.113.7", 3333, 10, 2400, 0x12),  # no reverse record for the one-way flow
+    ]
+
+
 def test_ipfix_uptime_times_need_the_system_init_time_from_options() -> None:
     boot = T0 - 86_400_000
     fields = [*IPFIX_FIELDS[:8], (22, 4), (21, 4)]

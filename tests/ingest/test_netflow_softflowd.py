@@ -88,9 +88,10 @@ def _tshark_counts(capture: Path) -> dict[Ends, list[int]]:
     return counts
 
 
-def _softflowd(capture: Path, port: int, version: int, workdir: Path) -> None:
-    """softflowd replays ``capture`` (``-a``: flow times from the capture) and exits."""
-    export = ["-n", f"127.0.0.1:{port}", "-v", str(version)]
+def _softflowd(capture: Path, port: int, version: int, workdir: Path, biflow: bool = False) -> None:
+    """softflowd replays ``capture`` (``-a``: flow times from the capture; ``-b``: IPFIX
+    biflows, RFC 5103) and exits."""
+    export = ["-n", f"127.0.0.1:{port}", "-v", str(version), *(["-b"] if biflow else [])]
     foreground = ["-d", "-c", "none", "-p", str(workdir / f"softflowd-{port}.pid")]
     subprocess.run(
         ["softflowd", "-a", "-r", str(capture), *export, *foreground],
@@ -100,7 +101,7 @@ def _softflowd(capture: Path, port: int, version: int, workdir: Path) -> None:
     )
 
 
-def _collected(capture: Path, version: int, workdir: Path) -> pa.Table:
+def _collected(capture: Path, version: int, workdir: Path, biflow: bool = False) -> pa.Table:
     sock = bind_udp("127.0.0.1", 0)
     port = sock.getsockname()[1]
     out = workdir / f"{capture.stem}-v{version}.parquet"
@@ -112,7 +113,7 @@ def _collected(capture: Path, version: int, workdir: Path) -> pa.Table:
     )
     worker.start()
     try:
-        _softflowd(capture, port, version, workdir)
+        _softflowd(capture, port, version, workdir, biflow)
         time.sleep(0.5)  # the last datagrams are on the socket
     finally:
         stop.set()
@@ -141,13 +142,13 @@ def _check(capture: Path, table: pa.Table, expected: dict[Ends, list[int]]) -> i
     return len(labelled)
 
 
-@pytest.mark.parametrize("version", [5, 9, 10])
+@pytest.mark.parametrize(("version", "biflow"), [(5, False), (9, False), (10, False), (10, True)])
 def test_softflowd_exports_of_every_mining_capture_match_the_packets(
-    tmp_path: Path, version: int
+    tmp_path: Path, version: int, biflow: bool
 ) -> None:
     checked = 0
     for capture in MINING:
-        table = _collected(capture, version, tmp_path)
+        table = _collected(capture, version, tmp_path, biflow)
         assert table.num_rows > 0, capture.name
         assert table.column("version").unique().to_pylist() == [version]
         assert table.column("first_seen").null_count == 0

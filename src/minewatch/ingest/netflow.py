@@ -20,7 +20,9 @@ uptime (``first``/``last``, fields 22/21), placed against the header's uptime an
 IPFIX records carry ``flowStart/End{Seconds,Milliseconds,Microseconds,Nanoseconds}``
 (150–157), ``flowStart/EndDeltaMicroseconds`` (158/159) or uptime with the exporter's init time.
 
-Enterprise-specific fields are skipped by their length. A datagram that is cut short, whose
+Enterprise-specific fields are skipped by their length, except RFC 5103's reverse octets,
+packets and TCP flags (enterprise 29305): a biflow becomes two records, one per direction, with
+the biflow's start and end times. A datagram that is cut short, whose
 lengths do not add up or whose version is unknown is *malformed*: it is counted (with its
 reason, see :class:`DecodeStats`) and its records are dropped whole; the decoder never raises.
 
@@ -62,6 +64,11 @@ IE_START_US, IE_END_US, IE_START_NS, IE_END_NS = 154, 155, 156, 157
 IE_START_DELTA_US, IE_END_DELTA_US = 158, 159
 IE_SYSTEM_INIT_MS = 160
 IE_SAMPLING_PACKET_INTERVAL, IE_SAMPLING_PACKET_SPACE = 305, 306
+REVERSE_PEN = 29305
+"""RFC 5103's enterprise number: its fields are the reverse direction of a biflow."""
+REVERSE = 1 << 16
+"""Added to an element's number for its RFC 5103 reverse (``REVERSE | IE_PACKETS``)."""
+_REVERSED = frozenset({1, 2, 6})  # octets, packets, TCP flags of the reverse direction
 
 _NTP_EPOCH_OFFSET_S = 2_208_988_800
 _V5_HEADER = struct.Struct("!HHIIIIBBH")
@@ -163,13 +170,16 @@ class _Template:
                 length += 1  # at least its one length byte
                 continue
             length += f.length
-            if self.variable and (f.enterprise or f.ie not in _WANTED):
+            reverse = f.enterprise == REVERSE_PEN and f.ie in _REVERSED
+            read = reverse or (not f.enterprise and f.ie in _WANTED)
+            if self.variable and not read:
                 continue  # a variable template is packed down to the fields that are read
             name = f"f{index}"
             kind = {1: "u1", 2: ">u2", 4: ">u4", 8: ">u8"}.get(f.length, f"V{f.length}")
             names.append((name, kind))
-            if not f.enterprise and f.ie not in self.positions:
-                self.positions[f.ie] = (name, f.length)
+            key = REVERSE | f.ie if reverse else f.ie
+            if (reverse or not f.enterprise) and key not in self.positions:
+                self.positions[key] = (name, f.length)
         self.dtype = np.dtype(names) if names else np.dtype([("empty", "V0")])
         self.record_length = length
 
@@ -486,8 +496,7 @@ class NetFlowDecoder:
         if template.scope_count >= 0:
             self._read_options(context, template, records)
             return []
-        chunk = self._chunk(context, template, records)
-        return [chunk] if chunk is not None else []
+        return self._chunks(context, template, records)
 
     def _read_options(
         self, context: _Context, template: _Template, records: npt.NDArray[Any]
@@ -509,12 +518,13 @@ class NetFlowDecoder:
             if interval:
                 state.sampling_interval = int(interval)
 
-    def _chunk(
+    def _chunks(
         self, context: _Context, template: _Template, records: npt.NDArray[Any]
-    ) -> RecordChunk | None:
+    ) -> list[RecordChunk]:
+        """The records of a data set; a biflow (RFC 5103) gives one record per direction."""
         n = len(records)
         if n == 0:
-            return None
+            return []
 
         def column(*ies: int, default: int = 0) -> Int64s:
             for ie in ies:
@@ -535,14 +545,14 @@ class NetFlowDecoder:
                 raise MalformedDatagramError("IPv6 address field not 16 bytes")
         else:
             self.stats.records_without_addresses += n
-            return None
+            return []
         state = self._exporters.get(
             (context.exporter, context.version, context.domain), _Exporter()
         )
         first, last = self._times(context, template, records, state)
         self.stats.records_without_time += int(np.count_nonzero(first == NO_TIME))
         sampling = column(IE_SAMPLING_INTERVAL, default=state.sampling_interval)
-        return RecordChunk(
+        forward = RecordChunk(
             exporter=context.exporter,
             version=context.version,
             domain=context.domain,
@@ -559,6 +569,28 @@ class NetFlowDecoder:
             last_ms=last,
             sampling=np.maximum(sampling, 1),
         )
+        if REVERSE | IE_PACKETS not in positions:
+            return [forward]
+        packets = column(REVERSE | IE_PACKETS)
+        seen = packets > 0
+        backward = RecordChunk(
+            exporter=context.exporter,
+            version=context.version,
+            domain=context.domain,
+            family=family,
+            src=dst[seen],
+            dst=src[seen],
+            src_port=forward.dst_port[seen],
+            dst_port=forward.src_port[seen],
+            protocol=forward.protocol[seen],
+            tcp_flags=column(REVERSE | IE_TCP_FLAGS)[seen],
+            packets=packets[seen],
+            bytes=column(REVERSE | IE_OCTETS)[seen],
+            first_ms=first[seen],
+            last_ms=last[seen],
+            sampling=forward.sampling[seen],
+        )
+        return [forward, backward]
 
     def _times(
         self,
