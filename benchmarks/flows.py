@@ -175,9 +175,11 @@ def detection_quality() -> None:
         negative = [_export(c, Path(folder)) for c in sorted((pcaps / "negative").iterdir())]
         answers = [a for c in sorted(pcaps.glob("*/*")) for a in _dns_answers(c)]
     learned = pool_addresses_from_answers(answers)
-    print(f"corpus: {sum(t.num_rows for t in mining + negative):,} flow records exported "
-          f"(IPFIX, 60 s active timeout); {len(learned)} pool address(es) learned from the "
-          "captures' DNS answers")  # fmt: skip
+    print(
+        f"corpus: {sum(t.num_rows for t in mining + negative):,} flow records exported as "
+        "IPFIX (one record a direction: softflowd's timeouts do not apply in a replay); "
+        f"{len(learned)} pool address(es) learned from the captures' DNS answers"
+    )
     for title, pools in (("no pool list", PoolAddresses()), ("DNS-learned pools", learned)):
         for long_s in (600.0, 900.0, 1200.0):
             settings = FlowShapeSettings(long_s=long_s)
@@ -189,15 +191,17 @@ def detection_quality() -> None:
             recall = len(labels & hits)
             others = len(hits - labels)
             flagged = sum(detect(t, settings, pools).num_rows for t in negative)
-            total = sum(
-                detect(t, settings, pools, all_conversations=True).num_rows for t in negative
+            clean = [detect(t, settings, pools, all_conversations=True) for t in negative]
+            total = sum(t.num_rows for t in clean)
+            long_clean = sum(
+                sum(1 for d in t.column("duration_s").to_pylist() if d >= long_s) for t in clean
             )
             print(
                 f"{title:18s} long ≥ {long_s / 60:>4.0f} min: recall {recall}/{len(labels)} "
                 f"({100 * recall / len(labels):.1f} %); unlabelled flagged in mining captures "
                 f"{others}; labelled conversations this long: {len(long_labelled & hits)}/"
                 f"{len(long_labelled)} flagged; negative captures: {flagged} of {total} "
-                "conversations flagged"
+                f"conversations flagged ({long_clean} of them this long)"
             )
 
 
