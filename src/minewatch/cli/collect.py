@@ -44,8 +44,9 @@ def netflow(
         ),
     ] = None,
 ) -> None:
-    """Collect NetFlow v5, v9 and IPFIX over UDP into one file of flow records; stops on
-    Ctrl-C / SIGTERM, --duration or --max-flows and leaves a complete file."""
+    """Collect NetFlow v5, v9 and IPFIX over UDP into flow-record files; stops on Ctrl-C /
+    SIGTERM, --duration or --max-flows and leaves complete files (one, or one an interval with
+    --rotate-seconds)."""
     host, port = parse_listen(listen)
 
     def next_writer() -> FlowRecordWriter:
