@@ -22,6 +22,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("minewatch.cli.audit", "app"),
     "scan": ("minewatch.cli.scan", "app"),
     "network": ("minewatch.cli.network", "app"),
+    "collect": ("minewatch.cli.collect", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),

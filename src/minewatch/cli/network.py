@@ -25,6 +25,28 @@ app = typer.Typer(help="Network attribution: IP allocations → enterprise → a
 allocations_app = typer.Typer(help="IP address allocation records as ISPs file them.")
 app.add_typer(allocations_app, name="allocations")
 
+# The tracing options every network scan takes (scan pcap, scan flows, network attribute).
+AllocationsOption = Annotated[
+    Path | None,
+    typer.Option("--allocations", help="IP allocation records (.csv/.parquet) to trace with."),
+]
+StoredAllocationsOption = Annotated[
+    bool, typer.Option("--stored-allocations", help="Trace with the allocations in the database.")
+]
+NatLogOption = Annotated[
+    Path | None, typer.Option("--nat-log", help="NAT log: public address:port → inside host.")
+]
+DhcpLogOption = Annotated[
+    Path | None, typer.Option("--dhcp-log", help="DHCP leases (.csv/.parquet or ISC dhcpd.leases).")
+]
+AsnOption = Annotated[
+    bool, typer.Option("--asn/--no-asn", help="Name the AS of addresses no allocation holds.")
+]
+LeadsOption = Annotated[
+    bool, typer.Option("--leads", help="Also record the mining machines as leads.")
+]
+ActorOption = Annotated[str | None, typer.Option(help="Who records the leads.")]
+
 
 @allocations_app.command("import")
 def import_(
@@ -104,31 +126,17 @@ def _day(value: datetime | None) -> str | None:
 def attribute_file(
     findings: Annotated[Path, typer.Argument(help="Network findings (.parquet) from a scan.")],
     out: Annotated[Path, typer.Option("--out", help="Findings file (.csv, .parquet or .jsonl).")],
-    allocations: Annotated[
-        Path | None, typer.Option("--allocations", help="IP allocation records (.csv/.parquet).")
-    ] = None,
-    stored_allocations: Annotated[
-        bool, typer.Option("--stored-allocations", help="Use the allocations in the database.")
-    ] = False,
-    nat_log: Annotated[Path | None, typer.Option("--nat-log", help="NAT log.")] = None,
-    dhcp_log: Annotated[
-        Path | None, typer.Option("--dhcp-log", help="DHCP leases (.csv/.parquet or dhcpd.leases).")
-    ] = None,
-    asn: Annotated[
-        bool, typer.Option("--asn/--no-asn", help="Name the AS of addresses no allocation holds.")
-    ] = True,
-    leads: Annotated[
-        bool, typer.Option("--leads", help="Also record the mining machines as leads.")
-    ] = False,
-    actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
+    allocations: AllocationsOption = None,
+    stored_allocations: StoredAllocationsOption = False,
+    nat_log: NatLogOption = None,
+    dhcp_log: DhcpLogOption = None,
+    asn: AsnOption = True,
+    leads: LeadsOption = False,
+    actor: ActorOption = None,
 ) -> None:
     """Trace the flows of a findings file (written earlier by a network scan) to enterprises,
     addresses and machines, without scanning again."""
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
-
-    from minewatch.cli.scan import write_jsonl
-    from minewatch.ingest.meters import write_table
 
     if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
         raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
@@ -143,18 +151,40 @@ def attribute_file(
         raise MineWatchError(f"{findings}: not network findings (no {', '.join(sorted(missing))})")
     options = AttributionOptions(allocations, stored_allocations, nat_log, dhcp_log, asn)
     traced = attribute(table, options)
-    if out.suffix.lower() == ".jsonl":
-        write_jsonl(traced, out)
-    else:
-        write_table(traced, out)
-    count = pc.sum(pc.is_valid(traced.column("enterprise"))).as_py() or 0
-    output.info(f"{traced.num_rows} flow(s), {count} traced to an enterprise; written to {out}")
+    write_findings(traced, out)
+    output.info(
+        f"{traced.num_rows} flow(s), {traced_count(traced)} traced to an enterprise; "
+        f"written to {out}"
+    )
     if leads:
-        summary = save_network_leads(traced, actor)
-        output.info(
-            f"leads: {summary.created} new, {summary.updated} updated, "
-            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
-        )
+        record_network_leads(traced, actor)
+
+
+def write_findings(findings: pa.Table, out: Path) -> None:
+    """A network findings table as .csv, .parquet or .jsonl (whole or not at all)."""
+    from minewatch.cli.scan import write_jsonl
+    from minewatch.ingest.meters import write_table
+
+    if out.suffix.lower() == ".jsonl":
+        write_jsonl(findings, out)
+    else:
+        write_table(findings, out)
+
+
+def traced_count(findings: pa.Table) -> int:
+    """Rows of attributed findings that were traced to an enterprise."""
+    import pyarrow.compute as pc
+
+    return int(pc.sum(pc.is_valid(findings.column("enterprise"))).as_py() or 0)
+
+
+def record_network_leads(findings: pa.Table, actor: str | None) -> None:
+    """Record the mining flows of attributed findings as leads and say what changed."""
+    summary = save_network_leads(findings, actor)
+    output.info(
+        f"leads: {summary.created} new, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+    )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,20 @@ import pyarrow.compute as pc
 import typer
 
 from minewatch.cli import context, output
+from minewatch.cli.network import (
+    ActorOption,
+    AllocationsOption,
+    AsnOption,
+    AttributionOptions,
+    DhcpLogOption,
+    LeadsOption,
+    NatLogOption,
+    StoredAllocationsOption,
+    attribute,
+    record_network_leads,
+    traced_count,
+    write_findings,
+)
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.engine.local import ScanResult, scan_meters
 from minewatch.errors import MineWatchError
@@ -158,58 +172,38 @@ def pcap(
         bool, typer.Option("--all-flows", help="Every flow with its verdict, not only mining.")
     ] = False,
     top: Annotated[int, typer.Option(help="Mining flows to show.")] = 10,
-    allocations: Annotated[
-        Path | None,
-        typer.Option("--allocations", help="IP allocation records (.csv/.parquet) to trace with."),
-    ] = None,
-    stored_allocations: Annotated[
-        bool,
-        typer.Option("--stored-allocations", help="Trace with the allocations in the database."),
-    ] = False,
-    nat_log: Annotated[
-        Path | None, typer.Option("--nat-log", help="NAT log: public address:port → inside host.")
-    ] = None,
-    dhcp_log: Annotated[
-        Path | None,
-        typer.Option("--dhcp-log", help="DHCP leases (.csv/.parquet or ISC dhcpd.leases)."),
-    ] = None,
-    asn: Annotated[
-        bool, typer.Option("--asn/--no-asn", help="Name the AS of addresses no allocation holds.")
-    ] = True,
-    leads: Annotated[
-        bool, typer.Option("--leads", help="Also record the mining machines as leads.")
-    ] = False,
-    actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
+    allocations: AllocationsOption = None,
+    stored_allocations: StoredAllocationsOption = False,
+    nat_log: NatLogOption = None,
+    dhcp_log: DhcpLogOption = None,
+    asn: AsnOption = True,
+    leads: LeadsOption = False,
+    actor: ActorOption = None,
 ) -> None:
     """Find mining flows in packet captures: one row per flow, client → server, with the
     pool, coin, wallet, worker and the message that gave it away, traced to the enterprise,
     street address and machine (notice 1283 clause 十九)."""
-    from minewatch.cli.network import AttributionOptions, attribute, save_network_leads
     from minewatch.detect.network.flows import scan_captures
 
-    if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
-        raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
+    _check_findings_name(out)
     options = AttributionOptions(allocations, stored_allocations, nat_log, dhcp_log, asn)
     findings = attribute(scan_captures(captures, all_flows=all_flows), options)
-    if out.suffix.lower() == ".jsonl":
-        write_jsonl(findings, out)
-    else:
-        write_table(findings, out)
+    write_findings(findings, out)
     mining = pc.sum(findings.column("mining")).as_py() or 0
     if mining and top:
         output.show(output.mining_flows_table(findings, top, context.locale()))
-    traced = pc.sum(pc.is_valid(findings.column("enterprise"))).as_py() or 0
     output.info(
         f"{len(captures)} capture(s): {mining} mining flow(s)"
         + (f" of {findings.num_rows}" if all_flows else "")
-        + f", {traced} traced to an enterprise; written to {out}"
+        + f", {traced_count(findings)} traced to an enterprise; written to {out}"
     )
     if leads:
-        summary = save_network_leads(findings, actor)
-        output.info(
-            f"leads: {summary.created} new, {summary.updated} updated, "
-            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
-        )
+        record_network_leads(findings, actor)
+
+
+def _check_findings_name(out: Path) -> None:
+    if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise MineWatchError(f"{out}: the findings file must end in .csv, .parquet or .jsonl")
 
 
 def write_jsonl(table: pa.Table, path: Path) -> None:
@@ -231,3 +225,70 @@ def _iso(value: object) -> str:
     if isoformat is None:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
     return str(isoformat())
+
+
+@app.command("flows")
+def flows(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="Flow records: collector output (.parquet/.csv/.jsonl), nfcapd files."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv, .parquet or .jsonl).")],
+    pool_addresses: Annotated[
+        Path | None,
+        typer.Option("--pool-addresses", help="Pool addresses or CIDR blocks, one a line."),
+    ] = None,
+    dns_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--dns-log", help="CSV of DNS answers (query, answer): pool names' addresses."
+        ),
+    ] = None,
+    all_conversations: Annotated[
+        bool, typer.Option("--all", help="Every conversation with its score, not only mining.")
+    ] = False,
+    top: Annotated[int, typer.Option(help="Mining conversations to show.")] = 10,
+    allocations: AllocationsOption = None,
+    stored_allocations: StoredAllocationsOption = False,
+    nat_log: NatLogOption = None,
+    dhcp_log: DhcpLogOption = None,
+    asn: AsnOption = True,
+    leads: LeadsOption = False,
+    actor: ActorOption = None,
+) -> None:
+    """Find mining in flow records alone (NetFlow, IPFIX, nfdump): one row per conversation,
+    client → server, scored from pool addresses, pool ports and the conversation's shape."""
+    from minewatch.detect.network.flow_shape import detect
+    from minewatch.ingest.flow_records import read_flow_records
+    from minewatch.ingest.nfdump import is_nfdump_file, read_nfdump
+    from minewatch.ingest.pool_addresses import PoolAddresses, read_dns_log, read_pool_addresses
+
+    _check_findings_name(out)
+    pools = PoolAddresses()
+    if pool_addresses is not None:
+        pools.update(read_pool_addresses(pool_addresses))
+    if dns_log is not None:
+        pools.update(read_dns_log(dns_log))
+    tables = []
+    for path in inputs:
+        if path.is_file() and is_nfdump_file(path):
+            table = read_nfdump(path)
+        else:
+            table = read_flow_records(path)
+        tables.append(table.append_column("source", pa.array([path.name] * table.num_rows)))
+    records = pa.concat_tables(tables)
+    options = AttributionOptions(allocations, stored_allocations, nat_log, dhcp_log, asn)
+    findings = attribute(detect(records, pools=pools, all_conversations=all_conversations), options)
+    write_findings(findings, out)
+    mining = pc.sum(findings.column("mining")).as_py() or 0
+    if mining and top:
+        output.show(output.mining_flows_table(findings, top, context.locale()))
+    output.info(
+        f"{len(inputs)} file(s), {records.num_rows} flow record(s): {mining} mining "
+        f"conversation(s)"
+        + (f" of {findings.num_rows}" if all_conversations else "")
+        + (f"; {len(pools)} pool address(es) known" if len(pools) else "")
+        + f", {traced_count(findings)} traced to an enterprise; written to {out}"
+    )
+    if leads:
+        record_network_leads(findings, actor)

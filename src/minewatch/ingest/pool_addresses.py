@@ -1,0 +1,124 @@
+"""Addresses known to be mining pools: a user's list, and what DNS answers tie to pool names.
+
+Flow records carry addresses, not names; nothing is resolved here (MineWatch works offline, and
+a pool's addresses today are not the ones of last month's records). Two sources are read:
+
+* a **list** (``--pool-addresses``): one IPv4/IPv6 address or CIDR block a line, optionally
+  followed by the pool's name; ``#`` starts a comment;
+* a **DNS log** (``--dns-log``): a CSV with a ``query`` and an ``answer`` column (answers may be
+  several addresses separated by commas), such as a resolver's log or ``tshark -T fields -E
+  header=y -E separator=, -E quote=d -e dns.qry.name -e dns.a -e dns.aaaa`` renamed; a row whose
+  query is a packaged pool host (:func:`minewatch.reference.pools.pool_host`) teaches its
+  addresses.
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minewatch.errors import InputFileError, InputProblem
+from minewatch.reference.pools import pool_host
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class PoolAddresses:
+    """Pool addresses (and blocks), each with the name it is known by."""
+
+    exact: dict[str, str] = field(default_factory=dict)
+    blocks: list[tuple[Network, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.exact) + len(self.blocks)
+
+    def name_of(self, address: str) -> str | None:
+        """The pool ``address`` belongs to (its name, or ``"listed"``), ``None`` if none."""
+        if address in self.exact:
+            return self.exact[address]
+        if not self.blocks:
+            return None
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        for block, name in self.blocks:
+            if ip.version == block.version and ip in block:
+                return name
+        return None
+
+    def add(self, text: str, name: str) -> None:
+        if "/" in text:
+            self.blocks.append((ipaddress.ip_network(text, strict=False), name))
+        else:
+            self.exact[str(ipaddress.ip_address(text))] = name
+
+    def update(self, other: PoolAddresses) -> None:
+        self.exact.update(other.exact)
+        self.blocks += other.blocks
+
+
+def read_pool_addresses(path: str | Path) -> PoolAddresses:
+    """A list of pool addresses or CIDR blocks, one a line (``ADDRESS [NAME]``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, [InputProblem(None, None, "file not found")])
+    found = PoolAddresses()
+    problems: list[InputProblem] = []
+    for number, line in enumerate(path.read_text("utf-8-sig").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        address, _, name = text.partition(" ")
+        try:
+            found.add(address, name.strip() or "listed")
+        except ValueError:
+            problems.append(InputProblem(number, None, f"{address!r} is not an address or block"))
+    if problems:
+        raise InputFileError(path, problems[:20])
+    return found
+
+
+def read_dns_log(path: str | Path) -> PoolAddresses:
+    """The addresses that DNS answers in ``path`` give for packaged pool host names."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, [InputProblem(None, None, "file not found")])
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        headers = [h.strip().lower() for h in reader.fieldnames or []]
+        missing = [name for name in ("query", "answer") if name not in headers]
+        if missing:
+            raise InputFileError(
+                path, [InputProblem(1, name, "required column is missing") for name in missing]
+            )
+        rows = [{k.strip().lower(): v for k, v in row.items() if k} for row in reader]
+    return pool_addresses_from_answers(
+        ((row.get("query") or "", row.get("answer") or "") for row in rows), path
+    )
+
+
+def pool_addresses_from_answers(
+    answers: Iterable[tuple[str, str]], source: str | Path = "DNS answers"
+) -> PoolAddresses:
+    """``(query, answer)`` pairs: the answers to pool names, as pool addresses."""
+    found = PoolAddresses()
+    problems: list[InputProblem] = []
+    for number, (query, answer) in enumerate(answers, start=2):
+        host = pool_host(query)
+        if host is None:
+            continue
+        for text in answer.replace(";", ",").split(","):
+            if not text.strip():
+                continue
+            try:
+                found.add(text.strip(), host)
+            except ValueError:
+                problems.append(InputProblem(number, "answer", f"{text!r} is not an address"))
+    if problems:
+        raise InputFileError(source, problems[:20])
+    return found
