@@ -42,9 +42,13 @@ bench-meters: $(STAMP)
 	$(BIN)/python -m benchmarks.meters --sweep 5
 
 # Network detection: recall and false alarms on the corpus and on unseen server rooms (beside
-# nDPI's label alone), and packets/s beside plain nfstream and ndpiReader.
+# nDPI's label alone), and packets/s beside plain nfstream and ndpiReader; then flow records
+# (decoder and collector speed, flow-only recall on the corpus replayed by softflowd) and the
+# tracing of 100,000 flows to enterprises and machines.
 bench-network: $(STAMP)
 	$(BIN)/python -m benchmarks.network --repeat 5
+	$(BIN)/python -m benchmarks.flows
+	$(BIN)/python -m benchmarks.attribution
 
 # Retrain the packaged meter model on generated provinces (writes detect/data/meters-model.json).
 train-meters: $(STAMP)
