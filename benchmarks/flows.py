@@ -31,10 +31,15 @@ from pathlib import Path
 import pyarrow as pa
 
 from minewatch.detect.network.flow_shape import FlowShapeSettings, detect
+from minewatch.detect.network.flows import scan_captures
 from minewatch.ingest.collector import bind_udp, collect
 from minewatch.ingest.flow_records import FlowRecordWriter, read_flow_records
 from minewatch.ingest.netflow import NetFlowDecoder, chunks_table
-from minewatch.ingest.pool_addresses import PoolAddresses, pool_addresses_from_answers
+from minewatch.ingest.pool_addresses import (
+    PoolAddresses,
+    pool_addresses_from_answers,
+    pool_addresses_from_findings,
+)
 from minewatch.synth.netflow import bulk_ipfix, bulk_v5
 
 CORPUS = Path(
@@ -203,6 +208,43 @@ def detection_quality() -> None:
                 f"{len(long_labelled)} flagged; negative captures: {flagged} of {total} "
                 f"conversations flagged ({long_clean} of them this long)"
             )
+    _payload_learned_pools(pcaps, mining, negative, labels)
+
+
+def _payload_learned_pools(
+    pcaps: Path,
+    mining: list[pa.Table],
+    negative: list[pa.Table],
+    labels: set[tuple[str, str, int, str, int]],
+) -> None:
+    """Flow-only recall when the pools come from payload scans (``scan pcap`` → ``--pools-from``):
+    of the other captures (a pool seen elsewhere), and of the same captures (an ISP inspects a
+    mirrored sample of the link whose flow records it then scans)."""
+    captures = sorted((pcaps / "mining").iterdir())
+    found = {c.name: pool_addresses_from_findings(scan_captures([c])) for c in captures}
+    for title, same in (("pools from other captures' scans", False),
+                        ("pools from the same captures' scans", True)):  # fmt: skip
+        hits: set[tuple[str, str, int, str, int]] = set()
+        for capture, table in zip(captures, mining, strict=True):
+            pools = PoolAddresses()
+            for name, learned in found.items():
+                if (name == capture.name) == same:
+                    pools.update(learned)
+            rows = detect(table, FlowShapeSettings(), pools).to_pylist()
+            hits |= {_ends(r) for r in rows if r["mining"]}
+        recall = len(labels & hits)
+        print(
+            f"{title}: recall {recall}/{len(labels)} ({100 * recall / len(labels):.1f} %); "
+            f"unlabelled flagged in mining captures {len(hits - labels)}"
+        )
+    every = PoolAddresses()
+    for learned in found.values():
+        every.update(learned)
+    flagged = sum(detect(t, FlowShapeSettings(), every).num_rows for t in negative)
+    print(
+        f"  {len(every)} pool addresses found by the payload scans; with all of them, "
+        f"{flagged} conversation(s) flagged in the negative captures"
+    )
 
 
 def _ends(row: dict[str, object]) -> tuple[str, str, int, str, int]:

@@ -16,6 +16,7 @@ from minewatch.cli.app import run
 from minewatch.detect.network.flow_shape import REASONS, conversations, detect
 from minewatch.ingest.flow_records import FLOW_RECORD_SCHEMA, write_flow_table
 from minewatch.ingest.pool_addresses import PoolAddresses, pool_addresses_from_answers
+from minewatch.synth.traffic import server_room_capture
 
 T0 = 1_637_000_000_000
 MINUTE = 60_000
@@ -137,6 +138,15 @@ def test_a_listed_pool_address_is_enough_and_makes_it_the_server() -> None:
     assert learned.name_of("1.1.1.1") is None
 
 
+def test_an_unanswered_attempt_towards_a_pool_is_intent_not_mining() -> None:
+    pools = PoolAddresses()
+    pools.add("192.0.2.99", "listed")
+    attempt = _records(("10.0.0.7", 40100), ("192.0.2.99", 3333), [(3, 156, 0, 0)])
+    (row,) = detect(_table(attempt), pools=pools, all_conversations=True).to_pylist()
+    assert not row["mining"]
+    assert row["reason"].startswith("flows.pool_address_attempt")
+
+
 def test_records_split_by_a_long_silence_are_two_conversations() -> None:
     early = _records(MINER, POOL, [(5, 500, 5, 500)] * 3)
     late = _records(MINER, POOL, [(5, 500, 5, 500)] * 3, start=T0 + 60 * MINUTE)
@@ -174,3 +184,24 @@ def test_scan_flows_command(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("not-an-address\n", encoding="utf-8")
     assert run([*command, "--pool-addresses", str(bad)]) == 2
+
+
+def test_pools_found_by_a_payload_scan_flag_short_flow_records(tmp_path: Path) -> None:
+    # An ISP inspects a mirrored sample (scan pcap), then looks for the pools it saw there in
+    # the flow records of the whole province: a two-minute session is too short for the shape.
+    capture = tmp_path / "sample.pcap"
+    truth = server_room_capture(capture, seed=8, miners=3, others=5)
+    findings = tmp_path / "sample.parquet"
+    assert run(["scan", "pcap", str(capture), "--out", str(findings), "--no-asn"]) == 0
+    pool = (truth[0].server_ip, truth[0].server_port)
+    records = tmp_path / "records.parquet"
+    write_flow_table(_table(_records(("10.9.9.9", 40001), pool, _mining(minutes=2))), records)
+    out = tmp_path / "flows.jsonl"
+    command = ["scan", "flows", str(records), "--out", str(out), "--no-asn"]
+    assert run(command) == 0
+    assert out.read_text(encoding="utf-8") == ""
+    assert run([*command, "--pools-from", str(findings)]) == 0
+    (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert (row["client_ip"], row["server_ip"]) == ("10.9.9.9", pool[0])
+    assert "flows.pool_address" in row["reason"]
+    assert run([*command, "--pools-from", str(records)]) == 2  # not network findings

@@ -238,6 +238,13 @@ def flows(
         Path | None,
         typer.Option("--pool-addresses", help="Pool addresses or CIDR blocks, one a line."),
     ] = None,
+    pools_from: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pools-from",
+            help="Network findings (scan pcap output): their mining flows' servers are pools.",
+        ),
+    ] = None,
     dns_log: Annotated[
         Path | None,
         typer.Option(
@@ -261,12 +268,19 @@ def flows(
     from minewatch.detect.network.flow_shape import detect
     from minewatch.ingest.flow_records import read_flow_records
     from minewatch.ingest.nfdump import is_nfdump_file, read_nfdump
-    from minewatch.ingest.pool_addresses import PoolAddresses, read_dns_log, read_pool_addresses
+    from minewatch.ingest.pool_addresses import (
+        PoolAddresses,
+        read_dns_log,
+        read_findings_pools,
+        read_pool_addresses,
+    )
 
     _check_findings_name(out)
     pools = PoolAddresses()
     if pool_addresses is not None:
         pools.update(read_pool_addresses(pool_addresses))
+    for findings_file in pools_from or []:
+        pools.update(read_findings_pools(findings_file))
     if dns_log is not None:
         pools.update(read_dns_log(dns_log))
     tables = []

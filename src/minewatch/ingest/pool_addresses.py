@@ -5,6 +5,9 @@ a pool's addresses today are not the ones of last month's records). Two sources 
 
 * a **list** (``--pool-addresses``): one IPv4/IPv6 address or CIDR block a line, optionally
   followed by the pool's name; ``#`` starts a comment;
+* **network findings** (``--pools-from``): the pool side (``server_ip``) of every mining flow
+  that a payload scan (``scan pcap``) found — an ISP inspects a mirrored sample of a link, and
+  the pools it saw there are then looked for in the whole province's flow records;
 * a **DNS log** (``--dns-log``): a CSV with a ``query`` and an ``answer`` column (answers may be
   several addresses separated by commas), such as a resolver's log or ``tshark -T fields -E
   header=y -E separator=, -E quote=d -e dns.qry.name -e dns.a -e dns.aaaa`` renamed; a row whose
@@ -19,6 +22,11 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 
 from minewatch.errors import InputFileError, InputProblem
 from minewatch.reference.pools import pool_host
@@ -81,6 +89,45 @@ def read_pool_addresses(path: str | Path) -> PoolAddresses:
     if problems:
         raise InputFileError(path, problems[:20])
     return found
+
+
+def pool_addresses_from_findings(findings: pa.Table) -> PoolAddresses:
+    """The servers of the mining flows of a network findings table, named by their pool host
+    when the scan saw one (else ``"found by scan"``)."""
+    found = PoolAddresses()
+    missing = {"server_ip", "mining"} - set(findings.column_names)
+    if missing:
+        raise ValueError(f"not network findings (no {', '.join(sorted(missing))})")
+    mining = findings.filter(findings.column("mining"))
+    hosts = (
+        mining.column("pool_host").to_pylist()
+        if "pool_host" in mining.column_names
+        else [None] * mining.num_rows
+    )
+    for address, host in zip(mining.column("server_ip").to_pylist(), hosts, strict=True):
+        if address:
+            found.add(str(address), str(host) if host else "found by scan")
+    return found
+
+
+def read_findings_pools(path: str | Path) -> PoolAddresses:
+    """:func:`pool_addresses_from_findings` of a findings file (.parquet, .csv or .jsonl)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, [InputProblem(None, None, "file not found")])
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            table = pq.read_table(path)
+        elif suffix == ".jsonl":
+            table = pa_json.read_json(path)
+        else:
+            table = pa_csv.read_csv(path)
+        return pool_addresses_from_findings(table)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise InputFileError(
+            path, [InputProblem(None, None, f"not a readable network findings file ({error})")]
+        ) from None
 
 
 def read_dns_log(path: str | Path) -> PoolAddresses:

@@ -37,6 +37,7 @@ from minewatch.detect.network.flows import NETWORK_FINDINGS_SCHEMA
 from minewatch.ingest.pool_addresses import PoolAddresses
 from minewatch.reference.pools import pool_ports
 
+_ICMP = 1
 _TCP = 6
 _SYN = 0x02
 _EVERYDAY_PORTS = frozenset({25, 80, 443, 8000, 8008, 8080, 8888})
@@ -62,6 +63,13 @@ REASONS: dict[str, Reason] = {
             0.85,
             "the server is a listed pool address or one a DNS answer gave for a pool name",
             "a pool's address reused by another service (shared hosting, a CDN)",
+        ),
+        Reason(
+            "flows.pool_address_attempt",
+            0.3,
+            "a listed pool address that never answered (a connection attempt, an ICMP error): "
+            "intent, recorded, not mining on its own",
+            "a host probing many addresses",
         ),
         Reason(
             "flows.pool_port",
@@ -399,7 +407,8 @@ def _reasons(
     evidence: dict[str, object] = {"duration_s": round(duration_s, 1)}
     pool = pools.name_of(row["server_ip"]) if pools is not None and len(pools) else None
     if pool is not None:
-        reasons.append("flows.pool_address")
+        answered = row["protocol"] != _ICMP and row["server_packets"] > 0
+        reasons.append("flows.pool_address" if answered else "flows.pool_address_attempt")
         evidence["pool"] = pool
     if row["protocol"] == _TCP:
         sizes = [
