@@ -16,6 +16,7 @@ from minewatch.detect.network.messages import (
     STRATUM,
     STRATUM_V2,
     inspect_payloads,
+    sent_by_pool,
 )
 from minewatch.reference.pools import pool_host, pool_ports
 
@@ -159,6 +160,34 @@ def test_eth_proxy_account_from_the_request_path() -> None:
     found = inspect_payloads(request, b"")
     assert found is not None
     assert (found.wallet, found.worker, found.coin) == (ETH_WALLET, "rig4", "ETH")
+
+
+WORK = {"midstate": "5f79", "data": "0000000109a7", "hash1": "00000000", "target": "ffff0000"}
+
+
+def test_long_poll_with_getwork_headers_answered_with_work() -> None:
+    credentials = base64.b64encode(b"farm3.s7-01:x")
+    poll = (
+        b"GET /LP HTTP/1.1\r\nAuthorization: Basic " + credentials + b"\r\n"
+        b"X-Mining-Extensions: longpoll midstate rollntime submitold\r\n"
+        b"User-Agent: cgminer 3.7.2\r\n\r\n"
+    )
+    work = b"HTTP/1.1 200 OK\r\nX-Roll-NTime: expire=120\r\n\r\n" + line(
+        {"result": WORK, "error": None, "id": 0}
+    )
+    found = inspect_payloads(poll, work)
+    assert found is not None
+    assert (found.protocol, found.reason) == (GETWORK, "network.getwork.work")
+    assert (found.wallet, found.worker, found.agent) == ("farm3", "s7-01", "cgminer 3.7.2")
+    # Headers alone, answered with success (the work cut off by the capture), are enough …
+    found = inspect_payloads(poll, b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n")
+    assert found is not None
+    assert found.reason == "network.getwork.http_headers"
+    # … but a request the pool refused is an attempt, and ordinary headers are nothing.
+    assert inspect_payloads(poll, b"HTTP/1.1 400 Bad Request\r\n\r\n400 Bad Request") is None
+    plain = b"GET /LP HTTP/1.1\r\nX-Requested-With: XMLHttpRequest\r\n\r\n"
+    assert inspect_payloads(plain, b"HTTP/1.1 200 OK\r\n\r\n{}") is None
+    assert sent_by_pool("getwork-result")
 
 
 def test_bad_basic_credentials_are_ignored() -> None:

@@ -43,11 +43,24 @@ STRATUM_V2 = "stratum-v2"
 _ETH_METHODS = frozenset({"eth_submitLogin", "eth_getWork", "eth_submitWork", "eth_submitHashrate"})
 _GETWORK_METHODS = frozenset({"getwork", "getblocktemplate", "submitblock"})
 _STRATUM_SERVER = frozenset({"mining.notify", "mining.set_difficulty", "mining.set_extranonce"})
-_POOL_SENT = _STRATUM_SERVER | {"mining.set_version_mask", "mining.subscribe-result", "job"}
+_POOL_SENT = _STRATUM_SERVER | {
+    "mining.set_version_mask",
+    "mining.subscribe-result",
+    "job",
+    "getwork-result",
+}
 _HTTP_REQUEST = re.compile(rb"^(POST|GET|PUT) \S+ HTTP/1\.[01]\r?\n", re.IGNORECASE)
 _HTTP_RESPONSE = re.compile(rb"^HTTP/1\.[01] \d{3}")
 _METHOD_TEXT = re.compile(rb'"method"\s*:\s*"([A-Za-z0-9_.]{1,64})"')
 _NOISE_FIRST_MESSAGE = 64
+_GETWORK_WORK = frozenset({"data", "target", "midstate"})
+"""The keys of getwork's work (``hash1`` too, in the original form)."""
+_MINING_HEADERS = re.compile(
+    rb"^(X-Mining-Extensions|X-Mining-Hashrate|X-Long-Polling|X-Roll-NTime|X-Stratum)\s*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""HTTP headers only mining software and pools send (getwork's extensions)."""
+_HTTP_OK = re.compile(rb"^HTTP/1\.[01] 2\d\d")
 _MONERO_KEYS = re.compile(r'"(agent|rigid|blob|job_id|nonce|pass)"\s*:')
 """The keys of the Monero dialect's parameters: a cut-off ``login`` needs one of them."""
 
@@ -82,7 +95,7 @@ def inspect_payloads(client: bytes, server: bytes) -> MessageMatch | None:
     ``client`` is what the side that opened the connection sent, ``server`` the other side;
     either may be empty. A match on the client side (the miner's own login, with its wallet and
     worker) is preferred; then the pool's; then the Stratum V2 handshake shape."""
-    found = _first(client, "client") or _first(server, "server")
+    found = _first(client, "client") or _first(server, "server") or _mining_http(client, server)
     if found is not None:
         return _with_details(found, client, server)
     if _looks_like_noise_handshake(client):
@@ -152,6 +165,17 @@ def _classify(message: dict[str, Any], text: str, sender: str) -> MessageMatch |
             evidence=text[:240],
         )
 
+    result = message.get("result")
+    if sender == "server" and isinstance(result, dict) and result.keys() >= _GETWORK_WORK:
+        # getwork's answer (also a long poll's): a block header to hash and its target.
+        return MessageMatch(
+            protocol=GETWORK,
+            method="getwork-result",
+            sender=sender,
+            reason="network.getwork.work",
+            confidence=0.9,
+            evidence=text[:240],
+        )
     if not isinstance(method, str):
         # A pool's answer to mining.subscribe names the notifications it will send.
         if sender == "server" and any(f'"{m}"' in text for m in _STRATUM_SERVER):
@@ -175,6 +199,25 @@ def _classify(message: dict[str, Any], text: str, sender: str) -> MessageMatch |
     if generic and (_monero_shaped(method, params) or (cut and _MONERO_KEYS.search(text))):
         return match(MONERO, f"network.monero.{method}", 0.8 if cut else 0.97)
     return None
+
+
+def _mining_http(client: bytes, server: bytes) -> MessageMatch | None:
+    """A request with getwork's HTTP headers (a long poll carries no method) that the pool
+    answered with success; a request it refused is an attempt, not mining."""
+    if not (_HTTP_REQUEST.match(client) and _HTTP_OK.match(server)):
+        return None
+    head = client.split(b"\r\n\r\n", 1)[0]
+    header = _MINING_HEADERS.search(head)
+    if header is None:
+        return None
+    return MessageMatch(
+        protocol=GETWORK,
+        method=header.group(1).decode("ascii"),
+        sender="client",
+        reason="network.getwork.http_headers",
+        confidence=0.85,
+        evidence=head.decode("latin-1")[:240],
+    )
 
 
 def _monero_shaped(method: str, params: Any) -> bool:
