@@ -544,18 +544,9 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
             uint32_t face = 0, caplen, length_of;
             uint64_t ticks = 0;
             const uint8_t *frame;
-            if (type == 6) {
+            if (type == 6 || type == 2) { /* enhanced, or obsolete with a 16-bit interface */
                 if (body_len < 20) return fail(error, esize, "short packet block", (int64_t)at, number);
-                face = rd32(body, swap);
-                ticks = (uint64_t)rd32(body + 4, swap) << 32 | rd32(body + 8, swap);
-                caplen = rd32(body + 12, swap);
-                length_of = rd32(body + 16, swap);
-                frame = body + 20;
-                if (caplen > body_len - 20)
-                    return fail(error, esize, "captured length beyond its block", (int64_t)at, number);
-            } else if (type == 2) {
-                if (body_len < 20) return fail(error, esize, "short packet block", (int64_t)at, number);
-                face = rd16(body, swap);
+                face = type == 6 ? rd32(body, swap) : rd16(body, swap);
                 ticks = (uint64_t)rd32(body + 4, swap) << 32 | rd32(body + 8, swap);
                 caplen = rd32(body + 12, swap);
                 length_of = rd32(body + 16, swap);
