@@ -81,3 +81,23 @@ def test_ordinary_json_rpc_and_web_traffic_stay_clean(tmp_path: Path) -> None:
     verdicts = scan_capture(write_pcap(tmp_path / "clean.pcap", [api.close(), web.close()]))
     assert len(verdicts) == 2
     assert not any(v.mining for v in verdicts)
+
+
+def test_a_browser_on_a_pool_web_site_is_a_visit_not_mining(tmp_path: Path) -> None:
+    # The same long TLS session as a miner's, but the client offers HTTP by ALPN: a browser
+    # on the pool's dashboard. And a page of the pool's site read in the clear.
+    browser = Conversation((MINER[0], 51010), ("198.51.100.9", 443))
+    browser.send(0, client_hello("www.f2pool.com", alpn=("h2", "http/1.1")))
+    browser.send(1, b"\x16\x03\x03" + b"\x00\x40" + bytes(64))
+    for _ in range(12):
+        browser.send(0, tls_record(120)).send(1, tls_record(1400))
+    page = Conversation((MINER[0], 51011), ("198.51.100.9", 80))
+    page.send(0, b"GET /account/0x52bc44d5 HTTP/1.1\r\nHost: eth.2miners.com\r\n\r\n")
+    for _ in range(8):
+        page.send(1, bytes(1400))
+    verdicts = scan_capture(write_pcap(tmp_path / "web.pcap", [browser.close(), page.close()]))
+    assert len(verdicts) == 2
+    for verdict in verdicts:
+        assert not verdict.mining, verdict.reason
+        assert verdict.reason.startswith("network.pool_website")
+        assert verdict.pool_host in ("f2pool.com", "2miners.com")

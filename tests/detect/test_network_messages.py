@@ -17,8 +17,11 @@ from minewatch.detect.network.messages import (
     STRATUM_V2,
     inspect_payloads,
     sent_by_pool,
+    tls_alpn,
+    web_client,
 )
 from minewatch.reference.pools import pool_host, pool_ports
+from minewatch.synth.traffic import client_hello
 
 BTC_WALLET = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 ETH_WALLET = "0x52bc44d5378309ee2abf1539bf71de1b7d7be3b5"
@@ -259,3 +262,15 @@ def test_cut_off_generic_methods_need_their_dialect() -> None:
     assert found is not None
     assert found.protocol == MONERO
     assert inspect_payloads(b'{"id":1,"method":"login","params":{"user":"alice","tok', b"") is None
+
+
+def test_alpn_tells_a_browser_from_a_miner() -> None:
+    browser = client_hello("www.f2pool.com", alpn=("h2", "http/1.1"))
+    assert tls_alpn(browser) == ["h2", "http/1.1"]
+    assert web_client(browser)
+    miner = client_hello("eu1.nanopool.org")
+    assert tls_alpn(miner) == []
+    assert not web_client(miner)
+    assert tls_alpn(browser[:60]) == []  # cut short: nothing, no error
+    assert web_client(b"GET / HTTP/1.1\r\nHost: f2pool.com\r\n\r\n")
+    assert not web_client(line({"id": 1, "method": "mining.subscribe", "params": []}))

@@ -326,11 +326,15 @@ def _with_options(ip: bytes) -> bytes:
     return ip[:4] + struct.pack("!HB", length, 60) + ip[7:40] + options + ip[40:]
 
 
-def client_hello(server_name: str) -> bytes:
-    """A TLS 1.2 ClientHello record naming ``server_name`` (SNI)."""
+def client_hello(server_name: str, alpn: tuple[str, ...] = ()) -> bytes:
+    """A TLS 1.2 ClientHello record naming ``server_name`` (SNI), offering ``alpn`` (a browser
+    offers ``("h2", "http/1.1")``; miners offer nothing)."""
     name = server_name.encode()
     sni = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
     extensions = struct.pack("!HH", 0, len(sni)) + sni
+    if alpn:
+        names = b"".join(bytes([len(p)]) + p.encode() for p in alpn)
+        extensions += struct.pack("!HHH", 0x0010, len(names) + 2, len(names)) + names
     body = (
         b"\x03\x03"
         + bytes(32)

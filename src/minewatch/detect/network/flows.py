@@ -44,6 +44,7 @@ from minewatch.detect.network.messages import (
     MessageMatch,
     inspect_payloads,
     sent_by_pool,
+    web_client,
 )
 from minewatch.errors import MineWatchError
 from minewatch.reference.pools import pool_host, pool_ports
@@ -227,18 +228,25 @@ def _verdict(flow: Any, sides: tuple[bytes, bytes], syn_from: int) -> FlowVerdic
             # The handshake's shape alone is weak; towards a pool's port it is enough.
             reasons.append("network.pool_port")
             confidence = 0.7
+    # A browser on a pool's web site (HTTP read and not mining, or TLS offering HTTP by ALPN)
+    # names the pool too, and nDPI labels it by that name: a visit, not mining.
+    website = tcp and match is None and web_client(client)
     if host is not None:
         # A TLS session with a pool is mining even though its messages cannot be read; a
         # handshake alone (a miner trying TLS before plain text) or a DNS query is intent.
         session = tcp and flow.bidirectional_packets > HANDSHAKE_PACKETS
-        reasons.append("network.pool_host" if tcp else "network.pool_query")
-        confidence = max(confidence, 0.95 if session else 0.45)
+        if website:
+            reasons.append("network.pool_website")
+        else:
+            reasons.append("network.pool_host" if tcp else "network.pool_query")
+        confidence = max(confidence, 0.95 if session and not website else 0.45)
     label = f"{flow.application_name}"
     if "Mining" in label:
         # nDPI also labels bare connection attempts to known pool addresses: evidence of
         # intent, not of mining, until the two sides exchange data.
         reasons.append("network.ndpi.mining")
-        confidence = max(confidence, 0.9 if any(sides) or not tcp else 0.3)
+        exchanged = (any(sides) and not website) or not tcp
+        confidence = max(confidence, 0.9 if exchanged else 0.3)
     return FlowVerdict(
         client_ip=c_ip,
         client_port=int(c_port),

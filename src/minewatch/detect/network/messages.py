@@ -60,6 +60,7 @@ _MINING_HEADERS = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 """HTTP headers only mining software and pools send (getwork's extensions)."""
+_ALPN_WEB = frozenset({"h2", "http/1.1", "http/1.0", "h3", "spdy/3.1"})
 _HTTP_OK = re.compile(rb"^HTTP/1\.[01] 2\d\d")
 _MONERO_KEYS = re.compile(r'"(agent|rigid|blob|job_id|nonce|pass)"\s*:')
 """The keys of the Monero dialect's parameters: a cut-off ``login`` needs one of them."""
@@ -108,6 +109,44 @@ def inspect_payloads(client: bytes, server: bytes) -> MessageMatch | None:
             evidence=f"{len(client)}-byte first message without a TLS header",
         )
     return None
+
+
+def web_client(client: bytes) -> bool:
+    """Whether the side that opened the connection is a web client: an HTTP request in the clear
+    (that :func:`inspect_payloads` found no mining in), or a TLS ClientHello offering HTTP by
+    ALPN (``h2``, ``http/1.1``), as browsers do and miners do not. A pool's name on such a
+    connection is a visit to its web site (a dashboard, a payout page), not mining."""
+    if _HTTP_REQUEST.match(client) or client.startswith((b"GET ", b"HEAD ")):
+        return True
+    return bool(_ALPN_WEB & set(tls_alpn(client)))
+
+
+def tls_alpn(client: bytes) -> list[str]:
+    """The ALPN protocol names a TLS ClientHello at the start of ``client`` offers (none when
+    it is not one, or offers none)."""
+    if len(client) < 48 or client[0] != 0x16 or client[5] != 0x01:
+        return []
+    try:
+        at = 9 + 2 + 32  # record and handshake headers, version, random
+        at += 1 + client[at]  # session id
+        at += 2 + int.from_bytes(client[at : at + 2], "big")  # cipher suites
+        at += 1 + client[at]  # compression methods
+        end = min(len(client), at + 2 + int.from_bytes(client[at : at + 2], "big"))
+        at += 2
+        while at + 4 <= end:
+            kind = int.from_bytes(client[at : at + 2], "big")
+            size = int.from_bytes(client[at + 2 : at + 4], "big")
+            if kind == 0x0010:
+                names, cursor, stop = [], at + 6, min(end, at + 4 + size)
+                while cursor < stop:
+                    length = client[cursor]
+                    names.append(client[cursor + 1 : cursor + 1 + length].decode("latin-1"))
+                    cursor += 1 + length
+                return names
+            at += 4 + size
+    except IndexError:
+        return []
+    return []
 
 
 def sent_by_pool(method: str) -> bool:
