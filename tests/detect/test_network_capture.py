@@ -349,3 +349,18 @@ def test_a_conversation_between_ipv6_addresses(tmp_path: Path) -> None:
         )
         assert (verdict.mining, verdict.wallet, verdict.worker) == (True, "farm9", "r2")
         assert _rows([verdict]) == _rows(scan_capture(path, inspect="plugin"))
+
+
+@pytest.mark.parametrize("snaplen", [96, 128, 200])
+def test_a_snap_length_cuts_the_payload_not_its_start(tmp_path: Path, snaplen: int) -> None:
+    # Mirror ports often capture the first bytes of each packet only (tcpdump -s 128): the
+    # payload kept must still start where the TCP header ends.
+    talk = Conversation(("10.1.2.3", 51000), ("203.0.113.7", 3333))
+    talk.send(0, json_line({"id": 1, "method": "mining.subscribe", "params": ["cgminer/4.11"]}))
+    talk.send(1, json_line({"id": None, "method": "mining.notify", "params": ["1f" * 300]}))
+    capture = write_pcap(tmp_path / "cut.pcap", [talk.close()], Encoding(snaplen=snaplen))
+    for inspect in ("file", "plugin"):
+        (verdict,) = scan_capture(capture, inspect=inspect)
+        assert verdict.mining, inspect
+        assert verdict.method == "mining.subscribe"
+        assert (verdict.client_port, verdict.server_port) == (51000, 3333)

@@ -170,7 +170,9 @@ class Encoding:
     mapped by :func:`ipv6_of`, with a destination-options header before the transport when
     ``ipv6_options``. ``skipped_blocks``: pcapng blocks a reader must step over (name
     resolution, interface statistics, a custom block) after the interfaces. ``tsoffset_s``:
-    pcapng's ``if_tsoffset`` [s], taken from every stamp written (a reader adds it back)."""
+    pcapng's ``if_tsoffset`` [s], taken from every stamp written (a reader adds it back).
+    ``snaplen``: frames are captured up to this many bytes (``tcpdump -s``), the original
+    length recorded beside."""
 
     links: tuple[LinkType, ...] = (LinkType.ETHERNET,)
     pcapng: bool = False
@@ -182,6 +184,7 @@ class Encoding:
     ipv6_options: bool = False
     skipped_blocks: bool = True
     tsoffset_s: int = 0
+    snaplen: int = 65535
 
 
 def ipv6_of(address: str) -> str:
@@ -211,19 +214,22 @@ def write_pcap(
                 raise ValueError("a classic pcap file has one link type")
             magic = 0xA1B23C4D if encoding.nanoseconds else 0xA1B2C3D4
             link = encoding.links[0]
-            handle.write(struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, 65535, link))
+            snaplen = encoding.snaplen
+            handle.write(struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, link))
             for when, frame, _ in packets:
                 seconds, micros = _stamp(when)
                 fraction = micros * 1000 if encoding.nanoseconds else micros
                 data = _reframe(frame, link, encoding)
-                handle.write(struct.pack(order + "IIII", seconds, fraction, len(data), len(data)))
-                handle.write(data)
+                kept = data[:snaplen]
+                handle.write(struct.pack(order + "IIII", seconds, fraction, len(kept), len(data)))
+                handle.write(kept)
             return path
         handle.write(_pcapng_header(encoding, order))
         faces = len(encoding.links)
         for when, frame, index in packets:
             face = index % faces
-            data = _reframe(frame, encoding.links[face], encoding)
+            original = _reframe(frame, encoding.links[face], encoding)
+            data = original[: encoding.snaplen]
             seconds, micros = _stamp(when)
             ticks = (seconds - encoding.tsoffset_s) * 1_000_000 + micros
             if encoding.nanoseconds:
@@ -237,10 +243,10 @@ def write_pcap(
                 continue
             high, low = ticks >> 32, ticks & 0xFFFFFFFF
             if encoding.blocks == "pb":
-                head = struct.pack(order + "HHIIII", face, 0, high, low, len(data), len(data))
+                head = struct.pack(order + "HHIIII", face, 0, high, low, len(data), len(original))
                 handle.write(_block(2, head + padded, order))
             else:
-                head = struct.pack(order + "IIIII", face, high, low, len(data), len(data))
+                head = struct.pack(order + "IIIII", face, high, low, len(data), len(original))
                 handle.write(_block(6, head + padded, order))
     return path
 
@@ -269,7 +275,7 @@ def _pcapng_header(encoding: Encoding, order: str) -> bytes:
         if encoding.tsoffset_s:
             options += _option(14, struct.pack(order + "q", encoding.tsoffset_s), order)
         options += struct.pack(order + "HH", 0, 0)
-        out += _block(1, struct.pack(order + "HHI", link, 0, 65535) + options, order)
+        out += _block(1, struct.pack(order + "HHI", link, 0, encoding.snaplen) + options, order)
     if encoding.skipped_blocks:
         name = b"pool.example\x00"
         record = struct.pack(order + "HH", 1, 4 + len(name)) + b"\xcb\x00\x71\x07" + name

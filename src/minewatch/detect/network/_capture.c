@@ -12,8 +12,8 @@
  * truncated to milliseconds, never before the latest time seen so far), which side sent the
  * first SYN without ACK (or none), and the first PAYLOAD_BYTES bytes of the first
  * PAYLOAD_PACKETS payload-carrying packets of each side, concatenated in capture order,
- * taken exactly as MineWatch's nfstream plugin takes them (the last payload-size bytes of the
- * captured IP packet), so that both paths give the same verdicts.
+ * taken as MineWatch's nfstream plugin takes them (the TCP payload as far as it was captured),
+ * so that both paths give the same verdicts.
  *
  * Files: classic pcap (microsecond and nanosecond magic, either byte order) and pcapng (a
  * section of either byte order, any number of interfaces each with its link type, if_tsresol
@@ -304,9 +304,13 @@ static int take_ip(pass *run, const uint8_t *ip, uint32_t len, uint16_t vlan, in
     if (payload == 0 || c->packets[side] >= PAYLOAD_PACKETS) return 0;
     c->packets[side]++;
     if (c->kept[side] >= PAYLOAD_BYTES) return 0;
-    /* As the plugin does: the last `payload` bytes of the captured IP packet. */
-    uint32_t take = payload < len ? payload : len;
-    const uint8_t *from = ip + len - take;
+    /* The payload as far as it was captured (a snap length may cut it; Ethernet padding after
+       the IP packet is not payload). */
+    uint32_t start = l4_offset + header;
+    uint32_t take = start < len ? len - start : 0;
+    if (take > payload) take = payload;
+    if (take == 0) return 0;
+    const uint8_t *from = ip + start;
     if (take > PAYLOAD_BYTES - c->kept[side]) take = PAYLOAD_BYTES - c->kept[side];
     uint32_t need = c->kept[side] + take, room = capacity_for(c->kept[side]);
     if (!c->payload[side] || need > room) {

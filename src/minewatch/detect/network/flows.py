@@ -81,7 +81,10 @@ class FirstPayloads(NFPlugin):  # type: ignore[misc]
         flow.udps.packets[side] += 1
         kept = flow.udps.payload[side]
         if len(kept) < PAYLOAD_BYTES:
-            kept += packet.ip_packet[-size:][: PAYLOAD_BYTES - len(kept)]
+            # The payload ends where the IP packet does (padding after it is not payload) and
+            # is cut where the capture's snap length cut the packet.
+            start = packet.ip_size - size
+            kept += packet.ip_packet[start : start + size][: PAYLOAD_BYTES - len(kept)]
 
 
 @dataclass(frozen=True)
