@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from minewatch.detect.network.flows import scan_capture
 from minewatch.synth.traffic import Conversation, client_hello, tls_record, write_pcap
 
@@ -58,15 +60,20 @@ def test_stratum_over_tls_to_a_pool_name(tmp_path: Path) -> None:
     assert by_port[51002].pool_host == "nanopool.org"
 
 
-def test_stratum_v2_handshake_shape_towards_a_pool_port(tmp_path: Path) -> None:
+@pytest.mark.parametrize("inspect", ["file", "plugin"])
+def test_stratum_v2_handshake_shape_towards_a_pool_port(tmp_path: Path, inspect: str) -> None:
     first = b"\x01" + os.urandom(63)
-    talk = Conversation(MINER, ("203.0.113.8", 3336)).send(0, first).send(1, os.urandom(96))
+    talk = Conversation(MINER, ("203.0.113.8", 3336)).send(0, first).send(1, os.urandom(234))
+    for _ in range(5):  # the encrypted SetupConnection, then shares and jobs
+        talk.send(0, os.urandom(120)).send(1, os.urandom(200))
     elsewhere = Conversation((MINER[0], 51003), ("203.0.113.8", 40001)).send(0, first)
-    verdicts = scan_capture(write_pcap(tmp_path / "v2.pcap", [talk, elsewhere]))
-    by_port = {v.server_port: v for v in verdicts}
+    web_port = Conversation((MINER[0], 51004), ("203.0.113.8", 8080)).send(0, first)
+    capture = write_pcap(tmp_path / "v2.pcap", [talk, elsewhere, web_port])
+    by_port = {v.server_port: v for v in scan_capture(capture, inspect=inspect)}
     assert by_port[3336].mining
     assert by_port[3336].reason.startswith("network.stratum2.handshake_shape")
     assert not by_port[40001].mining
+    assert not by_port[8080].mining, "a pool port that web servers use too is no evidence"
 
 
 def test_ordinary_json_rpc_and_web_traffic_stay_clean(tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ def _lines(name: str) -> list[str]:
     ]
 
 
+EVERYDAY_PORTS = frozenset({25, 80, 443, 8000, 8008, 8080, 8888})
+"""Pool ports that every web or mail server also uses: no evidence at all on their own."""
+
+
 @cache
 def pool_hosts() -> frozenset[str]:
     """Every packaged pool host name (lower case)."""

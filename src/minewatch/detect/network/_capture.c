@@ -50,6 +50,7 @@ typedef struct mw_conversation {
     uint8_t *payload[2]; /* what the source (0) and the destination (1) sent first */
     uint32_t kept[2];    /* bytes in payload[side] */
     uint32_t packets[2]; /* payload-carrying packets counted, per side (at most 8) */
+    uint32_t first[2];   /* payload bytes of each side's first payload-carrying packet */
     uint16_t src_port;
     uint16_t dst_port;
     uint16_t vlan_id;
@@ -302,7 +303,7 @@ static int take_ip(pass *run, const uint8_t *ip, uint32_t len, uint16_t vlan, in
     c->last_ms = time_ms;
     if ((flags & 0x12) == 0x02 && c->syn_from < 0) c->syn_from = (int8_t)side;
     if (payload == 0 || c->packets[side] >= PAYLOAD_PACKETS) return 0;
-    c->packets[side]++;
+    if (c->packets[side]++ == 0) c->first[side] = payload;
     if (c->kept[side] >= PAYLOAD_BYTES) return 0;
     /* The payload as far as it was captured (a snap length may cut it; Ethernet padding after
        the IP packet is not payload). */

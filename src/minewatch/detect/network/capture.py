@@ -42,6 +42,8 @@ class FirstBytes:
 
     payloads: tuple[bytes, bytes]
     syn_from: int
+    first_sizes: tuple[int, int] = (0, 0)
+    """Payload bytes of each side's first payload-carrying packet (0: none)."""
 
 
 class _Conversation(ctypes.Structure):
@@ -53,6 +55,7 @@ class _Conversation(ctypes.Structure):
         ("payload", ctypes.c_void_p * 2),
         ("kept", ctypes.c_uint32 * 2),
         ("packets", ctypes.c_uint32 * 2),
+        ("first", ctypes.c_uint32 * 2),
         ("src_port", ctypes.c_uint16),
         ("dst_port", ctypes.c_uint16),
         ("vlan_id", ctypes.c_uint16),
@@ -156,7 +159,9 @@ def read_first_payloads(
                 ctypes.string_at(item.payload[side], item.kept[side]) if item.kept[side] else b""
                 for side in (0, 1)
             )
-            found[key] = FirstBytes((sides[0], sides[1]), int(item.syn_from))
+            found[key] = FirstBytes(
+                (sides[0], sides[1]), int(item.syn_from), (item.first[0], item.first[1])
+            )
         return found
     finally:
         compiled.mw_capture_free(scan)

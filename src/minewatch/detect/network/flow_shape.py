@@ -35,13 +35,11 @@ import pyarrow.compute as pc
 
 from minewatch.detect.network.flows import NETWORK_FINDINGS_SCHEMA
 from minewatch.ingest.pool_addresses import PoolAddresses
-from minewatch.reference.pools import pool_ports
+from minewatch.reference.pools import EVERYDAY_PORTS, pool_ports
 
 _ICMP = 1
 _TCP = 6
 _SYN = 0x02
-_EVERYDAY_PORTS = frozenset({25, 80, 443, 8000, 8008, 8080, 8888})
-"""Pool ports that every web server also uses: no evidence at all on their own."""
 
 
 @dataclass(frozen=True)
@@ -428,7 +426,7 @@ def _reasons(
                 evidence["cadence_cv"] = [round(cv, 2) for cv in cvs]
                 if max(cvs) <= settings.regular_max_cv:
                     reasons.append("flows.shape.regular")
-        if row["server_port"] in ports and row["server_port"] not in _EVERYDAY_PORTS:
+        if row["server_port"] in ports and row["server_port"] not in EVERYDAY_PORTS:
             reasons.append("flows.pool_port")
     return reasons, evidence
 

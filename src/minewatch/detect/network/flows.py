@@ -47,7 +47,7 @@ from minewatch.detect.network.messages import (
     web_client,
 )
 from minewatch.errors import MineWatchError
-from minewatch.reference.pools import pool_host, pool_ports
+from minewatch.reference.pools import EVERYDAY_PORTS, pool_host, pool_ports
 
 IDLE_TIMEOUT_S = 600
 """nfstream's idle timeout [s]: a tuple silent this long starts a new flow."""
@@ -66,6 +66,7 @@ class FirstPayloads(NFPlugin):  # type: ignore[misc]
     def on_init(self, packet: Any, flow: Any) -> None:
         flow.udps.payload = [bytearray(), bytearray()]
         flow.udps.packets = [0, 0]
+        flow.udps.first = [0, 0]
         flow.udps.syn_from = -1
         self.on_update(packet, flow)
 
@@ -78,6 +79,8 @@ class FirstPayloads(NFPlugin):  # type: ignore[misc]
         size = packet.payload_size
         if size <= 0 or flow.udps.packets[side] >= PAYLOAD_PACKETS:
             return
+        if flow.udps.packets[side] == 0:
+            flow.udps.first[side] = size
         flow.udps.packets[side] += 1
         kept = flow.udps.payload[side]
         if len(kept) < PAYLOAD_BYTES:
@@ -144,12 +147,12 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
             found = read_first_payloads(path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S, rewritten)
             if inspect == "plugin":
                 return _by_plugin(rewritten)
-            return [_verdict(flow, *_file_payloads(flow, found)) for flow in _streamer(rewritten)]
+            return [_verdict(flow, _file_payloads(flow, found)) for flow in _streamer(rewritten)]
     return _by_plugin(path) if inspect == "plugin" else _by_file(path)
 
 
 def _by_plugin(source: str | Path) -> list[FlowVerdict]:
-    return [_verdict(flow, *_plugin_payloads(flow)) for flow in _streamer(source, plugin=True)]
+    return [_verdict(flow, _plugin_payloads(flow)) for flow in _streamer(source, plugin=True)]
 
 
 def _by_file(path: str | Path) -> list[FlowVerdict]:
@@ -168,8 +171,8 @@ def _by_file(path: str | Path) -> list[FlowVerdict]:
                 if reading.done():
                     break
             found = reading.result()
-            verdicts = [_verdict(flow, *_file_payloads(flow, found)) for flow in pending]
-            verdicts += [_verdict(flow, *_file_payloads(flow, found)) for flow in flows]
+            verdicts = [_verdict(flow, _file_payloads(flow, found)) for flow in pending]
+            verdicts += [_verdict(flow, _file_payloads(flow, found)) for flow in flows]
         except ValueError:
             reading.result()  # a broken file: the pass names the offset
             raise
@@ -187,19 +190,21 @@ def _streamer(path: str | Path, plugin: bool = False) -> Any:
     )
 
 
-def _plugin_payloads(flow: Any) -> tuple[tuple[bytes, bytes], int]:
+def _plugin_payloads(flow: Any) -> FirstBytes:
     """The first payloads and the SYN's side, as :class:`FirstPayloads` kept them."""
-    if flow.protocol != _TCP:
-        return (b"", b""), -1
-    payload = getattr(flow.udps, "payload", None)
-    sides = (bytes(payload[0]), bytes(payload[1])) if payload else (b"", b"")
-    return sides, int(getattr(flow.udps, "syn_from", -1))
+    payload = getattr(flow.udps, "payload", None) if flow.protocol == _TCP else None
+    if not payload:
+        return _NOTHING
+    first = flow.udps.first
+    return FirstBytes(
+        (bytes(payload[0]), bytes(payload[1])), int(flow.udps.syn_from), (first[0], first[1])
+    )
 
 
-def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> tuple[tuple[bytes, bytes], int]:
+def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> FirstBytes:
     """The first payloads and the SYN's side of ``flow``, from the compiled pass."""
     if flow.protocol != _TCP:
-        return (b"", b""), -1
+        return _NOTHING
     key = (
         flow.src_ip,
         int(flow.src_port),
@@ -208,17 +213,20 @@ def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> tuple[tuple[b
         int(flow.vlan_id),
         int(flow.bidirectional_first_seen_ms),
     )
-    conversation = found.get(key)
-    if conversation is None:  # a tunnelled flow, say: nothing the pass could see
-        return (b"", b""), -1
-    return conversation.payloads, conversation.syn_from
+    # A tunnelled flow, say, is one the pass could not see.
+    return found.get(key, _NOTHING)
 
 
-def _verdict(flow: Any, sides: tuple[bytes, bytes], syn_from: int) -> FlowVerdict:
+_NOTHING = FirstBytes((b"", b""), -1)
+
+
+def _verdict(flow: Any, first: FirstBytes) -> FlowVerdict:
     tcp = flow.protocol == _TCP
-    flipped = _flipped(flow, syn_from, sides)
+    sides = first.payloads
+    flipped = _flipped(flow, first.syn_from, sides)
     client, server = (sides[1], sides[0]) if flipped else sides
-    match: MessageMatch | None = inspect_payloads(client, server) if tcp else None
+    opening = first.first_sizes[1 if flipped else 0] or None
+    match: MessageMatch | None = inspect_payloads(client, server, opening) if tcp else None
     host = pool_host(flow.requested_server_name)
     reasons: list[str] = []
     confidence = 0.0
@@ -227,7 +235,7 @@ def _verdict(flow: Any, sides: tuple[bytes, bytes], syn_from: int) -> FlowVerdic
     if match is not None:
         reasons.append(match.reason)
         confidence = match.confidence
-        if match.protocol == STRATUM_V2 and int(s_port) in pool_ports():
+        if match.protocol == STRATUM_V2 and int(s_port) in pool_ports() - EVERYDAY_PORTS:
             # The handshake's shape alone is weak; towards a pool's port it is enough.
             reasons.append("network.pool_port")
             confidence = 0.7

@@ -90,16 +90,20 @@ class MessageMatch:
     agent: str | None = None
 
 
-def inspect_payloads(client: bytes, server: bytes) -> MessageMatch | None:
+def inspect_payloads(
+    client: bytes, server: bytes, opening: int | None = None
+) -> MessageMatch | None:
     """The strongest mining message in the first bytes each side sent (``None`` if none).
 
     ``client`` is what the side that opened the connection sent, ``server`` the other side;
     either may be empty. A match on the client side (the miner's own login, with its wallet and
-    worker) is preferred; then the pool's; then the Stratum V2 handshake shape."""
+    worker) is preferred; then the pool's; then the Stratum V2 handshake shape, judged on the
+    client's first packet: ``opening`` is its payload size when known (``client`` holds the
+    first packets one after the other), else ``client`` is taken as that packet."""
     found = _first(client, "client") or _first(server, "server") or _mining_http(client, server)
     if found is not None:
         return _with_details(found, client, server)
-    if _looks_like_noise_handshake(client):
+    if _looks_like_noise_handshake(client, len(client) if opening is None else opening):
         return MessageMatch(
             protocol=STRATUM_V2,
             method="noise-handshake",
@@ -369,9 +373,10 @@ def _coin(wallet: str | None) -> str | None:
     return next((coin for coin, pattern in _WALLETS if pattern.match(wallet)), None)
 
 
-def _looks_like_noise_handshake(client: bytes) -> bool:
+def _looks_like_noise_handshake(client: bytes, opening: int) -> bool:
     """Stratum V2's first message: 64 bytes, no TLS record header, not text."""
-    if len(client) != _NOISE_FIRST_MESSAGE or client[:1] == b"\x16":
+    first = client[:_NOISE_FIRST_MESSAGE]
+    if opening != _NOISE_FIRST_MESSAGE or len(first) < opening or first[:1] == b"\x16":
         return False
-    printable = sum(32 <= b < 127 for b in client)
-    return printable < 0.8 * len(client)
+    printable = sum(32 <= b < 127 for b in first)
+    return printable < 0.8 * len(first)
