@@ -274,3 +274,5 @@ def test_alpn_tells_a_browser_from_a_miner() -> None:
     assert tls_alpn(browser[:60]) == []  # cut short: nothing, no error
     assert web_client(b"GET / HTTP/1.1\r\nHost: f2pool.com\r\n\r\n")
     assert not web_client(line({"id": 1, "method": "mining.subscribe", "params": []}))
+    upgrade = b"GET /proxy HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+    assert not web_client(upgrade, b"HTTP/1.1 101 Switching Protocols\r\n\r\n")

@@ -241,7 +241,7 @@ def _verdict(flow: Any, first: FirstBytes) -> FlowVerdict:
             confidence = 0.7
     # A browser on a pool's web site (HTTP read and not mining, or TLS offering HTTP by ALPN)
     # names the pool too, and nDPI labels it by that name: a visit, not mining.
-    website = tcp and match is None and web_client(client)
+    website = tcp and match is None and web_client(client, server)
     if host is not None:
         # A TLS session with a pool is mining even though its messages cannot be read; a
         # handshake alone (a miner trying TLS before plain text) or a DNS query is intent.

@@ -61,6 +61,7 @@ _MINING_HEADERS = re.compile(
 )
 """HTTP headers only mining software and pools send (getwork's extensions)."""
 _ALPN_WEB = frozenset({"h2", "http/1.1", "http/1.0", "h3", "spdy/3.1"})
+_HTTP_SWITCHED = re.compile(rb"^HTTP/1\.[01] 101")
 _HTTP_OK = re.compile(rb"^HTTP/1\.[01] 2\d\d")
 _MONERO_KEYS = re.compile(r'"(agent|rigid|blob|job_id|nonce|pass)"\s*:')
 """The keys of the Monero dialect's parameters: a cut-off ``login`` needs one of them."""
@@ -115,11 +116,14 @@ def inspect_payloads(
     return None
 
 
-def web_client(client: bytes) -> bool:
+def web_client(client: bytes, server: bytes = b"") -> bool:
     """Whether the side that opened the connection is a web client: an HTTP request in the clear
     (that :func:`inspect_payloads` found no mining in), or a TLS ClientHello offering HTTP by
     ALPN (``h2``, ``http/1.1``), as browsers do and miners do not. A pool's name on such a
-    connection is a visit to its web site (a dashboard, a payout page), not mining."""
+    connection is a visit to its web site (a dashboard, a payout page), not mining — unless
+    the server switched it to WebSocket (``101``), the channel of in-browser miners."""
+    if _HTTP_SWITCHED.match(server):
+        return False
     if _HTTP_REQUEST.match(client) or client.startswith((b"GET ", b"HEAD ")):
         return True
     return bool(_ALPN_WEB & set(tls_alpn(client)))
