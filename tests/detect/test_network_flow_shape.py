@@ -142,9 +142,15 @@ def test_an_unanswered_attempt_towards_a_pool_is_intent_not_mining() -> None:
     pools = PoolAddresses()
     pools.add("192.0.2.99", "listed")
     attempt = _records(("10.0.0.7", 40100), ("192.0.2.99", 3333), [(3, 156, 0, 0)])
-    (row,) = detect(_table(attempt), pools=pools, all_conversations=True).to_pylist()
-    assert not row["mining"]
-    assert row["reason"].startswith("flows.pool_address_attempt")
+    attempt[0]["tcp_flags"] = 0x02  # three SYNs, no answer
+    refused = _records(("10.0.0.7", 40101), ("192.0.2.99", 3333), [(1, 52, 1, 40)])
+    for row in refused:  # a SYN, and a RST back
+        row["tcp_flags"] = 0x02 if row["src_ip"] == "10.0.0.7" else 0x14
+    found = detect(_table(attempt, refused), pools=pools, all_conversations=True).to_pylist()
+    assert len(found) == 2
+    for row in found:
+        assert not row["mining"]
+        assert row["reason"].startswith("flows.pool_address_attempt")
 
 
 def test_records_split_by_a_long_silence_are_two_conversations() -> None:

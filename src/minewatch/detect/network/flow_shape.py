@@ -38,8 +38,12 @@ from minewatch.ingest.pool_addresses import PoolAddresses
 from minewatch.reference.pools import EVERYDAY_PORTS, pool_ports
 
 _ICMP = 1
+_HEADER_BYTES_V4 = 60
+"""IPv4 and TCP headers of a packet without payload, with the usual options (timestamps)."""
+_HEADER_BYTES_V6 = 80
 _TCP = 6
 _SYN = 0x02
+_PSH = 0x08
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ REASONS: dict[str, Reason] = {
         Reason(
             "flows.pool_address_attempt",
             0.3,
-            "a listed pool address that never answered (a connection attempt, an ICMP error): "
+            "a listed pool address with no session (a connection attempt, a refusal, a "
+            "handshake with nothing said, an ICMP error): "
             "intent, recorded, not mining on its own",
             "a host probing many addresses",
         ),
@@ -184,8 +189,9 @@ def conversations(records: pa.Table, settings: FlowShapeSettings | None = None) 
     back = ~forward
     fwd_first = _min_at(np.where(forward, first, np.iinfo(np.int64).max), starts)
     back_first = _min_at(np.where(back, first, np.iinfo(np.int64).max), starts)
-    fwd_syn = np.bitwise_or.reduceat(np.where(forward, flags, 0), starts) & _SYN > 0
-    back_syn = np.bitwise_or.reduceat(np.where(back, flags, 0), starts) & _SYN > 0
+    fwd_flags = np.bitwise_or.reduceat(np.where(forward, flags, 0), starts)
+    back_flags = np.bitwise_or.reduceat(np.where(back, flags, 0), starts)
+    fwd_syn, back_syn = fwd_flags & _SYN > 0, back_flags & _SYN > 0
     cadence_fwd = _cadence(conv, forward, packets, first, last, starts, settings)
     cadence_back = _cadence(conv, back, packets, first, last, starts, settings)
     lo_end, hi_end = lo[starts], hi[starts]
@@ -213,6 +219,8 @@ def conversations(records: pa.Table, settings: FlowShapeSettings | None = None) 
             "hi_packets": total(packets, back),
             "lo_bytes": total(octets, forward),
             "hi_bytes": total(octets, back),
+            "lo_flags": fwd_flags,
+            "hi_flags": back_flags,
             "lo_cadence_cv": cadence_fwd[0],
             "hi_cadence_cv": cadence_back[0],
             "lo_intervals": cadence_fwd[1],
@@ -384,6 +392,7 @@ def _oriented(conv: dict[str, Any], pools: PoolAddresses | None) -> dict[str, An
         "server_packets": int(conv[f"{s}_packets"]),
         "client_bytes": int(conv[f"{c}_bytes"]),
         "server_bytes": int(conv[f"{s}_bytes"]),
+        "client_flags": int(conv[f"{c}_flags"]),
         "cadence_cv": (conv[f"{c}_cadence_cv"], conv[f"{s}_cadence_cv"]),
         "intervals": (int(conv[f"{c}_intervals"]), int(conv[f"{s}_intervals"])),
         "first_ms": int(conv["first_ms"]),
@@ -405,7 +414,15 @@ def _reasons(
     evidence: dict[str, object] = {"duration_s": round(duration_s, 1)}
     pool = pools.name_of(row["server_ip"]) if pools is not None and len(pools) else None
     if pool is not None:
-        answered = row["protocol"] != _ICMP and row["server_packets"] > 0
+        # A session: the pool answered and the miner said something (its login, its shares:
+        # segments with PSH, or failing flags, more bytes than its packets' headers). A SYN met
+        # by a RST (a refusing pool, a blocking device), a handshake with nothing said, an ICMP
+        # error: attempts.
+        header = _HEADER_BYTES_V6 if ":" in row["client_ip"] else _HEADER_BYTES_V4
+        said = bool(row["client_flags"] & _PSH) or (
+            row["client_bytes"] > header * row["client_packets"]
+        )
+        answered = row["protocol"] != _ICMP and row["server_packets"] > 0 and said
         reasons.append("flows.pool_address" if answered else "flows.pool_address_attempt")
         evidence["pool"] = pool
     if row["protocol"] == _TCP:
