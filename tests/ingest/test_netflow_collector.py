@@ -170,3 +170,16 @@ def test_collect_command_stops_cleanly_on_a_signal(tmp_path: Path, signum: int) 
     assert process.returncode == 0, stderr
     assert "stopped by signal" in stdout
     assert pq.read_table(out).num_rows == 30
+
+
+def test_a_busy_port_leaves_no_file_behind(tmp_path: Path) -> None:
+    from minewatch.cli.app import run
+
+    taken = bind_udp("127.0.0.1", 0)
+    try:
+        port = taken.getsockname()[1]
+        out = tmp_path / "records.parquet"
+        assert run(["collect", "netflow", "--listen", f"127.0.0.1:{port}", "--out", str(out)]) == 1
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        taken.close()

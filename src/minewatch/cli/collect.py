@@ -55,8 +55,12 @@ def netflow(
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         return FlowRecordWriter(out.with_name(f"{out.stem}-{stamp}{out.suffix}"))
 
-    writer = next_writer()
-    sock = bind_udp(host, port)
+    sock = bind_udp(host, port)  # before any file is opened: a busy port leaves nothing behind
+    try:
+        writer = next_writer()
+    except BaseException:
+        sock.close()
+        raise
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -82,5 +86,5 @@ def netflow(
             signal.signal(number, handler)
     for line in summary.lines():
         output.info(line)
-    where = out if len(summary.files) == 1 else f"{len(summary.files)} files"
+    where = summary.files[0] if len(summary.files) == 1 else f"{len(summary.files)} files"
     output.info(f"{summary.written} flow record(s) written to {where}")
