@@ -109,6 +109,22 @@ def test_reading_flow_records_names_row_and_column(tmp_path: Path) -> None:
     jsonl.write_text(json.dumps({"src_ip": "10.0.0.1"}) + "\n")
     with pytest.raises(InputFileError, match="column 'dst_ip': required column is missing"):
         read_flow_records(jsonl)
+    good = read_flow_records(_written(tmp_path, FLOWS[:2]))
+    rows = good.to_pylist()
+    rows[1]["dst_ip"] = "10.0.0.999"
+    rows[0]["src_ip"] = None
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("".join(json.dumps(r, default=str) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(InputFileError) as error:
+        read_flow_records(broken)
+    assert "row 1, column 'src_ip': is empty" in str(error.value)
+    assert "row 2, column 'dst_ip': '10.0.0.999' is not an IP address" in str(error.value)
+
+
+def _written(folder: Path, flows: list[Flow]) -> Path:
+    out = folder / "written.parquet"
+    _run(out, [v5_datagram(flows, T0 + 60_000)])
+    return out
 
 
 def test_collector_rotates_its_files(tmp_path: Path) -> None:

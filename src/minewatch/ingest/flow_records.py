@@ -21,11 +21,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from minewatch.errors import InputFileError, InputProblem, MineWatchError
+from minewatch.reference.ip_address import address_keys
 
 FLOW_RECORD_SCHEMA = pa.schema(
     [
@@ -149,7 +152,29 @@ def _conform(path: Path, table: pa.Table, first_row: int) -> pa.Table:
             )
     if problems:
         raise InputFileError(path, problems)
-    return pa.Table.from_arrays(columns, schema=FLOW_RECORD_SCHEMA)
+    table = pa.Table.from_arrays(columns, schema=FLOW_RECORD_SCHEMA)
+    for name in _REQUIRED:
+        column = table.column(name)
+        if column.null_count:
+            row = pc.index(pc.is_null(column), True).as_py()
+            problems.append(InputProblem(row + first_row, name, "is empty"))
+    for name in ("src_ip", "dst_ip"):
+        _, readable = address_keys(table.column(name).to_pylist())
+        if not readable.all():
+            row = int(np.argmin(readable))
+            shown = table.column(name)[row].as_py()
+            if shown is not None:
+                problems.append(
+                    InputProblem(row + first_row, name, f"{shown!r} is not an IP address")
+                )
+    if problems:
+        raise InputFileError(path, problems)
+    return table
+
+
+_REQUIRED = ("src_ip", "dst_ip", "protocol", "packets", "bytes")
+"""Columns a flow record cannot do without (ports may be empty: ICMP has none; times too: an
+exporter whose template carries none, which the collector counts)."""
 
 
 def _cast(column: Any, kind: pa.DataType) -> Any:
