@@ -58,11 +58,6 @@ packets; ``first_seen``/``last_seen`` the first and last packet [UTC, ms]; ``sam
 FLOW_FILE_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
 
-def empty_records() -> pa.Table:
-    """A table of :data:`FLOW_RECORD_SCHEMA` with no rows."""
-    return FLOW_RECORD_SCHEMA.empty_table()
-
-
 def read_flow_records(path: str | Path) -> pa.Table:
     """A flow-record file (``.parquet``, ``.csv`` or ``.jsonl``) as :data:`FLOW_RECORD_SCHEMA`.
 

@@ -64,7 +64,6 @@ typedef struct mw_scan {
     int64_t capacity;
     int64_t *table; /* open addressing: index into items of the open conversation, or -1 */
     int64_t table_size;
-    int64_t packets;       /* packets read */
     int64_t truncated_at;  /* byte offset of a cut-off last packet, or -1 */
     int64_t truncated_packet;
     uint32_t links[16];    /* the interfaces' link types */
@@ -463,7 +462,6 @@ static int read_pcap(pass *run, const uint8_t *data, uint64_t size, char *error,
         if (!run->links_only &&
             take_packet(run, link, data + at + 16, caplen < snaplen ? caplen : snaplen, length, us))
             return fail(error, esize, "out of memory or cannot write", (int64_t)at, number);
-        run->scan->packets++;
         at += 16 + (uint64_t)caplen;
     }
     return 0;
@@ -570,7 +568,6 @@ static int read_pcapng(pass *run, const uint8_t *data, uint64_t size, char *erro
             int64_t us = us_of(ticks, interfaces[face].resolution, interfaces[face].offset_s);
             if (take_packet(run, interfaces[face].link, frame, caplen, length_of, us))
                 return fail(error, esize, "out of memory or cannot write", (int64_t)at, number);
-            run->scan->packets++;
         }
         at += length;
     }
@@ -659,7 +656,6 @@ int mw_capture_links(const mw_scan *scan, uint32_t *links) {
 
 int64_t mw_capture_count(const mw_scan *scan) { return scan->count; }
 const mw_conversation *mw_capture_items(const mw_scan *scan) { return scan->items; }
-int64_t mw_capture_packets(const mw_scan *scan) { return scan->packets; }
 int64_t mw_capture_truncated_at(const mw_scan *scan) { return scan->truncated_at; }
 int64_t mw_capture_truncated_packet(const mw_scan *scan) { return scan->truncated_packet; }
 int64_t mw_capture_record_size(void) { return (int64_t)sizeof(mw_conversation); }

@@ -74,7 +74,7 @@ def _pass() -> ctypes.CDLL:
     ]  # fmt: skip
     compiled.mw_capture_links.restype = ctypes.c_int
     compiled.mw_capture_links.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    for name in ("count", "packets", "truncated_at", "truncated_packet"):
+    for name in ("count", "truncated_at", "truncated_packet"):
         function = getattr(compiled, f"mw_capture_{name}")
         function.restype = ctypes.c_int64
         function.argtypes = [ctypes.c_void_p]
