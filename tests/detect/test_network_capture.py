@@ -19,6 +19,7 @@ from minewatch.detect.network.flows import FlowVerdict, scan_capture, scan_captu
 from minewatch.errors import MineWatchError
 from minewatch.synth.traffic import (
     Conversation,
+    Datagrams,
     Encoding,
     LinkType,
     ipv6_of,
@@ -364,3 +365,30 @@ def test_a_snap_length_cuts_the_payload_not_its_start(tmp_path: Path, snaplen: i
         assert verdict.mining, inspect
         assert verdict.method == "mining.subscribe"
         assert (verdict.client_port, verdict.server_port) == (51000, 3333)
+
+
+def test_a_miner_inside_a_gtp_tunnel_is_still_read(tmp_path: Path) -> None:
+    # A mobile core's capture: the phone's packets ride GTP-U (UDP 2152) between the base
+    # station and the gateway. nfstream decodes the tunnel; the file pass does not, so the
+    # plugin reads such a capture.
+    talk = Conversation(("10.45.0.7", 40500), ("203.0.113.7", 3333))
+    talk.send(0, json_line({"id": 1, "method": "mining.subscribe", "params": ["xmrig/6.16"]}))
+    talk.send(1, json_line({"id": 1, "result": [[["mining.notify", "ae"]], "08", 4]}))
+    tunnel = Datagrams(("192.0.2.1", 2152), ("192.0.2.2", 2152))
+    tunnel.packets = [(when, _in_gtp(frame)) for when, frame in talk.close().packets]
+    capture = write_pcap(tmp_path / "gtp.pcap", [tunnel])
+    (verdict,) = scan_capture(capture)
+    assert verdict.mining
+    assert (verdict.client_ip, verdict.server_port) == ("10.45.0.7", 3333)
+    assert verdict.agent == "xmrig/6.16"
+
+
+def _in_gtp(frame: bytes) -> bytes:
+    inner = frame[14:]
+    gtp = struct.pack("!BBHI", 0x30, 0xFF, len(inner), 0x1234) + inner
+    udp = struct.pack("!HHHH", 2152, 2152, 8 + len(gtp), 0) + gtp
+    outer = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+        bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]),
+    )  # fmt: skip
+    return frame[:14] + outer + udp

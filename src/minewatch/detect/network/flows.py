@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -147,7 +148,8 @@ def scan_capture(path: str | Path, inspect: Inspect | None = None) -> list[FlowV
             found = read_first_payloads(path, IDLE_TIMEOUT_S, ACTIVE_TIMEOUT_S, rewritten)
             if inspect == "plugin":
                 return _by_plugin(rewritten)
-            return [_verdict(flow, _file_payloads(flow, found)) for flow in _streamer(rewritten)]
+            judged = _judge(_streamer(rewritten), found)
+            return judged if judged is not None else _by_plugin(rewritten)
     return _by_plugin(path) if inspect == "plugin" else _by_file(path)
 
 
@@ -171,12 +173,26 @@ def _by_file(path: str | Path) -> list[FlowVerdict]:
                 if reading.done():
                     break
             found = reading.result()
-            verdicts = [_verdict(flow, _file_payloads(flow, found)) for flow in pending]
-            verdicts += [_verdict(flow, _file_payloads(flow, found)) for flow in flows]
+            pending.extend(flows)
         except ValueError:
             reading.result()  # a broken file: the pass names the offset
             raise
-        return verdicts
+    judged = _judge(pending, found)
+    return judged if judged is not None else _by_plugin(path)
+
+
+def _judge(flows: Iterable[Any], found: dict[FlowKey, FirstBytes]) -> list[FlowVerdict] | None:
+    """The verdicts of nfstream's ``flows`` with the pass's payloads; ``None`` when a TCP flow
+    is one the pass did not see (nfstream decodes GTP, CAPWAP and TZSP tunnels, the pass does
+    not): then the plugin must read the file."""
+    verdicts = []
+    for flow in flows:
+        first = _file_payloads(flow, found)
+        if first is None:
+            _log.info("a tunnelled TCP flow: the capture is inspected by the nfstream plugin")
+            return None
+        verdicts.append(_verdict(flow, first))
+    return verdicts
 
 
 def _streamer(path: str | Path, plugin: bool = False) -> Any:
@@ -201,8 +217,9 @@ def _plugin_payloads(flow: Any) -> FirstBytes:
     )
 
 
-def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> FirstBytes:
-    """The first payloads and the SYN's side of ``flow``, from the compiled pass."""
+def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> FirstBytes | None:
+    """The first payloads and the SYN's side of ``flow``, from the compiled pass (``None`` for
+    a TCP flow the pass did not see)."""
     if flow.protocol != _TCP:
         return _NOTHING
     key = (
@@ -213,8 +230,7 @@ def _file_payloads(flow: Any, found: dict[FlowKey, FirstBytes]) -> FirstBytes:
         int(flow.vlan_id),
         int(flow.bidirectional_first_seen_ms),
     )
-    # A tunnelled flow, say, is one the pass could not see.
-    return found.get(key, _NOTHING)
+    return found.get(key)
 
 
 _NOTHING = FirstBytes((b"", b""), -1)
