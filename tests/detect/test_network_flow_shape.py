@@ -132,10 +132,15 @@ def test_a_listed_pool_address_is_enough_and_makes_it_the_server() -> None:
     (row,) = detect(_table(rows), pools=pools).to_pylist()
     assert (row["client_ip"], row["server_ip"]) == ("10.0.0.7", "192.0.2.99")
     assert row["reason"].startswith("flows.pool_address")
-    answers = [("eu1.nanopool.org", "192.0.2.99"), ("x.org", "1.1.1.1")]
+    answers = [
+        ("eu1.nanopool.org", "192.0.2.99"),
+        ("x.org", "1.1.1.1"),
+        ("www.nanopool.org", "104.16.1.1"),
+    ]
     learned = pool_addresses_from_answers(answers)
     assert learned.name_of("192.0.2.99") == "nanopool.org"
     assert learned.name_of("1.1.1.1") is None
+    assert learned.name_of("104.16.1.1") is None, "a pool's web site is not a pool"
 
 
 def test_an_unanswered_attempt_towards_a_pool_is_intent_not_mining() -> None:

@@ -12,7 +12,7 @@ a pool's addresses today are not the ones of last month's records). Two sources 
   several addresses separated by commas), such as a resolver's log or ``tshark -T fields -E
   header=y -E separator=, -E quote=d -e dns.qry.name -e dns.a -e dns.aaaa`` renamed; a row whose
   query is a packaged pool host (:func:`minewatch.reference.pools.pool_host`) teaches its
-  addresses.
+  addresses — except a ``www.`` name: the pool's web site, often on a CDN's shared addresses.
 """
 
 from __future__ import annotations
@@ -157,8 +157,8 @@ def pool_addresses_from_answers(
     problems: list[InputProblem] = []
     for number, (query, answer) in enumerate(answers, start=2):
         host = pool_host(query)
-        if host is None:
-            continue
+        if host is None or query.strip().lower().startswith("www."):
+            continue  # not a pool, or its web site (often on a CDN's shared addresses)
         for text in answer.replace(";", ",").split(","):
             if not text.strip():
                 continue
