@@ -216,3 +216,18 @@ def test_pools_found_by_a_payload_scan_flag_short_flow_records(tmp_path: Path) -
     assert (row["client_ip"], row["server_ip"]) == ("10.9.9.9", pool[0])
     assert "flows.pool_address" in row["reason"]
     assert run([*command, "--pools-from", str(records)]) == 2  # not network findings
+
+
+def test_pool_blocks_match_the_narrowest_and_both_families() -> None:
+    pools = PoolAddresses()
+    pools.add("10.0.0.0/8", "wide")
+    pools.add("10.1.0.0/16", "narrow")
+    pools.add("2001:db8::/32", "six")
+    pools.add("192.0.2.7", "exact")
+    assert pools.name_of("10.1.2.3") == "narrow"
+    assert pools.name_of("10.2.0.1") == "wide"
+    assert pools.name_of("11.0.0.1") is None
+    assert pools.name_of("2001:db8::5") == "six"
+    assert pools.name_of("192.0.2.7") == "exact"
+    assert pools.name_of("not an address") is None
+    assert len(pools) == 4

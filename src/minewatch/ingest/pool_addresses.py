@@ -31,18 +31,20 @@ import pyarrow.parquet as pq
 from minewatch.errors import InputFileError, InputProblem
 from minewatch.reference.pools import pool_host
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 @dataclass
 class PoolAddresses:
-    """Pool addresses (and blocks), each with the name it is known by."""
+    """Pool addresses (and blocks), each with the name it is known by.
+
+    ``blocks`` maps (IP version, prefix length) to {network address as an integer: name}: a
+    look-up masks the address once per prefix length present, longest first, so a list of
+    thousands of blocks costs no more per address than a few dictionary look-ups."""
 
     exact: dict[str, str] = field(default_factory=dict)
-    blocks: list[tuple[Network, str]] = field(default_factory=list)
+    blocks: dict[tuple[int, int], dict[int, str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.exact) + len(self.blocks)
+        return len(self.exact) + sum(len(networks) for networks in self.blocks.values())
 
     def name_of(self, address: str) -> str | None:
         """The pool ``address`` belongs to (its name, or ``"listed"``), ``None`` if none."""
@@ -54,20 +56,26 @@ class PoolAddresses:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return None
-        for block, name in self.blocks:
-            if ip.version == block.version and ip in block:
-                return name
+        value, width = int(ip), ip.max_prefixlen
+        for (version, prefix), networks in sorted(self.blocks.items(), key=lambda k: -k[0][1]):
+            if version == ip.version:
+                name = networks.get(value >> (width - prefix) << (width - prefix))
+                if name is not None:
+                    return name
         return None
 
     def add(self, text: str, name: str) -> None:
         if "/" in text:
-            self.blocks.append((ipaddress.ip_network(text, strict=False), name))
+            block = ipaddress.ip_network(text, strict=False)
+            networks = self.blocks.setdefault((block.version, block.prefixlen), {})
+            networks[int(block.network_address)] = name
         else:
             self.exact[str(ipaddress.ip_address(text))] = name
 
     def update(self, other: PoolAddresses) -> None:
         self.exact.update(other.exact)
-        self.blocks += other.blocks
+        for key, networks in other.blocks.items():
+            self.blocks.setdefault(key, {}).update(networks)
 
 
 def read_pool_addresses(path: str | Path) -> PoolAddresses:
