@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -173,11 +174,11 @@ def _by_file(path: str | Path) -> list[FlowVerdict]:
                 if reading.done():
                     break
             found = reading.result()
-            pending.extend(flows)
+            # The rest are judged as nfstream's meter hands them over (the two overlap).
+            judged = _judge(chain(pending, flows), found)
         except ValueError:
             reading.result()  # a broken file: the pass names the offset
             raise
-    judged = _judge(pending, found)
     return judged if judged is not None else _by_plugin(path)
 
 
