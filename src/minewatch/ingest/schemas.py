@@ -54,3 +54,76 @@ WEATHER_SCHEMA = pa.schema(
         pa.field("temp_mean_c", pa.float32()),
     ]
 )
+
+
+# --- Generation side (notice 1283 clause 五): plants, their output, river inflow, dispatch ------
+
+PLANTS_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("plant_type", pa.string()),  # PlantType; hydro unless the file says otherwise
+        pa.field("capacity_kw", pa.float64(), nullable=False),  # installed, all units
+        pa.field("units", pa.int32()),
+        pa.field("basin", pa.string()),  # plants of one basin share rain: each other's peers
+        pa.field("river", pa.string()),
+        pa.field("gauge_id", pa.string()),  # the inflow series that feeds it (null: none)
+        pa.field("loss_fraction", pa.float64()),  # declared terminal→grid-tie losses (null: learn)
+        pa.field("owner", pa.string()),
+        pa.field("uscc", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("region_code", pa.string()),
+    ]
+)
+"""One row per grid-connected plant."""
+
+
+class PlantType(StrEnum):
+    HYDRO = "hydro"
+    THERMAL = "thermal"
+    WIND = "wind"
+    SOLAR = "solar"
+
+
+GENERATION_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.string(), nullable=False),
+        pa.field("interval_start_at", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("interval_minutes", pa.int16(), nullable=False),  # 15 or 60
+        pa.field("terminal_kwh", pa.float64()),  # generator-terminal meter (机端); null: not metered
+        pa.field("grid_tie_kwh", pa.float64()),  # grid-tie (gateway) meter (上网/关口)
+    ]
+)
+"""Plant output, long: one row per plant and metering interval, energy in the interval [kWh]."""
+
+INFLOW_SCHEMA = pa.schema(
+    [
+        pa.field("gauge_id", pa.string(), nullable=False),
+        pa.field("date", pa.date32(), nullable=False),  # Asia/Shanghai day
+        pa.field("inflow_m3s", pa.float64()),  # daily mean flow [m³/s]
+    ]
+)
+"""River inflow or upstream gauge, one row per gauge and local day (hourly input is averaged)."""
+
+
+class PlantEventKind(StrEnum):
+    """A recorded reason for a plant to produce less than its water allows."""
+
+    DISPATCH = "dispatch"  # a dispatch instruction limiting output (调度指令)
+    CURTAILMENT = "curtailment"  # curtailment record (弃水/限电记录)
+    MAINTENANCE = "maintenance"  # planned or forced outage of units (检修)
+
+
+PLANT_EVENTS_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # PlantEventKind
+        pa.field("start_at", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("end_at", pa.timestamp("ms", tz="UTC"), nullable=False),
+        pa.field("limit_kw", pa.float64()),  # dispatch/curtailment: output ceiling (null: 0, stop)
+        pa.field("unavailable_kw", pa.float64()),  # maintenance: capacity out (null: the plant)
+        pa.field("record_no", pa.string()),
+        pa.field("note", pa.string()),
+    ]
+)
+"""Dispatch instructions, curtailment records and maintenance outages, one row each."""
