@@ -81,6 +81,15 @@ def with_check_character(body17: str) -> str:
     return _normalise(body17) + check_character(body17)
 
 
+def organisation_check_character(body8: str) -> str:
+    """GB 11714 check character of an 8-character organisation code body (positions 9-16 of a
+    credit code are the organisation code body, position 17 its check character)."""
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c, 36) * w for c, w in zip(body8, weights, strict=True))
+    value = 11 - total % 11
+    return "X" if value == 10 else "0" if value == 11 else str(value)
+
+
 def _foreign_reason(position: int, char: str) -> str:
     return (
         f"position {position} is {char!r}, which credit codes never use "

@@ -557,7 +557,7 @@ class _Generator:
             else:
                 head = "92" if kind == EnterpriseKind.OTHER else "91"  # 个体工商户 / 企业
                 org = "MA" + "".join(rng.choice(credit_code.ALPHABET) for _ in range(6))
-            body = f"{head}{county.region.code}{org}{_org_check(org)}"
+            body = f"{head}{county.region.code}{org}{credit_code.organisation_check_character(org)}"
             code = credit_code.with_check_character(body)
             if code not in self.used_uscc:
                 self.used_uscc.add(code)
@@ -1091,14 +1091,6 @@ def _split(rng: random.Random, total: int, parts: int) -> list[int]:
     counts = [1 + int(s * scale) for s in shares]
     counts[0] += total - sum(counts)
     return counts
-
-
-def _org_check(body8: str) -> str:
-    """GB 11714 check character of an 8-character organisation code body."""
-    weights = (3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(c, 36) * w for c, w in zip(body8, weights, strict=True))
-    value = 11 - total % 11
-    return "X" if value == 10 else "0" if value == 11 else str(value)
 
 
 def _location(code: str) -> tuple[float, float, float]:

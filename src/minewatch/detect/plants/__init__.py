@@ -1,0 +1,1 @@
+"""Generation-side monitoring: plants that feed miners through a private line (clause 五)."""

@@ -1,0 +1,608 @@
+"""Generation-side scan (notice 1283 clause 五): plants whose output drops for no recorded reason.
+
+:func:`scan_plants` judges every plant on two independent lines of evidence:
+
+``plants.terminal_tie_gap``
+    Where the plant files generator-terminal readings: energy that leaves between the terminal
+    and the grid-tie meter beyond the plant's normal losses. The normal loss is learned as a
+    curve of the day's loss against the day's grid-tie energy (no-load plus load losses; the
+    lower envelope first, then the median of the days outside any suspected run) and never
+    exceeds :attr:`~PlantScanSettings.normal_loss_share` of the terminal energy.
+
+``plants.shortfall_unexplained``
+    Grid-tie output below what the plant's water allows, by the plant's own output curve against
+    its intake gauge, or — for a plant without a gauge — against the basin's water (the median of
+    the same-basin gauges, each relative to its usual flow) or, with no gauge in the basin, its
+    peers' output. Days under a dispatch instruction, a curtailment record or a maintenance
+    outage are judged against the ceiling the record sets, and carry no weight in a run.
+
+A run of shortfall (:func:`~minewatch.detect.plants.model.best_run`) is a finding when its
+evidence passes the threshold, it lasts two weeks and the mean shortfall is a real load. Each
+finding carries expected and observed energy over the run, the estimated steady draw of the
+private line and the energy it took, and the explanations ruled out (water, dispatch and
+curtailment, maintenance, losses, peers). A run that the same-basin peers share is marked
+``plants.shortfall_shared`` instead: an unrecorded grid constraint or a bad gauge is likelier
+than every plant of a basin wiring a private line in the same week.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from minewatch.detect.plants.daily import PlantDays, plant_days
+from minewatch.detect.plants.model import (
+    Curve,
+    Run,
+    best_run,
+    binned_spread,
+    fit_curve,
+    standardise,
+)
+from minewatch.detect.plants.settings import PlantScanSettings
+
+Arr = np.ndarray[Any, Any]
+
+PLANT_FINDINGS_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("basin", pa.string()),
+        pa.field("owner", pa.string()),
+        pa.field("uscc", pa.string()),
+        pa.field("address", pa.string()),
+        pa.field("region_code", pa.string()),
+        pa.field("capacity_kw", pa.float64()),
+        pa.field("reasons", pa.string()),  # dotted codes, "; "-separated, strongest first
+        pa.field("period_start_date", pa.date32()),
+        pa.field("period_end_date", pa.date32()),  # inclusive
+        pa.field("days", pa.int32()),
+        pa.field("expected_kwh", pa.float64()),  # what the water (or the terminal) allowed
+        pa.field("observed_kwh", pa.float64()),  # what reached the grid-tie meter
+        pa.field("shortfall_kwh", pa.float64()),
+        pa.field("diverted_kw", pa.float64()),  # the steady draw of the private line
+        pa.field("diverted_kwh", pa.float64()),  # energy it took over the period
+        pa.field("score", pa.float64()),  # evidence in standard units (≥ threshold)
+        pa.field("confidence", pa.float64()),
+        pa.field("shared_with_peers", pa.bool_()),
+        pa.field("driver", pa.string()),  # what the water model compared against
+        pa.field("ruled_out", pa.string()),  # JSON list: explanation, finding, figures
+        pa.field("evidence", pa.string()),  # JSON
+        pa.field("settings", pa.string()),  # JSON
+    ]
+)
+
+PLANT_STATUS_SCHEMA = pa.schema(
+    [
+        pa.field("plant_id", pa.string(), nullable=False),
+        pa.field("status", pa.string()),  # finding | shared | clear | insufficient_data
+        pa.field("driver", pa.string()),
+        pa.field("valid_days", pa.int32()),
+        pa.field("terminal_days", pa.int32()),
+        pa.field("note", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class PlantScan:
+    findings: pa.Table
+    status: pa.Table
+
+
+@dataclass(frozen=True)
+class _Path:
+    """One line of evidence's verdict for one plant."""
+
+    reason: str
+    run: Run
+    score: float
+    expected: Arr
+    observed: Arr
+    residual: Arr
+    diverted_kw: float
+    diverted_kwh: float
+    steady_share: float
+    """Share of the run's days (with output reaching the grid) whose shortfall is within half of
+    the steady draw: a private line takes the same kW every day, a misfit of the water model
+    does not."""
+
+
+@dataclass(frozen=True)
+class _WaterModel:
+    expected: Arr  # with dispatch/maintenance ceilings
+    potential: Arr  # with maintenance only (what a private line could take)
+    curve: Curve
+
+
+# ----------------------------------------------------------------------------------------------
+# the water driver
+
+
+def _relative(series: Arr) -> Arr:
+    median = np.nanmedian(series) if np.isfinite(series).any() else np.nan
+    if not np.isfinite(median) or median <= 0:
+        return np.full_like(series, np.nan)
+    return np.asarray(series / median)
+
+
+def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[str]]:
+    """Each plant's water driver and its description."""
+    n, days = data.tie_kwh.shape
+    driver = np.full((n, days), np.nan)
+    label = [""] * n
+    own = np.isfinite(data.water).sum(axis=1) >= settings.min_days
+    members: dict[str | None, list[int]] = {}
+    for i, basin in enumerate(data.basin):
+        members.setdefault(basin, []).append(i)
+    for basin, rows in members.items():
+        gauged = [i for i in rows if own[i]]
+        basin_water = (
+            np.nanmedian(np.vstack([_relative(data.water[i]) for i in gauged]), axis=0)
+            if gauged
+            else None
+        )
+        event = (data.dispatch_share > 0) | (data.maintenance_share > 0)
+        for i in rows:
+            if own[i]:
+                driver[i] = data.water[i]
+                label[i] = f"gauge {data.gauge_id[i]}"
+            elif basin is not None and gauged:
+                donor, fit = _donor(data, i, gauged, event)
+                if donor is not None and fit >= settings.donor_min_correlation:
+                    driver[i] = data.water[donor]
+                    label[i] = f"donor gauge {data.gauge_id[donor]} (rank correlation {fit:.2f})"
+                else:
+                    driver[i] = basin_water
+                    label[i] = f"basin water ({len(gauged)} gauges of {basin})"
+            else:
+                peers = [j for j in rows if j != i]
+                if basin is None or not peers:
+                    continue
+                outputs = np.vstack(
+                    [_relative(np.where(event[j], np.nan, data.tie_kwh[j])) for j in peers]
+                )
+                with np.errstate(all="ignore"):
+                    driver[i] = np.nanmedian(outputs, axis=0)
+                label[i] = f"peers' output ({len(peers)} plants of {basin})"
+    return driver, label
+
+
+def _ranks(values: Arr) -> Arr:
+    return np.argsort(np.argsort(values, kind="stable"), kind="stable").astype(float)
+
+
+def _donor(data: PlantDays, row: int, gauged: list[int], event: Arr) -> tuple[int | None, float]:
+    """The same-basin gauge whose flow ranks the plant's unsaturated output best (the donor-gauge
+    method of hydrology for an ungauged site), with its rank correlation."""
+    obs = data.tie_kwh[row]
+    top = 0.9 * data.capacity_kw[row] * 24.0
+    best, best_fit = None, -1.0
+    for j in gauged:
+        water = data.water[j]
+        ok = np.isfinite(obs) & np.isfinite(water) & ~event[row] & (obs < top) & (obs > 0)
+        if ok.sum() < 30:
+            continue
+        a, b = _ranks(obs[ok]), _ranks(water[ok])
+        fit = float(np.corrcoef(a, b)[0, 1])
+        if fit > best_fit:
+            best, best_fit = j, fit
+    return best, best_fit
+
+
+# ----------------------------------------------------------------------------------------------
+# the two lines of evidence
+
+
+def _run_search(
+    residual: Arr,
+    x: Arr,
+    judged: Arr,
+    reference: Arr,
+    floor: float,
+    settings: PlantScanSettings,
+) -> tuple[Run | None, Arr]:
+    sample = judged & reference
+    spread = binned_spread(x[sample], residual[sample], settings.bins, floor)(x)
+    z, _ = standardise(residual, spread, judged, reference)
+    gain = np.where(judged, z - settings.drift, 0.0)
+    return best_run(gain), z
+
+
+def _water_path(
+    obs: Arr,
+    driver: Arr,
+    data: PlantDays,
+    row: int,
+    settings: PlantScanSettings,
+) -> tuple[_Path | None, _WaterModel | None]:
+    capacity = float(data.capacity_kw[row])
+    ceiling, available = data.ceiling_kwh[row], data.available_kwh[row]
+    events = (data.dispatch_share[row] > 0) | (data.maintenance_share[row] > 0)
+    valid = np.isfinite(obs) & np.isfinite(driver)
+    clean = valid & ~events
+    if clean.sum() < settings.min_days // 2:
+        return None, None
+    days = obs.size
+    suspect = np.zeros(days, dtype=bool)
+    quantile = settings.first_fit_quantile
+    run: Run | None = None
+    model: _WaterModel | None = None
+    residual = np.full(days, np.nan)
+    for _ in range(settings.iterations):
+        fit_on = clean & ~suspect
+        if fit_on.sum() < settings.min_days // 2:
+            break
+        curve = fit_curve(driver[fit_on], obs[fit_on], settings.bins, quantile)
+        raw = curve(driver)
+        expected = np.minimum(ceiling, raw)
+        model = _WaterModel(expected, np.minimum(available, raw), curve)
+        residual = expected - obs
+        # a run is judged on the clean days; dispatch and maintenance days are neutral
+        floor = settings.min_spread_share * capacity * 24.0
+        run, _ = _run_search(residual, driver, clean, ~suspect, floor, settings)
+        quantile = 0.5
+        if run is None:
+            break
+        suspect = run.mask(days)
+    if run is None or model is None:
+        return None, model
+    return _verdict(
+        "plants.shortfall_unexplained", run, obs, model.expected, residual, clean,
+        model.potential, capacity, settings,
+    ), model
+
+
+def _gap_path(obs: Arr, terminal: Arr, capacity: float, settings: PlantScanSettings) -> _Path | None:
+    valid = np.isfinite(obs) & np.isfinite(terminal) & (terminal > 0)
+    if valid.sum() < settings.min_days // 2:
+        return None
+    loss = terminal - obs
+    days = obs.size
+    suspect = np.zeros(days, dtype=bool)
+    quantile = 1.0 - settings.first_fit_quantile
+    run: Run | None = None
+    normal = np.zeros(days)
+    for _ in range(settings.iterations):
+        fit_on = valid & ~suspect
+        if fit_on.sum() < settings.min_days // 2:
+            break
+        curve = fit_curve(obs[fit_on], loss[fit_on], settings.bins, quantile)
+        normal = np.minimum(curve(obs), settings.normal_loss_share * terminal)
+        residual = loss - normal
+        floor = settings.min_spread_share * capacity * 24.0
+        run, _ = _run_search(residual, obs, valid, ~suspect, floor, settings)
+        quantile = 0.5
+        if run is None:
+            break
+        suspect = run.mask(days)
+    if run is None:
+        return None
+    residual = loss - normal
+    expected = obs + residual  # what would have reached the grid without the draw
+    return _verdict(
+        "plants.terminal_tie_gap", run, obs, expected, residual, valid, None, capacity, settings
+    )
+
+
+def _verdict(
+    reason: str,
+    run: Run,
+    obs: Arr,
+    expected: Arr,
+    residual: Arr,
+    judged: Arr,
+    potential: Arr | None,
+    capacity: float,
+    settings: PlantScanSettings,
+) -> _Path | None:
+    span = run.mask(obs.size)
+    inside = span & judged
+    if run.days < settings.min_segment_days or inside.sum() < settings.min_segment_days // 2:
+        return None
+    against_water = potential is not None
+    mean_kw = float(np.nanmean(residual[inside])) / 24.0
+    share = settings.min_water_shortfall_share if against_water else settings.min_shortfall_share
+    threshold = settings.water_threshold if against_water else settings.gap_threshold
+    if mean_kw < max(settings.min_shortfall_kw, share * capacity) or run.score < threshold:
+        return None
+    # the steady draw: days on which the grid still got something show it whole
+    feeding = inside & (obs > 0.02 * capacity * 24.0)
+    sample = residual[feeding] if feeding.sum() >= 5 else residual[inside]
+    draw_kw = max(0.0, float(np.nanmedian(sample)) / 24.0)
+    steady = (
+        float(np.mean(np.abs(residual[feeding] / 24.0 - draw_kw) <= 0.5 * draw_kw))
+        if feeding.sum() >= 5 and draw_kw > 0
+        else 0.0
+    )
+    if against_water and steady < settings.min_steady_share:
+        return None
+    if potential is None:
+        taken = np.where(np.isfinite(residual) & judged, np.maximum(residual, 0.0), draw_kw * 24.0)
+        diverted = float(taken[span].sum())
+    else:
+        room = np.where(np.isfinite(potential), potential, draw_kw * 24.0)
+        diverted = float(np.minimum(draw_kw * 24.0, np.maximum(room, 0.0))[span].sum())
+    return _Path(
+        reason=reason,
+        run=run,
+        score=float(run.score),
+        expected=expected,
+        observed=obs,
+        residual=residual,
+        diverted_kw=draw_kw,
+        diverted_kwh=diverted,
+        steady_share=steady,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# the scan
+
+
+def scan_plants(
+    plants: pa.Table,
+    generation: pa.Table,
+    inflow: pa.Table | None = None,
+    events: pa.Table | None = None,
+    settings: PlantScanSettings | None = None,
+) -> PlantScan:
+    """Findings (:data:`PLANT_FINDINGS_SCHEMA`) and a status per plant (:data:`PLANT_STATUS_SCHEMA`)."""
+    settings = settings or PlantScanSettings()
+    data = plant_days(plants, generation, inflow, events, min_coverage=settings.min_coverage)
+    driver, label = _drivers(data, settings)
+    info = plants.to_pylist()
+    verdicts: dict[int, list[_Path]] = {}
+    models: dict[int, _WaterModel] = {}
+    status_rows: list[dict[str, Any]] = []
+    for row, plant_id in enumerate(data.plant_ids):
+        obs = data.tie_kwh[row]
+        valid_days = int(np.isfinite(obs).sum())
+        terminal_days = int(np.isfinite(data.terminal_kwh[row]).sum())
+        paths: list[_Path] = []
+        note = ""
+        if valid_days < settings.min_days:
+            status_rows.append(
+                _status(plant_id, "insufficient_data", label[row], valid_days, terminal_days,
+                        f"{valid_days} metered days of {settings.min_days} needed")
+            )
+            continue
+        gap = _gap_path(obs, data.terminal_kwh[row], float(data.capacity_kw[row]), settings)
+        if gap is not None:
+            paths.append(gap)
+        if np.isfinite(driver[row]).sum() >= settings.min_days // 2:
+            water, model = _water_path(obs, driver[row], data, row, settings)
+            if model is not None:
+                models[row] = model
+            if water is not None:
+                paths.append(water)
+        else:
+            note = "no gauge, no gauged or metered peer: judged on terminal readings only"
+            if terminal_days < settings.min_days:
+                status_rows.append(
+                    _status(plant_id, "insufficient_data", "", valid_days, terminal_days,
+                            "no water data and no terminal readings to compare with")
+                )
+                continue
+        if paths:
+            verdicts[row] = paths
+        status_rows.append(
+            _status(plant_id, "clear", label[row], valid_days, terminal_days, note)
+        )
+
+    findings: list[dict[str, Any]] = []
+    for row, paths in verdicts.items():
+        finding = _finding(row, paths, data, models, label[row], info[row], settings)
+        findings.append(finding)
+        for status in status_rows:
+            if status["plant_id"] == data.plant_ids[row]:
+                status["status"] = "shared" if finding["shared_with_peers"] else "finding"
+    findings.sort(key=lambda f: (-f["confidence"], f["plant_id"]))
+    return PlantScan(
+        findings=pa.Table.from_pylist(findings, schema=PLANT_FINDINGS_SCHEMA),
+        status=pa.Table.from_pylist(status_rows, schema=PLANT_STATUS_SCHEMA),
+    )
+
+
+def _status(
+    plant_id: str, status: str, driver: str, valid: int, terminal: int, note: str
+) -> dict[str, Any]:
+    return {
+        "plant_id": plant_id,
+        "status": status,
+        "driver": driver or None,
+        "valid_days": valid,
+        "terminal_days": terminal,
+        "note": note or None,
+    }
+
+
+def _peer_ratio(
+    row: int, span: Arr, data: PlantDays, models: dict[int, _WaterModel]
+) -> tuple[float | None, int]:
+    """Median over same-basin peers of observed / expected grid energy in ``span``."""
+    basin = data.basin[row]
+    ratios = []
+    for j, other in enumerate(data.basin):
+        if j == row or other != basin or basin is None or j not in models:
+            continue
+        obs = data.tie_kwh[j]
+        expected = models[j].expected
+        ok = span & np.isfinite(obs) & np.isfinite(expected)
+        total = float(expected[ok].sum())
+        if ok.sum() >= 7 and total > 0:
+            ratios.append(float(obs[ok].sum()) / total)
+    if not ratios:
+        return None, 0
+    return float(np.median(ratios)), len(ratios)
+
+
+def _finding(
+    row: int,
+    paths: list[_Path],
+    data: PlantDays,
+    models: dict[int, _WaterModel],
+    driver: str,
+    info: dict[str, Any],
+    settings: PlantScanSettings,
+) -> dict[str, Any]:
+    paths = sorted(paths, key=lambda p: -p.score)
+    lead = next((p for p in paths if p.reason == "plants.terminal_tie_gap"), paths[0])
+    run = lead.run
+    span = run.mask(data.days)
+    obs = data.tie_kwh[row]
+    ok = span & np.isfinite(obs) & np.isfinite(lead.expected)
+    expected_kwh = float(lead.expected[ok].sum())
+    observed_kwh = float(obs[ok].sum())
+    peer_ratio, peer_count = _peer_ratio(row, span, data, models)
+    own_ratio = observed_kwh / expected_kwh if expected_kwh > 0 else None
+    shared = (
+        lead.reason == "plants.shortfall_unexplained"
+        and len(paths) == 1
+        and peer_ratio is not None
+        and peer_ratio < settings.peer_shared_ratio
+    )
+    reasons = [p.reason for p in paths]
+    if shared:
+        reasons = ["plants.shortfall_shared"]
+    capacity = float(data.capacity_kw[row])
+    ruled_out = _ruled_out(row, span, lead, data, peer_ratio, peer_count, own_ratio, driver)
+    threshold = (
+        settings.gap_threshold if lead.reason == "plants.terminal_tie_gap" else settings.water_threshold
+    )
+    confidence = float(1.0 - np.exp(-lead.score / max(threshold, 1e-9)))
+    if len(paths) > 1:
+        confidence = max(confidence, 0.99)
+    if shared:
+        confidence *= 0.5
+    return {
+        "plant_id": data.plant_ids[row],
+        "name": info.get("name"),
+        "basin": data.basin[row],
+        "owner": info.get("owner"),
+        "uscc": info.get("uscc"),
+        "address": info.get("address"),
+        "region_code": info.get("region_code"),
+        "capacity_kw": capacity,
+        "reasons": "; ".join(reasons),
+        "period_start_date": data.date_of(run.start),
+        "period_end_date": data.date_of(run.end),
+        "days": run.days,
+        "expected_kwh": round(expected_kwh, 1),
+        "observed_kwh": round(observed_kwh, 1),
+        "shortfall_kwh": round(expected_kwh - observed_kwh, 1),
+        "diverted_kw": round(lead.diverted_kw, 1),
+        "diverted_kwh": round(lead.diverted_kwh, 1),
+        "score": round(lead.score, 2),
+        "confidence": round(confidence, 3),
+        "shared_with_peers": shared,
+        "driver": driver or None,
+        "ruled_out": json.dumps(ruled_out, ensure_ascii=False),
+        "evidence": json.dumps(
+            {
+                "lines": [
+                    {
+                        "reason": p.reason,
+                        "start": data.date_of(p.run.start).isoformat(),
+                        "end": data.date_of(p.run.end).isoformat(),
+                        "score": round(p.score, 2),
+                        "diverted_kw": round(p.diverted_kw, 1),
+                        "diverted_kwh": round(p.diverted_kwh, 1),
+                        "steady_share": round(p.steady_share, 3),
+                    }
+                    for p in paths
+                ],
+                "capacity_kw": capacity,
+                "observed_share_of_expected": None if own_ratio is None else round(own_ratio, 3),
+            },
+            ensure_ascii=False,
+        ),
+        "settings": json.dumps(settings.as_dict()),
+    }
+
+
+def _ruled_out(
+    row: int,
+    span: Arr,
+    lead: _Path,
+    data: PlantDays,
+    peer_ratio: float | None,
+    peer_count: int,
+    own_ratio: float | None,
+    driver: str,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    water = data.water[row]
+    if np.isfinite(water[span]).any():
+        usual = float(np.nanmedian(water))
+        now = float(np.nanmean(water[span]))
+        out.append(
+            {
+                "explanation": "water",
+                "finding": "expected energy already follows the inflow; the shortfall remains",
+                "inflow_m3s": round(now, 3),
+                "usual_inflow_m3s": round(usual, 3),
+                "inflow_share_of_usual": round(now / usual, 3) if usual > 0 else None,
+            }
+        )
+    elif driver:
+        out.append(
+            {
+                "explanation": "water",
+                "finding": f"expected energy follows {driver}; the shortfall remains",
+            }
+        )
+    dispatch = data.dispatch_share[row][span] > 0
+    maintenance = data.maintenance_share[row][span] > 0
+    residual = np.where(np.isfinite(lead.residual), lead.residual, 0.0)[span]
+    out.append(
+        {
+            "explanation": "dispatch",
+            "finding": "no dispatch instruction or curtailment record covers the shortfall",
+            "days_with_record": int(dispatch.sum()),
+            "shortfall_on_days_without_record_kwh": round(float(residual[~dispatch].sum()), 1),
+        }
+    )
+    out.append(
+        {
+            "explanation": "maintenance",
+            "finding": "expected energy is capped at the capacity left by recorded outages",
+            "days_with_outage": int(maintenance.sum()),
+            "shortfall_on_days_without_outage_kwh": round(float(residual[~maintenance].sum()), 1),
+        }
+    )
+    terminal = data.terminal_kwh[row]
+    obs = data.tie_kwh[row]
+    both = span & np.isfinite(terminal) & np.isfinite(obs) & (terminal > 0)
+    if both.any():
+        share = float((terminal[both] - obs[both]).sum() / terminal[both].sum())
+        out.append(
+            {
+                "explanation": "losses",
+                "finding": (
+                    "terminal-to-grid-tie loss beyond normal"
+                    if lead.reason == "plants.terminal_tie_gap"
+                    else "terminal and grid-tie readings agree within normal losses"
+                ),
+                "loss_share": round(share, 4),
+            }
+        )
+    if peer_ratio is not None:
+        out.append(
+            {
+                "explanation": "peers",
+                "finding": (
+                    "same-basin peers produced what their water allowed"
+                    if peer_ratio >= 0.92
+                    else "same-basin peers fell short too"
+                ),
+                "peer_median_share_of_expected": round(peer_ratio, 3),
+                "peers": peer_count,
+                "plant_share_of_expected": None if own_ratio is None else round(own_ratio, 3),
+            }
+        )
+    return out

@@ -1,0 +1,63 @@
+"""The frozen settings of the plant scan; every finding records the ones it was made with."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class PlantScanSettings:
+    """Thresholds of the generation-side scan (notice 1283 clause 五).
+
+    The defaults are physical or statistical limits, not values fitted to one data set: a day
+    counts when 90 % of it is metered; shortfall is judged in units of the plant's own day-to-day
+    scatter around its water model, corrected for the scatter's persistence from day to day.
+    """
+
+    min_coverage: float = 0.9
+    """Share of a day that must be metered for the day to count."""
+    min_days: int = 120
+    """A plant with fewer valid days is ``insufficient_data`` (a model needs a wet and a dry spell)."""
+    min_segment_days: int = 21
+    """A shortfall shorter than three weeks is not reported (a fault, not a private line)."""
+    drift: float = 1.0
+    """Allowance per day, in standard units, before a day adds to a run of shortfall."""
+    gap_threshold: float = 30.0
+    """A run of terminal-to-grid-tie loss beyond normal is reported above this evidence (sum of
+    standardised excess less the drift, in long-run units): two meters on one busbar leave
+    little room for doubt."""
+    water_threshold: float = 100.0
+    """A run of shortfall against water is reported above this evidence: a water model is only
+    as good as a gauge that is not at the intake or a neighbour's river."""
+    min_steady_share: float = 0.6
+    """…and only if the shortfall is steady (see ``steady_share`` in the evidence): at least
+    this share of the run's days within half of the estimated draw…"""
+    min_shortfall_share: float = 0.03
+    """…and only if the mean shortfall is at least this share of installed capacity (terminal
+    gap)…"""
+    min_water_shortfall_share: float = 0.05
+    """…or this share, against water…"""
+    min_shortfall_kw: float = 30.0
+    """…and at least this many kW (a handful of rigs)."""
+    normal_loss_share: float = 0.05
+    """Terminal→grid-tie losses above this share of the terminal energy are never normal (a
+    step-up transformer and a short line lose 1-3 %)."""
+    min_spread_share: float = 0.005
+    """The day-to-day scatter a plant is judged against is at least this share of its
+    capacity-day (meters and gauges are not better than that)."""
+    bins: int = 16
+    """Quantile bins of the water driver in the plant's output curve."""
+    first_fit_quantile: float = 0.8
+    """The first fit follows this upper quantile of output per bin, so that a plant diverting
+    for most of the record is still measured against its honest days."""
+    peer_shared_ratio: float = 0.92
+    """If the median peer produced less than this share of what its own water allowed over the
+    same period, the shortfall is basin-wide (an unrecorded grid constraint, a bad gauge), and
+    the finding is marked as shared, not as a private line."""
+    donor_min_correlation: float = 0.8
+    """An ungauged plant borrows the same-basin gauge that ranks its output best, if the rank
+    correlation reaches this; otherwise it is compared with the basin's median water."""
+    iterations: int = 3
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
