@@ -28,7 +28,7 @@ than every plant of a basin wiring a private line in the same week.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -251,10 +251,54 @@ def _water_path(
         suspect = run.mask(days)
     if run is None or model is None:
         return None, model
-    return _verdict(
+    verdict = _verdict(
         "plants.shortfall_unexplained", run, obs, model.expected, residual, clean,
         model.potential, capacity, settings,
-    ), model
+    )
+    if verdict is None:
+        return None, model
+    sample = clean & ~suspect
+    floor = settings.min_spread_share * capacity * 24.0
+    spread = binned_spread(driver[sample], residual[sample], settings.bins, floor)(driver)
+    return _refine(verdict, model, residual, clean, spread), model
+
+
+def _refine(verdict: _Path, model: _WaterModel, residual: Arr, judged: Arr, spread: Arr) -> _Path:
+    """The period of a private line with a known steady draw, by likelihood.
+
+    Knowing the draw ``d`` [kWh/day], a day inside the period should fall short by
+    ``m = min(d, what the water allowed)`` and a day outside by nothing; each judged day adds
+    the log-likelihood ratio ``(2 r m − m²) / (2 σ²)`` of the two, and the period is the
+    contiguous stretch, holding the detected run, with the largest sum. Days when the water
+    allowed nothing (a dry-season stop) say nothing either way and do not end the period,
+    so a diversion seen only when the river rises is credited over the months it ran.
+    """
+    draw = verdict.diverted_kw * 24.0
+    potential = np.where(np.isfinite(model.potential), np.maximum(model.potential, 0.0), 0.0)
+    m = np.minimum(draw, potential)
+    r = np.where(judged & np.isfinite(residual), residual, 0.0)
+    gain = np.where(judged, (2 * r * m - m * m) / (2 * spread * spread), 0.0)
+    run = verdict.run
+    # grow the detected run outwards while the cumulative gain on that side stays positive
+    start, end = run.start, run.end
+    best, total = 0.0, 0.0
+    for t in range(run.start - 1, -1, -1):
+        total += gain[t]
+        if total > best:
+            best, start = total, t
+    best, total = 0.0, 0.0
+    for t in range(run.end + 1, gain.size):
+        total += gain[t]
+        if total > best:
+            best, end = total, t
+    # and shrink it where its own edges carry no evidence
+    while start < end and gain[start] <= 0:
+        start += 1
+    while end > start and gain[end] <= 0:
+        end -= 1
+    period = Run(start, end, verdict.run.score)
+    diverted = float(m[start : end + 1].sum())
+    return replace(verdict, run=period, diverted_kwh=diverted)
 
 
 def _gap_path(obs: Arr, terminal: Arr, capacity: float, settings: PlantScanSettings) -> _Path | None:
