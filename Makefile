@@ -50,6 +50,9 @@ bench-network: $(STAMP)
 	$(BIN)/python -m benchmarks.flows
 	$(BIN)/python -m benchmarks.attribution
 
+bench-plants: $(STAMP)
+	$(BIN)/python -m benchmarks.plants
+
 # Retrain the packaged meter model on generated provinces (writes detect/data/meters-model.json).
 train-meters: $(STAMP)
 	$(BIN)/minewatch train meters

@@ -32,7 +32,10 @@ from minewatch.ingest.meters import read_customers, read_weather, write_table
 if TYPE_CHECKING:  # the database layer is imported only when leads are written
     from minewatch.domain.leads.service import LeadData, LeadSummary
 
-app = typer.Typer(help="Find mining in exported data: meter load curves, packet captures.")
+app = typer.Typer(
+    help="Find mining in exported data: meter load curves, packet captures, flow records, "
+    "plant output."
+)
 
 
 def suspects_as_leads(
@@ -306,3 +309,88 @@ def flows(
     )
     if leads:
         record_network_leads(findings, actor)
+
+
+@app.command("plants")
+def plants(
+    generation: Annotated[
+        str,
+        typer.Option(
+            "--generation",
+            help="Plant output (terminal and grid-tie meters): a file, a glob or a folder.",
+        ),
+    ],
+    plants_path: Annotated[
+        Path, typer.Option("--plants", help="The plants: capacity, basin, gauge, owner.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv or .parquet).")],
+    inflow: Annotated[
+        str | None,
+        typer.Option("--inflow", help="River inflow or upstream gauges (daily or hourly)."),
+    ] = None,
+    dispatch: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--dispatch",
+            help="Dispatch instructions, curtailment and maintenance records (repeatable).",
+        ),
+    ] = None,
+    status_out: Annotated[
+        Path | None,
+        typer.Option("--status", help="Also write every plant's status (.csv or .parquet)."),
+    ] = None,
+    leads: Annotated[
+        bool, typer.Option("--leads", help="Also record the findings as leads in the database.")
+    ] = False,
+    top: Annotated[int, typer.Option(help="Findings to show.")] = 10,
+    actor: ActorOption = None,
+) -> None:
+    """Find plants that deliver less than their water allows for no recorded reason (notice
+    1283 clause 五: output diverted to miners before the grid-tie meter); one row per plant."""
+    from minewatch.detect.plants.scan import scan_plants
+    from minewatch.ingest.plants import (
+        read_generation,
+        read_inflow,
+        read_plant_events,
+        read_plants,
+    )
+
+    for path in (out, status_out):
+        if path is not None and path.suffix.lower() not in (".csv", ".parquet"):
+            raise MineWatchError(f"{path}: the findings file must end in .csv or .parquet")
+    plant_table = read_plants(plants_path)
+    output_table = read_generation(generation)
+    inflow_table = read_inflow(inflow) if inflow is not None else None
+    events = (
+        pa.concat_tables([read_plant_events(path) for path in dispatch]) if dispatch else None
+    )
+    result = scan_plants(plant_table, output_table, inflow_table, events)
+    write_table(result.findings, out)
+    if status_out is not None:
+        write_table(result.status, status_out)
+    if result.findings.num_rows and top:
+        output.show(output.plant_findings_table(result.findings, top, context.locale()))
+    counts = pc.value_counts(result.status.column("status")).to_pylist()
+    by_status = {str(c["values"]): int(c["counts"]) for c in counts}
+    output.info(
+        f"{plant_table.num_rows} plant(s), {output_table.num_rows} metering interval(s): "
+        f"{by_status.get('finding', 0)} short for no recorded reason, "
+        f"{by_status.get('shared', 0)} short with their whole basin, "
+        f"{by_status.get('clear', 0)} clear, "
+        f"{by_status.get('insufficient_data', 0)} with too little data; written to {out}"
+    )
+    if leads:
+        from minewatch.domain.db import session_scope
+        from minewatch.domain.leads.plants import plant_findings_as_leads
+        from minewatch.domain.leads.service import record_leads
+
+        with session_scope(context.engine()) as session:
+            summary = record_leads(
+                session,
+                plant_findings_as_leads(result.findings),
+                actor=actor or context.default_actor(),
+            )
+        output.info(
+            f"leads: {summary.created} new, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+        )

@@ -157,19 +157,22 @@ def best_run(gain: Arr) -> Run | None:
     return Run(s, e, best.score)
 
 
-def standardise(residual: Arr, spread: Arr, judged: Arr, reference: Arr) -> tuple[Arr, float]:
+def standardise(
+    residual: Arr, spread: Arr, judged: Arr, reference: Arr, *, centre: bool = False
+) -> tuple[Arr, float]:
     """Standard units of ``residual / spread`` on ``judged`` days (NaN elsewhere).
 
-    Centre and persistence come from the ``reference`` days only (the judged days outside any
-    run already suspected), so a long diversion does not hide itself by widening the scatter it
-    is measured against. Returns the standardised series, divided by the square root of its
-    persistence factor, and that factor.
+    Persistence (and, with ``centre``, the median that is taken off) come from the
+    ``reference`` days only (the judged days outside any run already suspected), so a long
+    diversion does not hide itself by widening the scatter it is measured against. Centre only a
+    residual whose model is not already unbiased on those days. Returns the standardised
+    series, divided by the square root of its persistence factor, and that factor.
     """
     norm = residual / spread
     ref = np.where(judged & reference, norm, np.nan)
     if np.isfinite(ref).sum() < 10:
         ref = np.where(judged, norm, np.nan)
-    centre = float(np.nanmedian(ref)) if np.isfinite(ref).any() else 0.0
-    factor = persistence(ref - centre)
-    z = np.where(judged, norm - centre, np.nan)
+    middle = float(np.nanmedian(ref)) if centre and np.isfinite(ref).any() else 0.0
+    factor = persistence(ref - middle)
+    z = np.where(judged, norm - middle, np.nan)
     return z / np.sqrt(factor), factor

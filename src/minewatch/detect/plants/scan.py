@@ -205,10 +205,12 @@ def _run_search(
     reference: Arr,
     floor: float,
     settings: PlantScanSettings,
+    *,
+    centre: bool,
 ) -> tuple[Run | None, Arr]:
     sample = judged & reference
     spread = binned_spread(x[sample], residual[sample], settings.bins, floor)(x)
-    z, _ = standardise(residual, spread, judged, reference)
+    z, _ = standardise(residual, spread, judged, reference, centre=centre)
     gain = np.where(judged, z - settings.drift, 0.0)
     return best_run(gain), z
 
@@ -244,7 +246,8 @@ def _water_path(
         residual = expected - obs
         # a run is judged on the clean days; dispatch and maintenance days are neutral
         floor = settings.min_spread_share * capacity * 24.0
-        run, _ = _run_search(residual, driver, clean, ~suspect, floor, settings)
+        first = quantile != 0.5
+        run, _ = _run_search(residual, driver, clean, ~suspect, floor, settings, centre=first)
         quantile = 0.5
         if run is None:
             break
@@ -257,10 +260,25 @@ def _water_path(
     )
     if verdict is None:
         return None, model
-    sample = clean & ~suspect
     floor = settings.min_spread_share * capacity * 24.0
-    spread = binned_spread(driver[sample], residual[sample], settings.bins, floor)(driver)
-    return _refine(verdict, model, residual, clean, spread), model
+    for step in range(settings.iterations + 1):
+        sample = clean & ~suspect
+        spread = binned_spread(driver[sample], residual[sample], settings.bins, floor)(driver)
+        verdict = _refine(verdict, model, residual, clean, spread)
+        period = verdict.run.mask(days)
+        if step == settings.iterations or (step and (period == suspect).all()):
+            break
+        suspect = period
+        # refit on every clean day, the period's days with the draw added back: the curve then
+        # learns from the low flows a long diversion would otherwise leave it few honest days of
+        draw = np.minimum(verdict.diverted_kw * 24.0, np.maximum(model.potential, 0.0))
+        restored = np.where(period, obs + np.nan_to_num(draw), obs)
+        curve = fit_curve(driver[clean], restored[clean], settings.bins, 0.5)
+        raw = curve(driver)
+        model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw), curve)
+        residual = model.expected - obs
+        verdict = replace(verdict, expected=model.expected, residual=residual)
+    return verdict, model
 
 
 def _refine(verdict: _Path, model: _WaterModel, residual: Arr, judged: Arr, spread: Arr) -> _Path:
@@ -302,31 +320,45 @@ def _refine(verdict: _Path, model: _WaterModel, residual: Arr, judged: Arr, spre
 
 
 def _gap_path(obs: Arr, terminal: Arr, capacity: float, settings: PlantScanSettings) -> _Path | None:
+    """Energy leaving between the terminal and the grid-tie meter beyond normal losses.
+
+    Normal loss is a function of what the grid-tie meter passes (the transformer's no-load loss
+    while connected, its load loss growing with output); when nothing reaches the grid-tie meter
+    the plant is not connected and its normal loss is nil, so terminal energy on such a day has
+    gone somewhere else.
+    """
     valid = np.isfinite(obs) & np.isfinite(terminal) & (terminal > 0)
     if valid.sum() < settings.min_days // 2:
         return None
     loss = terminal - obs
+    connected = obs > 0.001 * capacity * 24.0
     days = obs.size
     suspect = np.zeros(days, dtype=bool)
     quantile = 1.0 - settings.first_fit_quantile
     run: Run | None = None
     normal = np.zeros(days)
+    floor = settings.min_spread_share * capacity * 24.0
     for _ in range(settings.iterations):
-        fit_on = valid & ~suspect
+        fit_on = valid & connected & ~suspect
         if fit_on.sum() < settings.min_days // 2:
             break
         curve = fit_curve(obs[fit_on], loss[fit_on], settings.bins, quantile)
-        normal = np.minimum(curve(obs), settings.normal_loss_share * terminal)
+        normal = np.where(
+            connected, np.minimum(curve(obs), settings.normal_loss_share * terminal), 0.0
+        )
         residual = loss - normal
-        floor = settings.min_spread_share * capacity * 24.0
-        run, _ = _run_search(residual, obs, valid, ~suspect, floor, settings)
+        sample = valid & connected & ~suspect
+        spread = binned_spread(obs[sample], residual[sample], settings.bins, floor)(obs)
+        z, _ = standardise(residual, spread, valid, ~suspect, centre=False)
+        run = best_run(np.where(valid, z - settings.drift, 0.0))
         quantile = 0.5
         if run is None:
             break
         suspect = run.mask(days)
     if run is None:
         return None
-    residual = loss - normal
+    residual = np.where(np.isfinite(terminal) & np.isfinite(obs), loss - normal, np.nan)
+    residual = np.where(valid | ~np.isfinite(residual), residual, 0.0)  # no output: nothing left
     expected = obs + residual  # what would have reached the grid without the draw
     return _verdict(
         "plants.terminal_tie_gap", run, obs, expected, residual, valid, None, capacity, settings
@@ -366,7 +398,10 @@ def _verdict(
     if against_water and steady < settings.min_steady_share:
         return None
     if potential is None:
-        taken = np.where(np.isfinite(residual) & judged, np.maximum(residual, 0.0), draw_kw * 24.0)
+        # terminal-gap line: a metered day counts what left it (nothing if nothing was
+        # generated); a day without readings, the draw
+        measured = np.isfinite(residual)
+        taken = np.where(measured, np.maximum(np.nan_to_num(residual), 0.0), draw_kw * 24.0)
         diverted = float(taken[span].sum())
     else:
         room = np.where(np.isfinite(potential), potential, draw_kw * 24.0)
