@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network train-meters regions clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants train-meters regions clean
 
 setup: $(STAMP)
 

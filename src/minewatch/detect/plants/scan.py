@@ -378,9 +378,10 @@ def _verdict(
 ) -> _Path | None:
     span = run.mask(obs.size)
     inside = span & judged
-    if run.days < settings.min_segment_days or inside.sum() < settings.min_segment_days // 2:
-        return None
     against_water = potential is not None
+    min_days = settings.min_water_segment_days if against_water else settings.min_segment_days
+    if run.days < min_days or inside.sum() < min_days // 2:
+        return None
     mean_kw = float(np.nanmean(residual[inside])) / 24.0
     share = settings.min_water_shortfall_share if against_water else settings.min_shortfall_share
     threshold = settings.water_threshold if against_water else settings.gap_threshold
@@ -395,7 +396,11 @@ def _verdict(
         if feeding.sum() >= 5 and draw_kw > 0
         else 0.0
     )
-    if against_water and steady < settings.min_steady_share:
+    if against_water and (
+        steady < settings.min_steady_share
+        or feeding.sum() < settings.min_feeding_days
+        or draw_kw < share * capacity
+    ):
         return None
     if potential is None:
         # terminal-gap line: a metered day counts what left it (nothing if nothing was

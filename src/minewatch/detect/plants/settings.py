@@ -20,13 +20,20 @@ class PlantScanSettings:
     """A plant with fewer valid days is ``insufficient_data`` (a model needs a wet and a dry spell)."""
     min_segment_days: int = 21
     """A shortfall shorter than three weeks is not reported (a fault, not a private line)."""
+    min_water_segment_days: int = 30
+    """Against water, a month: a farm on a private line runs for months, while a plant's water
+    model can be off for a few weeks when its river turns."""
+    min_feeding_days: int = 10
+    """Against water, the run must hold this many days on which the plant still delivered to
+    the grid (and fell short by the draw): a run of idle days alone is a plant stopped, which
+    an inspector cannot tell from miners taking everything."""
     drift: float = 1.0
     """Allowance per day, in standard units, before a day adds to a run of shortfall."""
     gap_threshold: float = 30.0
     """A run of terminal-to-grid-tie loss beyond normal is reported above this evidence (sum of
     standardised excess less the drift, in long-run units): two meters on one busbar leave
     little room for doubt."""
-    water_threshold: float = 100.0
+    water_threshold: float = 50.0
     """A run of shortfall against water is reported above this evidence: a water model is only
     as good as a gauge that is not at the intake or a neighbour's river."""
     min_steady_share: float = 0.6
