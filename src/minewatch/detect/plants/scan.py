@@ -41,6 +41,7 @@ from minewatch.detect.plants.model import (
     best_run,
     binned_spread,
     fit_curve,
+    robust_scale,
     standardise,
 )
 from minewatch.detect.plants.settings import PlantScanSettings
@@ -391,17 +392,21 @@ def _verdict(
     feeding = inside & (obs > 0.02 * capacity * 24.0)
     sample = residual[feeding] if feeding.sum() >= 5 else residual[inside]
     draw_kw = max(0.0, float(np.nanmedian(sample)) / 24.0)
+    # a day is steady when it falls short by the draw, give or take half of it or twice the
+    # plant's own scatter outside the run (a gauge is not better than a few per cent)
+    scatter = robust_scale(residual[judged & ~span]) if (judged & ~span).sum() >= 10 else 0.0
+    band = max(0.5 * draw_kw * 24.0, 2.0 * (scatter if np.isfinite(scatter) else 0.0))
     steady = (
-        float(np.mean(np.abs(residual[feeding] / 24.0 - draw_kw) <= 0.5 * draw_kw))
+        float(np.mean(np.abs(residual[feeding] - draw_kw * 24.0) <= band))
         if feeding.sum() >= 5 and draw_kw > 0
         else 0.0
     )
-    if against_water and (
-        steady < settings.min_steady_share
-        or feeding.sum() < settings.min_feeding_days
-        or draw_kw < share * capacity
-    ):
-        return None
+    if against_water:
+        if feeding.sum() >= settings.min_feeding_days:
+            if steady < settings.min_steady_share or draw_kw < share * capacity:
+                return None
+        elif run.days < settings.min_idle_days:
+            return None
     if potential is None:
         # terminal-gap line: a metered day counts what left it (nothing if nothing was
         # generated); a day without readings, the draw
@@ -554,7 +559,9 @@ def _finding(
     if shared:
         reasons = ["plants.shortfall_shared"]
     capacity = float(data.capacity_kw[row])
-    ruled_out = _ruled_out(row, span, lead, data, peer_ratio, peer_count, own_ratio, driver)
+    ruled_out = _ruled_out(
+        row, span, lead, data, (peer_ratio, peer_count, own_ratio), driver, settings
+    )
     threshold = (
         settings.gap_threshold if lead.reason == "plants.terminal_tie_gap" else settings.water_threshold
     )
@@ -614,11 +621,11 @@ def _ruled_out(
     span: Arr,
     lead: _Path,
     data: PlantDays,
-    peer_ratio: float | None,
-    peer_count: int,
-    own_ratio: float | None,
+    ratios: tuple[float | None, int, float | None],
     driver: str,
+    settings: PlantScanSettings,
 ) -> list[dict[str, Any]]:
+    peer_ratio, peer_count, own_ratio = ratios
     out: list[dict[str, Any]] = []
     water = data.water[row]
     if np.isfinite(water[span]).any():
@@ -681,7 +688,7 @@ def _ruled_out(
                 "explanation": "peers",
                 "finding": (
                     "same-basin peers produced what their water allowed"
-                    if peer_ratio >= 0.92
+                    if peer_ratio >= settings.peer_shared_ratio
                     else "same-basin peers fell short too"
                 ),
                 "peer_median_share_of_expected": round(peer_ratio, 3),

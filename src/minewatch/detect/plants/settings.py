@@ -20,13 +20,16 @@ class PlantScanSettings:
     """A plant with fewer valid days is ``insufficient_data`` (a model needs a wet and a dry spell)."""
     min_segment_days: int = 21
     """A shortfall shorter than three weeks is not reported (a fault, not a private line)."""
-    min_water_segment_days: int = 30
+    min_water_segment_days: int = 28
     """Against water, a month: a farm on a private line runs for months, while a plant's water
     model can be off for a few weeks when its river turns."""
     min_feeding_days: int = 10
-    """Against water, the run must hold this many days on which the plant still delivered to
-    the grid (and fell short by the draw): a run of idle days alone is a plant stopped, which
-    an inspector cannot tell from miners taking everything."""
+    """Against water, a run with this many days on which the plant still delivered to the grid
+    must show a steady draw on them (``min_steady_share``)…"""
+    min_idle_days: int = 60
+    """…and a run with fewer such days — the plant idle while its river ran — must last this
+    long: a plant stopped for a few weeks near its turbines' minimum flow is an operator's
+    call; idle for two months on water it used to run on, with no outage filed, it is not."""
     drift: float = 1.0
     """Allowance per day, in standard units, before a day adds to a run of shortfall."""
     gap_threshold: float = 30.0
@@ -57,7 +60,7 @@ class PlantScanSettings:
     first_fit_quantile: float = 0.8
     """The first fit follows this upper quantile of output per bin, so that a plant diverting
     for most of the record is still measured against its honest days."""
-    peer_shared_ratio: float = 0.92
+    peer_shared_ratio: float = 0.85
     """If the median peer produced less than this share of what its own water allowed over the
     same period, the shortfall is basin-wide (an unrecorded grid constraint, a bad gauge), and
     the finding is marked as shared, not as a private line."""
