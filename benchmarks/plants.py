@@ -80,27 +80,40 @@ def main() -> None:
                 honest[key] += 1
                 alarms[key] += flagged
 
-    print(f"[plants, held-out seeds {args.seeds}] {diverters} diverting plants, "
-          f"{honest['all']} honest")
-    print(f"  recall            {found}/{diverters} = {found / max(diverters, 1):.3f}   target ≥ 0.95"
-          + (f"   (missed: {', '.join(misses)})" if misses else ""))
+    print(
+        f"[plants, held-out seeds {args.seeds}] {diverters} diverting plants, "
+        f"{honest['all']} honest"
+    )
+    print(
+        f"  recall            {found}/{diverters} = {found / max(diverters, 1):.3f}   target ≥ 0.95"
+        + (f"   (missed: {', '.join(misses)})" if misses else "")
+    )
     for key, label in (
         ("all", "honest plants"),
         ("drought", "…in a drought basin"),
         ("curtailed", "…with curtailment/dispatch records"),
         ("maintenance", "…with maintenance outages"),
     ):
-        print(f"  false alarms      {alarms[key]}/{honest[key]} {label}" + ("   target 0" if key == "all" else ""))
-    print(f"  marked basin-wide {shared_honest} honest, {shared_diverters} diverting (not counted as found)")
+        print(
+            f"  false alarms      {alarms[key]}/{honest[key]} {label}"
+            + ("   target 0" if key == "all" else "")
+        )
+    print(
+        f"  marked basin-wide {shared_honest} honest, {shared_diverters} diverting "
+        "(not counted as found)"
+    )
     if errors:
         err = np.abs(np.array(errors))
         print(
-            f"  diverted energy   total {est_total / 1e6:,.2f} GWh estimated vs {true_total / 1e6:,.2f} GWh true "
-            f"({(est_total - true_total) / true_total:+.1%}); per plant: median |error| "
-            f"{np.median(err):.1%}, {np.mean(err <= 0.15):.0%} within 15 %, worst {err.max():.0%}   target ≤ 15 %"
+            f"  diverted energy   total {est_total / 1e6:,.2f} GWh estimated vs "
+            f"{true_total / 1e6:,.2f} GWh true ({(est_total - true_total) / true_total:+.1%}); "
+            f"per plant: median |error| {np.median(err):.1%}, {np.mean(err <= 0.15):.0%} within "
+            f"15 %, worst {err.max():.0%}   target ≤ 15 %"
         )
-    print(f"  speed             {plant_years / elapsed:,.0f} plant-years/s ({elapsed:.2f} s for "
-          f"{plant_years:,.0f} plant-years)")
+    print(
+        f"  speed             {plant_years / elapsed:,.0f} plant-years/s ({elapsed:.2f} s for "
+        f"{plant_years:,.0f} plant-years)"
+    )
 
 
 if __name__ == "__main__":

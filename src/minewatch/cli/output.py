@@ -302,15 +302,35 @@ def plant_findings_table(findings: pa.Table, top: int, locale: Locale) -> Table:
     """Plants that fall short for no recorded reason: period, energy, the private line's draw."""
     zh = locale is Locale.ZH_CN
     table = Table(
-        title="发电异常电站（疑似网前供电/专线直供）" if zh else "Plants short of what they should deliver",
+        title="发电异常电站（疑似网前供电/专线直供）"
+        if zh
+        else "Plants short of what they should deliver",
         title_justify="left",
     )
     headers = (
-        ("电站", "业主", "时段", "应发（万千瓦时）", "上网（万千瓦时）", "外送负荷（千瓦）",
-         "外送电量（万千瓦时）", "置信度", "依据")
+        (
+            "电站",
+            "业主",
+            "时段",
+            "应发（万千瓦时）",
+            "上网（万千瓦时）",
+            "外送负荷（千瓦）",
+            "外送电量（万千瓦时）",
+            "置信度",
+            "依据",
+        )
         if zh
-        else ("Plant", "Owner", "Period", "Expected MWh", "Delivered MWh", "Draw kW",
-              "Diverted MWh", "Confidence", "Reasons")
+        else (
+            "Plant",
+            "Owner",
+            "Period",
+            "Expected MWh",
+            "Delivered MWh",
+            "Draw kW",
+            "Diverted MWh",
+            "Confidence",
+            "Reasons",
+        )
     )
     energy = 1e4 if zh else 1e3
     for index, header in enumerate(headers):

@@ -361,9 +361,7 @@ def plants(
     plant_table = read_plants(plants_path)
     output_table = read_generation(generation)
     inflow_table = read_inflow(inflow) if inflow is not None else None
-    events = (
-        pa.concat_tables([read_plant_events(path) for path in dispatch]) if dispatch else None
-    )
+    events = pa.concat_tables([read_plant_events(path) for path in dispatch]) if dispatch else None
     result = scan_plants(plant_table, output_table, inflow_table, events)
     write_table(result.findings, out)
     if status_out is not None:

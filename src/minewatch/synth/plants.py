@@ -16,10 +16,11 @@ Rain and river flow
     times a lognormal local factor (σ 0.35; storms are local, the season is not). Runoff is two
     linear reservoirs in parallel (quick flow, recession 2-5 days; base flow, 80-160 days) with a
     runoff coefficient of 0.45-0.65 (the base flow, from ground water and high snow, is what keeps
-    these rivers running through a five-month dry season at 20-40 % of their mean flow); the flow at the intake is catchment area × runoff. The area
-    is set so that the mean flow is 0.45-0.9 × the plant's design flow (small hydro is sized for
-    a flow exceeded 20-35 % of the year). A basin in drought (:attr:`PlantSynthParams.drought_share`)
-    gets a 60-150 day spell at 10-35 % of its rain, in the dry season or across a failed
+    these rivers running through a five-month dry season at 20-40 % of their mean flow); the flow
+    at the intake is catchment area × runoff. The area is set so that the mean flow is 0.45-0.9 ×
+    the plant's design flow (small hydro is sized for a flow exceeded 20-35 % of the year). A
+    basin in drought (:attr:`PlantSynthParams.drought_share`) gets a 60-150 day spell at 10-35 %
+    of its rain, in the dry season or across a failed
     monsoon, which every plant of the basin feels.
 
 Plants
@@ -408,9 +409,7 @@ def generate_plants(seed: int, params: PlantSynthParams | None = None) -> PlantB
             available = np.full(days * SLOTS, plant.capacity_kw)
             maintenance_days = 0
             for first, end, kw in _maintenance(rng, plant, days, doy):
-                available[first:end] = np.minimum(
-                    available[first:end], plant.capacity_kw - kw
-                )
+                available[first:end] = np.minimum(available[first:end], plant.capacity_kw - kw)
                 maintenance_days += (end - first + SLOTS - 1) // SLOTS
                 events.add(
                     plant,
@@ -429,7 +428,9 @@ def generate_plants(seed: int, params: PlantSynthParams | None = None) -> PlantB
                     limit[first:end] = np.minimum(limit[first:end], kw)
                     curtailed[first // SLOTS : (end - 1) // SLOTS + 1] = True
                     kind = (
-                        PlantEventKind.DISPATCH if rng.random() < 0.5 else PlantEventKind.CURTAILMENT
+                        PlantEventKind.DISPATCH
+                        if rng.random() < 0.5
+                        else PlantEventKind.CURTAILMENT
                     )
                     events.add(plant, kind, first, end, params.start, limit_kw=kw)
 
@@ -467,14 +468,14 @@ def generate_plants(seed: int, params: PlantSynthParams | None = None) -> PlantB
             )
             tie_kw = np.maximum(to_grid - losses, 0.0)
             terminal_kw = to_grid + diverted
-            honest_terminal = bool(plant.terminal_filed and (not divert[index] or rng.random() < 0.5))
+            honest_terminal = bool(
+                plant.terminal_filed and (not divert[index] or rng.random() < 0.5)
+            )
             if plant.terminal_filed and not honest_terminal:
                 # made up from the grid-tie reading with the plant's usual loss
                 terminal_kw = np.where(tie_kw > 0, tie_kw / (1 - 1.2 * plant.load_loss), 0.0)
 
-            gen_parts.append(
-                _generation_table(rng, plant, params.start, days, terminal_kw, tie_kw)
-            )
+            gen_parts.append(_generation_table(rng, plant, params.start, days, terminal_kw, tie_kw))
             if plant.gauged:
                 inflow_parts.append(_inflow_table(rng, plant, params.start, flow))
 
@@ -487,7 +488,9 @@ def generate_plants(seed: int, params: PlantSynthParams | None = None) -> PlantB
                     "plant_id": plant.plant_id,
                     "basin": _basin_name(basin, river),
                     "diverting": bool(divert[index]),
-                    "start_date": None if start_day is None else params.start + timedelta(days=start_day),
+                    "start_date": None
+                    if start_day is None
+                    else params.start + timedelta(days=start_day),
                     "end_date": None if end_day is None else params.start + timedelta(days=end_day),
                     "diverted_kw": draw_kw if divert[index] else None,
                     "diverted_kwh": float(diverted.sum() * _SLOT_H),
@@ -570,8 +573,28 @@ def _gauge_id(plant: _Plant) -> str:
 
 
 _RIVERS = ("大渡河", "青衣江", "雅砻江", "安宁河", "金沙江", "岷江", "宝兴河", "天全河", "荥经河")
-_NAMES = ("龙洞", "黑石", "马鞍", "白岩", "青龙", "磨子", "石门", "双河", "红岩", "沙坪", "铜厂",
-          "瓦窑", "冷碛", "金鸡", "两河口", "大坪", "鹰嘴", "长河坝", "猴子岩", "牛背")
+_NAMES = (
+    "龙洞",
+    "黑石",
+    "马鞍",
+    "白岩",
+    "青龙",
+    "磨子",
+    "石门",
+    "双河",
+    "红岩",
+    "沙坪",
+    "铜厂",
+    "瓦窑",
+    "冷碛",
+    "金鸡",
+    "两河口",
+    "大坪",
+    "鹰嘴",
+    "长河坝",
+    "猴子岩",
+    "牛背",
+)
 
 
 def _basin_name(basin: int, river: str) -> str:
@@ -628,7 +651,7 @@ def write_plant_basins(basins: PlantBasins, folder: Path, fmt: str = "csv") -> d
         ("truth", basins.truth),
     ):
         path = folder / f"{name}.{fmt}"
-        if fmt == "parquet" or name == "generation" and fmt == "parquet":
+        if fmt == "parquet":
             pq.write_table(table, path)
         else:
             pacsv.write_csv(table, path)

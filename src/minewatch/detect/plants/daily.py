@@ -80,7 +80,9 @@ def plant_days(
     ids = [str(x) for x in plants.column("plant_id").to_pylist()]
     index = {plant_id: i for i, plant_id in enumerate(ids)}
     capacity = np.asarray(plants.column("capacity_kw").to_numpy(zero_copy_only=False), float)
-    basin = plants.column("basin").to_pylist() if "basin" in plants.column_names else [None] * len(ids)
+    basin = (
+        plants.column("basin").to_pylist() if "basin" in plants.column_names else [None] * len(ids)
+    )
     gauges = (
         plants.column("gauge_id").to_pylist()
         if "gauge_id" in plants.column_names
@@ -119,9 +121,7 @@ def plant_days(
             if gauge:
                 by_gauge.setdefault(str(gauge), []).append(i)
         g_ids = inflow.column("gauge_id").to_pylist()
-        g_days = (
-            pc.cast(inflow.column("date"), pa.int32()).to_numpy(zero_copy_only=False) - first
-        )
+        g_days = pc.cast(inflow.column("date"), pa.int32()).to_numpy(zero_copy_only=False) - first
         g_flow = inflow.column("inflow_m3s").to_numpy(zero_copy_only=False).astype(float)
         inside = (g_days >= 0) & (g_days < n_days)
         gauge_row = {g: i for i, g in enumerate(sorted(by_gauge))}
@@ -138,7 +138,9 @@ def plant_days(
     maintenance = np.zeros((len(ids), n_days))
     dispatch = np.zeros((len(ids), n_days))
     if events is not None and events.num_rows:
-        _apply_events(events, index, capacity, first, n_days, ceiling, available, maintenance, dispatch)
+        _apply_events(
+            events, index, capacity, first, n_days, ceiling, available, maintenance, dispatch
+        )
     return PlantDays(
         plant_ids=ids,
         first_day=_EPOCH + timedelta(days=first),

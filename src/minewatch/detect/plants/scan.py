@@ -256,8 +256,15 @@ def _water_path(
     if run is None or model is None:
         return None, model
     verdict = _verdict(
-        "plants.shortfall_unexplained", run, obs, model.expected, residual, clean,
-        model.potential, capacity, settings,
+        "plants.shortfall_unexplained",
+        run,
+        obs,
+        model.expected,
+        residual,
+        clean,
+        model.potential,
+        capacity,
+        settings,
     )
     if verdict is None:
         return None, model
@@ -320,7 +327,9 @@ def _refine(verdict: _Path, model: _WaterModel, residual: Arr, judged: Arr, spre
     return replace(verdict, run=period, diverted_kwh=diverted)
 
 
-def _gap_path(obs: Arr, terminal: Arr, capacity: float, settings: PlantScanSettings) -> _Path | None:
+def _gap_path(
+    obs: Arr, terminal: Arr, capacity: float, settings: PlantScanSettings
+) -> _Path | None:
     """Energy leaving between the terminal and the grid-tie meter beyond normal losses.
 
     Normal loss is a function of what the grid-tie meter passes (the transformer's no-load loss
@@ -440,7 +449,8 @@ def scan_plants(
     events: pa.Table | None = None,
     settings: PlantScanSettings | None = None,
 ) -> PlantScan:
-    """Findings (:data:`PLANT_FINDINGS_SCHEMA`) and a status per plant (:data:`PLANT_STATUS_SCHEMA`)."""
+    """Findings (:data:`PLANT_FINDINGS_SCHEMA`) and every plant's status
+    (:data:`PLANT_STATUS_SCHEMA`)."""
     settings = settings or PlantScanSettings()
     data = plant_days(plants, generation, inflow, events, min_coverage=settings.min_coverage)
     driver, label = _drivers(data, settings)
@@ -456,8 +466,14 @@ def scan_plants(
         note = ""
         if valid_days < settings.min_days:
             status_rows.append(
-                _status(plant_id, "insufficient_data", label[row], valid_days, terminal_days,
-                        f"{valid_days} metered days of {settings.min_days} needed")
+                _status(
+                    plant_id,
+                    "insufficient_data",
+                    label[row],
+                    valid_days,
+                    terminal_days,
+                    f"{valid_days} metered days of {settings.min_days} needed",
+                )
             )
             continue
         gap = _gap_path(obs, data.terminal_kwh[row], float(data.capacity_kw[row]), settings)
@@ -473,15 +489,19 @@ def scan_plants(
             note = "no gauge, no gauged or metered peer: judged on terminal readings only"
             if terminal_days < settings.min_days:
                 status_rows.append(
-                    _status(plant_id, "insufficient_data", "", valid_days, terminal_days,
-                            "no water data and no terminal readings to compare with")
+                    _status(
+                        plant_id,
+                        "insufficient_data",
+                        "",
+                        valid_days,
+                        terminal_days,
+                        "no water data and no terminal readings to compare with",
+                    )
                 )
                 continue
         if paths:
             verdicts[row] = paths
-        status_rows.append(
-            _status(plant_id, "clear", label[row], valid_days, terminal_days, note)
-        )
+        status_rows.append(_status(plant_id, "clear", label[row], valid_days, terminal_days, note))
 
     findings: list[dict[str, Any]] = []
     for row, paths in verdicts.items():
@@ -563,7 +583,9 @@ def _finding(
         row, span, lead, data, (peer_ratio, peer_count, own_ratio), driver, settings
     )
     threshold = (
-        settings.gap_threshold if lead.reason == "plants.terminal_tie_gap" else settings.water_threshold
+        settings.gap_threshold
+        if lead.reason == "plants.terminal_tie_gap"
+        else settings.water_threshold
     )
     confidence = float(1.0 - np.exp(-lead.score / max(threshold, 1e-9)))
     if len(paths) > 1:

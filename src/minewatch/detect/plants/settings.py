@@ -17,7 +17,8 @@ class PlantScanSettings:
     min_coverage: float = 0.9
     """Share of a day that must be metered for the day to count."""
     min_days: int = 120
-    """A plant with fewer valid days is ``insufficient_data`` (a model needs a wet and a dry spell)."""
+    """A plant with fewer valid days is ``insufficient_data`` (its model needs a wet and a dry
+    spell)."""
     min_segment_days: int = 21
     """A shortfall shorter than three weeks is not reported (a fault, not a private line)."""
     min_water_segment_days: int = 28
