@@ -79,7 +79,7 @@ def test_best_run_finds_the_stretch_and_trims_neutral_days() -> None:
     assert run.days == 4
     assert run.mask(10).sum() == 4
     assert best_run(np.array([-1.0, -2.0, 0.0])) is None
-    assert best_run(np.array([np.nan, 1.0]))  is not None
+    assert best_run(np.array([np.nan, 1.0])) is not None
 
 
 def test_standardise_uses_reference_days_for_persistence_only() -> None:

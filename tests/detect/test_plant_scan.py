@@ -53,8 +53,14 @@ def _tables(
     for plant_id, tie_kw in plants.items():
         gauge = f"G-{plant_id}" if gauged and plant_id in gauged else None
         rows.append(
-            {"plant_id": plant_id, "name": f"{plant_id}水电站", "capacity_kw": CAPACITY_KW,
-             "basin": "测试流域", "gauge_id": gauge, "owner": f"{plant_id}公司"}
+            {
+                "plant_id": plant_id,
+                "name": f"{plant_id}水电站",
+                "capacity_kw": CAPACITY_KW,
+                "basin": "测试流域",
+                "gauge_id": gauge,
+                "owner": f"{plant_id}公司",
+            }
         )
         term = terminal.get(plant_id) if terminal else None
         gen.append(
@@ -98,9 +104,16 @@ def _event(plant_id: str, kind: str, first: int, last: int, **values: float | No
         local = datetime(START.year, START.month, START.day) + timedelta(days=day)
         return (local - timedelta(hours=8)).replace(tzinfo=UTC)
 
-    return {"plant_id": plant_id, "kind": kind, "start_at": at(first), "end_at": at(last + 1),
-            "limit_kw": values.get("limit_kw"), "unavailable_kw": values.get("unavailable_kw"),
-            "record_no": f"R{first}", "note": None}
+    return {
+        "plant_id": plant_id,
+        "kind": kind,
+        "start_at": at(first),
+        "end_at": at(last + 1),
+        "limit_kw": values.get("limit_kw"),
+        "unavailable_kw": values.get("unavailable_kw"),
+        "record_no": f"R{first}",
+        "note": None,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +167,7 @@ def test_recorded_curtailment_and_maintenance_explain_a_shortfall(river: np.ndar
     cut[wet] = np.minimum(cut[wet], 600.0)
     cut[100:140] = 0.0  # a whole-plant outage
     gauges = {"P1": _noisy(river, 5, 0.03), "P2": _noisy(river, 6, 0.03)}
-    plants, gen, inflow = _tables({"P1": _noisy(cut, 7), "P2": _noisy(honest, 8)},
-                                  gauged=gauges)
+    plants, gen, inflow = _tables({"P1": _noisy(cut, 7), "P2": _noisy(honest, 8)}, gauged=gauges)
     records = pa.Table.from_pylist(
         [
             _event("P1", "curtailment", 560, 609, limit_kw=600.0),
@@ -172,9 +184,7 @@ def test_drought_on_the_gauge_is_not_a_finding(river: np.ndarray) -> None:
     dry = river.copy()
     dry[400:520] *= 0.3
     honest = _plant_kw(dry)
-    plants, gen, inflow = _tables(
-        {"P1": _noisy(honest, 9)}, gauged={"P1": _noisy(dry, 10, 0.03)}
-    )
+    plants, gen, inflow = _tables({"P1": _noisy(honest, 9)}, gauged={"P1": _noisy(dry, 10, 0.03)})
     assert scan_plants(plants, gen, inflow).findings.num_rows == 0
 
 
@@ -192,17 +202,13 @@ def test_an_ungauged_plant_borrows_its_peers_gauge(river: np.ndarray) -> None:
 
 
 def test_too_little_data_is_said_not_guessed(river: np.ndarray) -> None:
-    plants, gen, inflow = _tables(
-        {"P1": _plant_kw(river)}, gauged={"P1": river}, days=60
-    )
+    plants, gen, inflow = _tables({"P1": _plant_kw(river)}, gauged={"P1": river}, days=60)
     result = scan_plants(plants, gen, inflow)
     assert result.findings.num_rows == 0
     assert result.status.to_pylist()[0]["status"] == "insufficient_data"
 
 
 def test_no_generation_is_an_error() -> None:
-    plants = pa.Table.from_pylist(
-        [{"plant_id": "P1", "capacity_kw": 1.0}], schema=PLANTS_SCHEMA
-    )
+    plants = pa.Table.from_pylist([{"plant_id": "P1", "capacity_kw": 1.0}], schema=PLANTS_SCHEMA)
     with pytest.raises(ValueError, match="no generation"):
         scan_plants(plants, GENERATION_SCHEMA.empty_table())

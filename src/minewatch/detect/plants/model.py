@@ -71,6 +71,15 @@ def fit_curve(x: Arr, y: Arr, bins: int, quantile: float) -> Curve:
     return Curve(kx, ky[first])
 
 
+def step_robust_spread(x: Arr, residual: Arr, bins: int, floor: float) -> Curve:
+    """Like :func:`binned_spread`, from the differences of consecutive days (÷ √2), so that a
+    step in the residual — a diversion not yet set aside — does not widen the scatter it is
+    judged against. ``x`` and ``residual`` are day series (NaN where not judged)."""
+    a, b = residual[:-1], residual[1:]
+    ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(x[1:])
+    return binned_spread(x[1:][ok], (b[ok] - a[ok]) / np.sqrt(2.0), bins, floor)
+
+
 def binned_spread(x: Arr, residual: Arr, bins: int, floor: float) -> Curve:
     """Robust spread of ``residual`` as a function of ``x`` (quantile bins of the finite pairs,
     1.4826 × MAD in each, at least ``floor``): the scatter of a plant's output is not the same

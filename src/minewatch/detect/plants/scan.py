@@ -43,6 +43,7 @@ from minewatch.detect.plants.model import (
     fit_curve,
     robust_scale,
     standardise,
+    step_robust_spread,
 )
 from minewatch.detect.plants.settings import PlantScanSettings
 
@@ -210,7 +211,7 @@ def _run_search(
     centre: bool,
 ) -> tuple[Run | None, Arr]:
     sample = judged & reference
-    spread = binned_spread(x[sample], residual[sample], settings.bins, floor)(x)
+    spread = step_robust_spread(x, np.where(sample, residual, np.nan), settings.bins, floor)(x)
     z, _ = standardise(residual, spread, judged, reference, centre=centre)
     gain = np.where(judged, z - settings.drift, 0.0)
     return best_run(gain), z
@@ -222,6 +223,8 @@ def _water_path(
     data: PlantDays,
     row: int,
     settings: PlantScanSettings,
+    *,
+    own_gauge: bool = True,
 ) -> tuple[_Path | None, _WaterModel | None]:
     capacity = float(data.capacity_kw[row])
     ceiling, available = data.ceiling_kwh[row], data.available_kwh[row]
@@ -265,6 +268,7 @@ def _water_path(
         model.potential,
         capacity,
         settings,
+        own_gauge=own_gauge,
     )
     if verdict is None:
         return None, model
@@ -385,6 +389,8 @@ def _verdict(
     potential: Arr | None,
     capacity: float,
     settings: PlantScanSettings,
+    *,
+    own_gauge: bool = True,
 ) -> _Path | None:
     span = run.mask(obs.size)
     inside = span & judged
@@ -394,7 +400,10 @@ def _verdict(
         return None
     mean_kw = float(np.nanmean(residual[inside])) / 24.0
     share = settings.min_water_shortfall_share if against_water else settings.min_shortfall_share
-    threshold = settings.water_threshold if against_water else settings.gap_threshold
+    if not against_water:
+        threshold = settings.gap_threshold
+    else:
+        threshold = settings.water_threshold if own_gauge else settings.proxy_water_threshold
     if mean_kw < max(settings.min_shortfall_kw, share * capacity) or run.score < threshold:
         return None
     # the steady draw: days on which the grid still got something show it whole
@@ -480,7 +489,8 @@ def scan_plants(
         if gap is not None:
             paths.append(gap)
         if np.isfinite(driver[row]).sum() >= settings.min_days // 2:
-            water, model = _water_path(obs, driver[row], data, row, settings)
+            own = label[row].startswith("gauge ")
+            water, model = _water_path(obs, driver[row], data, row, settings, own_gauge=own)
             if model is not None:
                 models[row] = model
             if water is not None:
@@ -582,11 +592,12 @@ def _finding(
     ruled_out = _ruled_out(
         row, span, lead, data, (peer_ratio, peer_count, own_ratio), driver, settings
     )
-    threshold = (
-        settings.gap_threshold
-        if lead.reason == "plants.terminal_tie_gap"
-        else settings.water_threshold
-    )
+    if lead.reason == "plants.terminal_tie_gap":
+        threshold = settings.gap_threshold
+    elif driver.startswith("gauge "):
+        threshold = settings.water_threshold
+    else:
+        threshold = settings.proxy_water_threshold
     confidence = float(1.0 - np.exp(-lead.score / max(threshold, 1e-9)))
     if len(paths) > 1:
         confidence = max(confidence, 0.99)

@@ -40,6 +40,9 @@ class PlantScanSettings:
     water_threshold: float = 50.0
     """A run of shortfall against water is reported above this evidence: a water model is only
     as good as a gauge that is not at the intake or a neighbour's river."""
+    proxy_water_threshold: float = 125.0
+    """The same for a plant without its own gauge, judged against a neighbour's gauge or the
+    basin's water: a proxy's errors come in runs of their own."""
     min_steady_share: float = 0.6
     """…and only if the shortfall is steady (see ``steady_share`` in the evidence): at least
     this share of the run's days within half of the estimated draw…"""
