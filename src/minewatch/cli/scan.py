@@ -348,20 +348,30 @@ def plants(
     """Find plants that deliver less than their water allows for no recorded reason (notice
     1283 clause 五: output diverted to miners before the grid-tie meter); one row per plant."""
     from minewatch.detect.plants.scan import scan_plants
-    from minewatch.ingest.plants import (
-        read_generation,
-        read_inflow,
-        read_plant_events,
-        read_plants,
-    )
+    from minewatch.ingest.plants import check_plant_ids, read_plants
+    from minewatch.ingest.plants_events import read_plant_events
+    from minewatch.ingest.plants_generation import read_generation
+    from minewatch.ingest.plants_inflow import read_inflow
 
     for path in (out, status_out):
         if path is not None and path.suffix.lower() not in (".csv", ".parquet"):
             raise MineWatchError(f"{path}: the findings file must end in .csv or .parquet")
     plant_table = read_plants(plants_path)
     output_table = read_generation(generation)
-    inflow_table = read_inflow(inflow) if inflow is not None else None
-    events = pa.concat_tables([read_plant_events(path) for path in dispatch]) if dispatch else None
+    inflow_table = None
+    if inflow is not None:
+        inflow_table, problems = read_inflow(inflow)
+        for problem in problems[:20]:
+            output.info(f"warning: {problem.where()}: {problem.reason}")
+        if len(problems) > 20:
+            output.info(f"warning: {inflow}: … and {len(problems) - 20} more")
+    events = read_plant_events(dispatch) if dispatch else None
+    unknown = check_plant_ids(
+        plant_table, generation=output_table, events=events, inflow=inflow_table
+    )
+    if unknown.gauges_without_inflow:
+        shown = ", ".join(unknown.gauges_without_inflow[:10])
+        output.info(f"warning: no inflow for gauge(s) {shown}: those plants borrow a peer's")
     result = scan_plants(plant_table, output_table, inflow_table, events)
     write_table(result.findings, out)
     if status_out is not None:
