@@ -55,6 +55,20 @@ WEATHER_SCHEMA = pa.schema(
     ]
 )
 
+ACCOUNT_ENERGY_SCHEMA = pa.schema(
+    [
+        pa.field("account_no", pa.string(), nullable=False),
+        pa.field("meter_id", pa.string()),  # null: the account's whole consumption (a bill)
+        pa.field("start_date", pa.date32(), nullable=False),  # local day
+        pa.field("end_date", pa.date32(), nullable=False),  # local day, inclusive
+        pa.field("energy_kwh", pa.float64(), nullable=False),
+        pa.field("covered_h", pa.float64(), nullable=False),  # hours the energy was metered
+    ]
+)
+"""Metered energy per grid account (户号) and period: one row per account, meter and period.
+Rows of one account and meter follow each other in time; the meters of one account run side by
+side (their powers add up)."""
+
 
 # --- Generation side (notice 1283 clause 五): plants, their output, river inflow, dispatch ------
 
