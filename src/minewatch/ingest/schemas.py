@@ -104,7 +104,8 @@ GENERATION_SCHEMA = pa.schema(
         pa.field("plant_id", pa.string(), nullable=False),
         pa.field("interval_start_at", pa.timestamp("ms", tz="UTC"), nullable=False),
         pa.field("interval_minutes", pa.int16(), nullable=False),  # 15 or 60
-        pa.field("terminal_kwh", pa.float64()),  # generator-terminal meter (机端); null: not metered
+        # generator-terminal meter (机端); null: not metered
+        pa.field("terminal_kwh", pa.float64()),
         pa.field("grid_tie_kwh", pa.float64()),  # grid-tie (gateway) meter (上网/关口)
     ]
 )
