@@ -394,6 +394,8 @@ def _metered_accounts(
             for row in archive.select(["meter_id", "account_no"]).to_pylist()
             if row["account_no"] and account_key(row["account_no"]) in accounts
         }
+        if accounts and not meter_accounts:
+            output.info(f"warning: {customers}: no meter of the archive is on a ledger account")
     else:
         meter_accounts = {account: account for account in accounts}
     wanted = pa.array(sorted(meter_accounts), pa.string())
