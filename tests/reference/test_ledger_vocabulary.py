@@ -21,6 +21,7 @@ from minewatch.reference.ledger import (
     format_machines,
     label,
     parse_coded,
+    parse_hashrate,
     parse_hashrate_unit,
     parse_machines,
 )
@@ -135,3 +136,19 @@ def test_json_image_round_trips() -> None:
     assert image["planned_production_date"] == "2022-01-01"
     assert image["machines"] == [["Antminer S19 Pro", 100], ["Whatsminer M30S", 20]]
     assert entry_from_json(image) == entry
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [("12 PH/s", 12.0, HashrateUnit.PHS), ("12PH", 12.0, HashrateUnit.PHS),
+     ("95 TH/s", 95.0, HashrateUnit.THS), ("３.5 GH/s", 3.5, HashrateUnit.GHS),
+     ("420 KSol/s", 420.0, HashrateUnit.KSOLS)],
+)  # fmt: skip
+def test_hashrate_with_its_unit(text: str, value: float, unit: HashrateUnit) -> None:
+    assert parse_hashrate(text) == (value, unit)
+
+
+@pytest.mark.parametrize("text", ["12", "PH/s", "12 parsecs", ""])
+def test_hashrate_without_a_number_or_unit_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="hash"):
+        parse_hashrate(text)

@@ -23,6 +23,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("minewatch.cli.scan", "app"),
     "network": ("minewatch.cli.network", "app"),
     "collect": ("minewatch.cli.collect", "app"),
+    "estimate": ("minewatch.cli.estimate", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),

@@ -55,6 +55,20 @@ WEATHER_SCHEMA = pa.schema(
     ]
 )
 
+ACCOUNT_ENERGY_SCHEMA = pa.schema(
+    [
+        pa.field("account_no", pa.string(), nullable=False),
+        pa.field("meter_id", pa.string()),  # null: the account's whole consumption (a bill)
+        pa.field("start_date", pa.date32(), nullable=False),  # local day
+        pa.field("end_date", pa.date32(), nullable=False),  # local day, inclusive
+        pa.field("energy_kwh", pa.float64(), nullable=False),
+        pa.field("covered_h", pa.float64(), nullable=False),  # hours the energy was metered
+    ]
+)
+"""Metered energy per grid account (户号) and period: one row per account, meter and period.
+Rows of one account and meter follow each other in time; the meters of one account run side by
+side (their powers add up)."""
+
 
 # --- Generation side (notice 1283 clause 五): plants, their output, river inflow, dispatch ------
 
@@ -90,9 +104,8 @@ GENERATION_SCHEMA = pa.schema(
         pa.field("plant_id", pa.string(), nullable=False),
         pa.field("interval_start_at", pa.timestamp("ms", tz="UTC"), nullable=False),
         pa.field("interval_minutes", pa.int16(), nullable=False),  # 15 or 60
-        pa.field(
-            "terminal_kwh", pa.float64()
-        ),  # generator-terminal meter (机端); null: not metered
+        # generator-terminal meter (机端); null: not metered
+        pa.field("terminal_kwh", pa.float64()),
         pa.field("grid_tie_kwh", pa.float64()),  # grid-tie (gateway) meter (上网/关口)
     ]
 )

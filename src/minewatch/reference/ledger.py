@@ -191,6 +191,22 @@ def parse_hashrate_unit(text: str) -> HashrateUnit:
     )
 
 
+_QUANTITY = re.compile(
+    r"^\s*(?P<value>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>.*?)\s*$"
+)
+
+
+def parse_hashrate(text: str) -> tuple[float, HashrateUnit]:
+    """Read a hash rate with its unit, ``12 PH/s``, ``12PH``, ``95 TH/s``, ``3.5 GH/s``.
+
+    Raises ``ValueError`` when the number or the unit is missing or not one.
+    """
+    match = _QUANTITY.match(unicodedata.normalize("NFKC", text))
+    if match is None or not match["unit"]:
+        raise ValueError(f"{text!r} is not a hash rate with its unit (e.g. 12 PH/s)")
+    return float(match["value"]), parse_hashrate_unit(match["unit"])
+
+
 @dataclass(frozen=True, order=True)
 class MachineCount:
     """Machines of one model at a site."""
