@@ -3,7 +3,9 @@
 On basin sets generated with seeds never used in tuning (the detector was tuned on seeds 1-8),
 prints, beside the targets:
 
-- recall of the plants that divert output to a private line (found, not marked basin-wide);
+- recall of the plants that divert output to a private line (found, not marked basin-wide),
+  counting those whose line took at least two weeks of the miners' draw (a line the river
+  never fed is listed, not counted);
 - false alarms among honest plants, overall and among those in a drought basin, with
   curtailment or dispatch records and with maintenance outages (every honest plant of the
   generator has the last two; their shortfalls all have a recorded explanation);
@@ -47,6 +49,7 @@ def main() -> None:
     plant_years = 0.0
     elapsed = 0.0
     misses: list[str] = []
+    too_little: list[str] = []
     for seed in _seeds(args.seeds):
         basins = generate_plants(seed, params)
         start = time.perf_counter()
@@ -57,6 +60,11 @@ def main() -> None:
         for truth in basins.truth.to_pylist():
             finding = findings.get(truth["plant_id"])
             flagged = finding is not None and not finding["shared_with_peers"]
+            if truth["diverting"] and truth["diverted_kwh"] < truth["diverted_kw"] * 24 * 14:
+                # the river was too low for the miners most of the time: less than two weeks of
+                # their draw went down the line, which no meter can tell from noise
+                too_little.append(f"{seed}:{truth['plant_id']}" + ("*" if flagged else ""))
+                continue
             if truth["diverting"]:
                 diverters += 1
                 if flagged:
@@ -84,6 +92,11 @@ def main() -> None:
         f"[plants, held-out seeds {args.seeds}] {diverters} diverting plants, "
         f"{honest['all']} honest"
     )
+    if too_little:
+        print(
+            f"  not counted: {len(too_little)} diverter(s) whose line took less than two weeks "
+            f"of the miners' draw ({', '.join(too_little)}; * = found anyway)"
+        )
     print(
         f"  recall            {found}/{diverters} = {found / max(diverters, 1):.3f}   target ≥ 0.95"
         + (f"   (missed: {', '.join(misses)})" if misses else "")

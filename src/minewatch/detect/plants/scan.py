@@ -155,7 +155,11 @@ def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[st
                 label[i] = f"gauge {data.gauge_id[i]}"
             elif basin is not None and gauged:
                 donor, fit = _donor(data, i, gauged, event)
-                if donor is not None and fit >= settings.donor_min_correlation:
+                blend = _blend(data, i, gauged, event)
+                if blend is not None:
+                    driver[i], names = blend
+                    label[i] = f"blend of gauges {names}"
+                elif donor is not None and fit >= settings.donor_min_correlation:
                     driver[i] = data.water[donor]
                     label[i] = f"donor gauge {data.gauge_id[donor]} (rank correlation {fit:.2f})"
                 else:
@@ -172,6 +176,43 @@ def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[st
                     driver[i] = np.nanmedian(outputs, axis=0)
                 label[i] = f"peers' output ({len(peers)} plants of {basin})"
     return driver, label
+
+
+def _blend(
+    data: PlantDays, row: int, gauged: list[int], event: Arr, min_days: int = 60
+) -> tuple[Arr, str] | None:
+    """A synthetic gauge for an ungauged plant: the non-negative blend of the same-basin
+    gauges (each relative to its usual flow) that best explains the plant's output on days it
+    ran below capacity with no record — in its range a run-of-river plant's output is linear
+    in its flow, and its flow a mix of its neighbours'."""
+    obs = data.tie_kwh[row]
+    capacity_day = data.capacity_kw[row] * 24.0
+    flows = np.vstack([_relative(data.water[j]) for j in gauged])
+    ok = (
+        np.isfinite(obs)
+        & ~event[row]
+        & (obs > 0.05 * capacity_day)
+        & (obs < 0.9 * capacity_day)
+        & np.isfinite(flows).all(axis=0)
+    )
+    if ok.sum() < min_days:
+        return None
+    chosen = list(range(len(gauged)))
+    while chosen:
+        design = np.column_stack([flows[chosen][:, ok].T, np.ones(int(ok.sum()))])
+        weights, *_ = np.linalg.lstsq(design, obs[ok], rcond=None)
+        negative = [k for k, w in zip(chosen, weights[:-1], strict=True) if w <= 0]
+        if not negative:
+            break
+        worst = min(negative, key=lambda k: weights[chosen.index(k)])
+        chosen.remove(worst)
+    if not chosen:
+        return None
+    blend = np.nansum(flows[chosen] * (weights[:-1] / weights[:-1].sum())[:, None], axis=0)
+    missing = ~np.isfinite(flows[chosen]).all(axis=0)
+    blend[missing] = np.nan
+    names = "+".join(str(data.gauge_id[gauged[k]]) for k in chosen)
+    return blend, names
 
 
 def _ranks(values: Arr) -> Arr:
