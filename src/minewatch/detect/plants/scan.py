@@ -112,6 +112,8 @@ class _Path:
     """Share of the run's days (with output reaching the grid) whose shortfall is within half of
     the steady draw: a private line takes the same kW every day, a misfit of the water model
     does not."""
+    draw_to_scatter: float = 0.0
+    """The draw [kWh/day] over the plant's robust day-to-day scatter outside the run."""
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,7 @@ def _water_path(
     settings: PlantScanSettings,
     *,
     own_gauge: bool = True,
+    vouched: bool = False,
 ) -> tuple[_Path | None, _WaterModel | None]:
     capacity = float(data.capacity_kw[row])
     ceiling, available = data.ceiling_kwh[row], data.available_kwh[row]
@@ -310,6 +313,7 @@ def _water_path(
         capacity,
         settings,
         own_gauge=own_gauge,
+        vouched=vouched,
     )
     if verdict is None:
         return None, model
@@ -432,6 +436,7 @@ def _verdict(
     settings: PlantScanSettings,
     *,
     own_gauge: bool = True,
+    vouched: bool = False,
 ) -> _Path | None:
     span = run.mask(obs.size)
     inside = span & judged
@@ -445,6 +450,8 @@ def _verdict(
         threshold = settings.gap_threshold
     else:
         threshold = settings.water_threshold if own_gauge else settings.proxy_water_threshold
+        if vouched:
+            threshold *= settings.vouched_factor
     if mean_kw < max(settings.min_shortfall_kw, share * capacity) or run.score < threshold:
         return None
     # the steady draw: days on which the grid still got something show it whole
@@ -485,6 +492,7 @@ def _verdict(
         diverted_kw=draw_kw,
         diverted_kwh=diverted,
         steady_share=steady,
+        draw_to_scatter=(draw_kw * 24.0 / scatter) if scatter and np.isfinite(scatter) else 0.0,
     )
 
 
@@ -531,7 +539,12 @@ def scan_plants(
             paths.append(gap)
         if np.isfinite(driver[row]).sum() >= settings.min_days // 2:
             own = label[row].startswith("gauge ")
-            water, model = _water_path(obs, driver[row], data, row, settings, own_gauge=own)
+            # terminal readings that agree with the grid-tie meter rule out a tap between them
+            # unless they are made up: a shortfall against water alone must then be stronger
+            vouched = gap is None and terminal_days >= settings.min_days
+            water, model = _water_path(
+                obs, driver[row], data, row, settings, own_gauge=own, vouched=vouched
+            )
             if model is not None:
                 models[row] = model
             if water is not None:
@@ -678,6 +691,7 @@ def _finding(
                         "diverted_kw": round(p.diverted_kw, 1),
                         "diverted_kwh": round(p.diverted_kwh, 1),
                         "steady_share": round(p.steady_share, 3),
+                        "draw_to_scatter": round(p.draw_to_scatter, 2),
                     }
                     for p in paths
                 ],

@@ -43,6 +43,10 @@ class PlantScanSettings:
     proxy_water_threshold: float = 125.0
     """The same for a plant without its own gauge, judged against a neighbour's gauge or the
     basin's water: a proxy's errors come in runs of their own."""
+    vouched_factor: float = 2.0
+    """…times this when the plant files terminal readings that agree with its grid-tie meter
+    (a tap between them would show; against water the line must then also be hiding behind
+    made-up terminal readings, a further claim that needs stronger evidence)."""
     min_steady_share: float = 0.6
     """…and only if the shortfall is steady (see ``steady_share`` in the evidence): at least
     this share of the run's days within half of the estimated draw…"""
