@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -290,9 +291,16 @@ def quantity_cell(
 # --------------------------------------------------------------------------- plant ids
 
 
+def nfkc(text: Any) -> Any:
+    """A string array in NFKC form (left as it is when it is all ASCII, as it mostly is)."""
+    if len(text) == 0 or pc.all(pc.string_is_ascii(text)).as_py() is not False:
+        return text
+    return pc.utf8_normalize(text, "NFKC")
+
+
 def normalise_ids(array: Any) -> tuple[Any, BoolArray]:
     """Ids as trimmed NFKC strings (as :func:`text_of` writes them), and which are empty."""
-    text = pc.utf8_trim_whitespace(pc.utf8_normalize(_as_text(array), "NFKC"))
+    text = pc.utf8_trim_whitespace(nfkc(_as_text(array)))
     return text, ~_mask(pc.greater(pc.utf8_length(text), 0))
 
 
@@ -384,7 +392,10 @@ def local_seconds(
         return days * DAY_SECONDS + seconds, empty, empty
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return _parse_timestamps(array)
-    text = pc.utf8_normalize(_as_text(array), "NFKC")
+    text = nfkc(_as_text(array))
+    fast = _plain_times(text) if days is None else None
+    if fast is not None:
+        return fast
     empty = ~_mask(pc.greater(pc.utf8_length(text), 0))
     is_clock, parts = _extract(text, _CLOCK, ("H", "M", "S"))
     hour, minute, second = _ints(parts["H"]), _ints(parts["M"]), _ints(parts["S"])
@@ -409,14 +420,56 @@ def local_seconds(
     return np.where(bad, 0, seconds), bad, empty & bad
 
 
+_PLAIN_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M")
+
+
+def _plain_times(text: Any) -> tuple[IntArray, BoolArray, BoolArray] | None:
+    """A batch whose every cell is a local time in one of the usual, zero-padded forms, read by
+    Arrow's ``strptime``; ``None`` when a cell is not (the careful path reads it)."""
+    if len(text) == 0 or text.null_count:
+        return None
+    for form in _PLAIN_FORMATS:
+        parsed = pc.strptime(text, format=form, unit="s", error_is_null=True)
+        if parsed.null_count == 0:
+            # strptime makes 2021-02-30 March 2nd: only times written back unchanged count.
+            if not pc.all(pc.equal(pc.strftime(parsed, format=form), text)).as_py():
+                return None
+            seconds = np.asarray(parsed.cast(pa.int64()).to_numpy(), np.int64)
+            no = np.zeros(len(text), np.bool_)
+            return seconds, no, no
+        if parsed.null_count < len(text):
+            return None
+    return None
+
+
 def local_text(seconds: int) -> str:
     """Wall-clock seconds since the epoch as ``2021-09-01 10:15``."""
     return (datetime(1970, 1, 1) + timedelta(seconds=int(seconds))).strftime("%Y-%m-%d %H:%M")
 
 
+def _constant_offset(first: int, last: int) -> int | None:
+    """The UTC offset [s] of Asia/Shanghai over the wall-clock seconds ``first`` … ``last``
+    when it does not change (no daylight saving since 1991), else ``None``."""
+    zone = ZoneInfo(LOCAL_TZ_NAME)
+    epoch = datetime(1970, 1, 1)
+    offsets = set()
+    for day in range(first // DAY_SECONDS - 1, last // DAY_SECONDS + 2):
+        offset = (epoch + timedelta(days=day)).replace(tzinfo=zone).utcoffset()
+        offsets.add(None if offset is None else int(offset.total_seconds()))
+        if len(offsets) > 1:
+            return None
+    found = offsets.pop()
+    return found
+
+
 def utc_instants(seconds: IntArray) -> Any:
     """Asia/Shanghai wall-clock seconds as a ``timestamp[ms, UTC]`` array."""
-    local = pa.array(np.asarray(seconds, np.int64) * 1000, pa.timestamp("ms"))
+    seconds = np.asarray(seconds, np.int64)
+    if len(seconds):
+        offset = _constant_offset(int(seconds.min()), int(seconds.max()))
+        if offset is not None:
+            return pa.array((seconds - offset) * 1000, pa.timestamp("ms", tz="UTC"))
+    local = pa.array(seconds * 1000, pa.timestamp("ms"))
     return pc.assume_timezone(local, LOCAL_TZ_NAME).cast(pa.timestamp("ms", tz="UTC"))
 
 
@@ -455,6 +508,10 @@ class Issues:
         return bool(self.found)
 
 
+class NotNumbersError(Exception):
+    """Arrow refused a cell of a column read as numbers; the text path will name it."""
+
+
 @dataclass
 class TableFile:
     """A CSV (UTF-8, UTF-8 with BOM or GB18030; ``,``/``;``/tab/``|``; optionally gzipped) or
@@ -482,16 +539,22 @@ class TableFile:
         return cls(path, headers, None)
 
     def batches(
-        self, wanted: Mapping[str, Column], batch_rows: int
+        self, wanted: Mapping[str, Column], batch_rows: int, numbers: Collection[str] = ()
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         """(index of the batch's first record, its columns by canonical name); CSV columns are
-        text, Parquet columns keep their types. Raises :class:`InputFileError` when the file
-        cannot be read (a row with the wrong number of cells, bad text, a broken file)."""
+        text, except ``numbers``, which Arrow reads as float64 (raising :class:`NotNumbersError`
+        when it refuses a cell: read the file again without them, to name it); Parquet columns
+        keep their types. Raises :class:`InputFileError` when the file cannot be read (a row
+        with the wrong number of cells, bad text, a broken file)."""
         try:
             if self.text is None:
                 yield from self._parquet_batches(wanted, batch_rows)
             else:
-                yield from self._csv_batches(self.text, wanted, batch_rows)
+                yield from self._csv_batches(self.text, wanted, batch_rows, numbers)
+        except pa.ArrowInvalid as error:
+            if numbers and "conversion error" in str(error):
+                raise NotNumbersError(str(error)) from None
+            raise self.unreadable(str(error)) from None
         except (pa.ArrowException, UnicodeError, OSError, EOFError) as error:
             raise self.unreadable(str(error)) from None
 
@@ -508,7 +571,11 @@ class TableFile:
                 offset += batch.num_rows
 
     def _csv_batches(
-        self, text: _CsvText, wanted: Mapping[str, Column], batch_rows: int
+        self,
+        text: _CsvText,
+        wanted: Mapping[str, Column],
+        batch_rows: int,
+        numbers: Collection[str],
     ) -> Iterator[tuple[int, dict[str, Any]]]:
         names = [f"c{i}" for i in range(len(self.headers))]
         chosen = {key: names[column.position] for key, column in wanted.items()}
@@ -520,7 +587,10 @@ class TableFile:
             encoding="utf8" if text.encoding.startswith("utf") else text.encoding,
         )
         convert = pacsv.ConvertOptions(
-            column_types=dict.fromkeys(include, pa.string()),
+            column_types={
+                **dict.fromkeys(include, pa.string()),
+                **{chosen[key]: pa.float64() for key in numbers if key in chosen},
+            },
             include_columns=include,
             null_values=_CSV_NULLS,
             strings_can_be_null=False,

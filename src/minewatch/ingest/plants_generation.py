@@ -102,6 +102,7 @@ from minewatch.ingest.plants_common import (
     Codes,
     Column,
     Issues,
+    NotNumbersError,
     Quantity,
     TableFile,
     distinct_map,
@@ -148,6 +149,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "date": ("day", "日期", "数据日期", "采集日期"),
     "interval_start_at": (
         "interval_start",
+        "start",
         "timestamp",
         "time",
         "datetime",
@@ -166,6 +168,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "interval_end_at": (
         "interval_end",
+        "end",
         "end_time",
         "结束时间",
         "结束时刻",
@@ -399,50 +402,103 @@ def _meter_of(text: str) -> Column:
 # --------------------------------------------------------------------------- parsing batches
 
 
+_ORIGIN = ("file", "record", "column")
+_FIELDS: dict[str, Any] = {
+    "plant": np.int32,  # code in Codes
+    "label": np.int64,  # local seconds of the time written
+    "interval": np.int16,  # minutes; 0: to infer
+    "kind": np.int8,  # 0 terminal, 1 grid-tie
+    "value": np.float64,  # kWh, or kW when ``power``
+    "power": np.bool_,
+    "file": np.int32,
+    "record": np.int64,
+    "column": np.int16,  # position of the value's header
+}
+
+
 @dataclass
 class _Readings:
-    """Readings of one or more batches, one per value: the arrays the checks work on."""
+    """The readings of every file so far — one per value that holds a number — and what the
+    interval inference has seen of every reading, empty ones included (a row's time says how
+    often a plant is read even when its value is missing)."""
 
-    plant: list[IntArray] = field(default_factory=list)
-    label: list[IntArray] = field(default_factory=list)  # local seconds of the time written
-    interval: list[IntArray] = field(default_factory=list)  # minutes; 0: infer
-    kind: list[IntArray] = field(default_factory=list)
-    value: list[Any] = field(default_factory=list)  # float64, NaN: no reading
-    power: list[BoolArray] = field(default_factory=list)
-    end: list[BoolArray] = field(default_factory=list)  # label is the interval's end
-    file: list[IntArray] = field(default_factory=list)
-    record: list[IntArray] = field(default_factory=list)
-    column: list[IntArray] = field(default_factory=list)  # position of the value's header
+    parts: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in _FIELDS})
+    off_hour: BoolArray = field(default_factory=lambda: np.zeros(0, np.bool_))
+    quarter: BoolArray = field(default_factory=lambda: np.zeros(0, np.bool_))  # :15 or :45
+    half: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # first :30 reading
+    end_labels: list[bool] = field(default_factory=list)  # per file
 
     def add(self, **arrays: Any) -> None:
+        """Add one batch; scalars stand for a whole column."""
         n = len(arrays["value"])
-        for name, values in arrays.items():
-            part = np.broadcast_to(values, (n,)) if np.ndim(values) == 0 else values
-            getattr(self, name).append(np.asarray(part))
+        full = {
+            name: np.broadcast_to(np.asarray(arrays[name], kind), (n,))
+            for name, kind in _FIELDS.items()
+        }
+        unknown = full["interval"] == 0
+        if unknown.any():
+            self._tally(full, unknown)
+        keep = ~np.isnan(full["value"])
+        for name, values in full.items():
+            self.parts[name].append(values[keep])  # a new array: keeps no batch alive
+
+    def _tally(self, full: dict[str, Any], unknown: BoolArray) -> None:
+        groups = full["plant"][unknown].astype(np.int64) * 2 + full["kind"][unknown]
+        size = int(groups.max()) + 1
+        if size > len(self.off_hour):
+            grow = max(size, 2 * len(self.off_hour)) - len(self.off_hour)
+            self.off_hour = np.r_[self.off_hour, np.zeros(grow, np.bool_)]
+            self.quarter = np.r_[self.quarter, np.zeros(grow, np.bool_)]
+        label = full["label"][unknown]
+        off = label % 3600 != 0
+        quarter = label % 1800 != 0
+        self.off_hour[groups[off]] = True
+        self.quarter[groups[quarter]] = True
+        half = off & ~quarter
+        if half.any():
+            first_of, where = np.unique(groups[half], return_index=True)
+            rows = np.flatnonzero(unknown)[np.flatnonzero(half)[where]]
+            for group, row in zip(first_of.tolist(), rows.tolist(), strict=True):
+                self.half.setdefault(
+                    group,
+                    (int(full["file"][row]), int(full["record"][row]), int(full["column"][row])),
+                )
+
+    def mark(self) -> tuple[int, BoolArray, BoolArray, dict[int, tuple[int, int, int]]]:
+        """What :meth:`rollback` restores: the store as it is now."""
+        count = len(self.parts["value"])
+        return count, self.off_hour.copy(), self.quarter.copy(), dict(self.half)
+
+    def rollback(
+        self, mark: tuple[int, BoolArray, BoolArray, dict[int, tuple[int, int, int]]]
+    ) -> None:
+        count, self.off_hour, self.quarter, self.half = mark
+        for parts in self.parts.values():
+            del parts[count:]
 
     def joined(self) -> dict[str, Any]:
-        types = {
-            "plant": np.int64,
-            "label": np.int64,
-            "interval": np.int64,
-            "kind": np.int64,
-            "value": np.float64,
-            "power": np.bool_,
-            "end": np.bool_,
-            "file": np.int64,
-            "record": np.int64,
-            "column": np.int64,
-        }
-        return {
-            name: np.concatenate(parts).astype(kind, copy=False)
-            if (parts := getattr(self, name))
-            else np.zeros(0, kind)
-            for name, kind in types.items()
-        }
+        """The fields the checks need, each as one array (the batches are let go as each is
+        joined); where a reading came from stays in batches (:meth:`origin`)."""
+        out = {}
+        for name, kind in _FIELDS.items():
+            if name in _ORIGIN:
+                continue
+            parts = self.parts[name]
+            out[name] = np.concatenate(parts) if parts else np.zeros(0, kind)
+            parts.clear()
+        return out
+
+    def origin(self, index: int) -> tuple[int, int, int]:
+        """(file, record, column) of a reading, by its index in :meth:`joined`'s arrays."""
+        ends = np.cumsum([len(part) for part in self.parts["file"]])
+        part = int(np.searchsorted(ends, index, side="right"))
+        at = index - (int(ends[part - 1]) if part else 0)
+        file, record, column = (int(self.parts[name][part][at]) for name in _ORIGIN)
+        return file, record, column
 
 
 def _interval_minutes(text: str | None) -> int | None:
-    if text is None:
+    if text is None or not text.strip():
         return None
     match = re.match(
         r"^(\d+(?:\.\d+)?)\s*(min|mins|minute|minutes|m|分钟|分|h|hr|hour|hours|小时|时)?$",
@@ -502,10 +558,10 @@ def _row_measures(
             np.full(n, measure.factor),
         )
     blank = pa.array([""] * n, pa.string())
-    key = pc.binary_join_element_wise(_text_or(kinds, blank), _text_or(units, blank), "\x1f")
+    key = pc.binary_join_element_wise(_text_or(kinds, blank), _text_or(units, blank), "\x00")
 
     def parse(text: str | None) -> _Measure:
-        kind_text, _, unit_text = (text or "").partition("\x1f")
+        kind_text, _, unit_text = (text or "").partition("\x00")
         said = meter or fallback
         if kind_text:
             found = resolve_header(kind_text, _METER_INDEX)
@@ -656,7 +712,7 @@ def _parse_batch(
         values = _numbers(raw["value"], column.header, offset, issues) * factor
         out.add(
             plant=plant, label=labels, interval=given, kind=kind, value=values, power=power,
-            end=plan.end_labels, file=file, record=records, column=column.position,
+            file=file, record=records, column=column.position,
         )  # fmt: skip
         return
     for meter in plan.meters:
@@ -667,7 +723,7 @@ def _parse_batch(
         values = _numbers(raw[meter], column.header, offset, issues) * factor
         out.add(
             plant=plant, label=labels, interval=given, kind=kind, value=values, power=power,
-            end=plan.end_labels, file=file, record=records, column=column.position,
+            file=file, record=records, column=column.position,
         )  # fmt: skip
 
 
@@ -714,7 +770,6 @@ def _parse_wide(
         kind=np.repeat(kind, slots),
         value=values.ravel(),
         power=np.repeat(power, slots),
-        end=False,
         file=file,
         record=np.repeat(records, slots),
         column=np.tile(positions, n),
@@ -759,30 +814,47 @@ def read_generation(
     codes = Codes()
     readings = _Readings()
     files: list[TableFile] = []
-    plans: list[_Plan] = []
     for path in expand_inputs(spec):
         source = TableFile.open(path)
         plan = _plan(path, source.headers, fallback)
-        issues = Issues()
         index = len(files)
         files.append(source)
-        plans.append(plan)
-        for offset, raw in source.batches(plan.columns, _BATCH_ROWS):
-            _parse_batch(plan, raw, offset, index, codes, fallback, issues, readings)
-            if len(issues.found) > issues.limit:
-                break
-        if issues:
-            raise source.error(issues)
-    return _assemble(readings.joined(), files, codes)
+        readings.end_labels.append(plan.end_labels)
+        mark = readings.mark()
+        try:  # numbers as Arrow reads them; a cell it refuses is named by the text path
+            _read_file(source, plan, index, codes, fallback, readings, plan.meters)
+        except NotNumbersError:
+            readings.rollback(mark)
+            _read_file(source, plan, index, codes, fallback, readings, ())
+    return _assemble(readings, files, codes)
+
+
+def _read_file(
+    source: TableFile,
+    plan: _Plan,
+    index: int,
+    codes: Codes,
+    fallback: Column | None,
+    readings: _Readings,
+    numbers: Sequence[str],
+) -> None:
+    issues = Issues()
+    for offset, raw in source.batches(plan.columns, _BATCH_ROWS, numbers):
+        _parse_batch(plan, raw, offset, index, codes, fallback, issues, readings)
+        if len(issues.found) > issues.limit:
+            break
+    if issues:
+        raise source.error(issues)
 
 
 _PLACE = "\x00place\x00"  # where the earlier reading is, filled in once rows are known
 _LISTED_CONFLICTS = 200
+_SLOT_BITS = 40  # a key packs (plant, meter) above the 15-minute slot
 
 
 @dataclass(frozen=True)
 class _Conflict:
-    """A problem between two readings: at the later one, naming where the earlier one is."""
+    """A problem at a reading, naming (for a pair) where the earlier reading is."""
 
     file: int
     record: int
@@ -794,17 +866,17 @@ class _Conflict:
 @dataclass
 class _Conflicts:
     files: Sequence[TableFile]
+    readings: _Readings
     found: list[_Conflict] = field(default_factory=list)
 
-    def add(self, r: _Sorted, later: int, reason: str, earlier: int | None = None) -> None:
+    def add(self, later: int, reason: str, earlier: int | None = None) -> None:
+        """A problem at reading ``later`` (an index into the joined readings)."""
         if len(self.found) >= _LISTED_CONFLICTS:
             return
-        before = None if earlier is None else (int(r.file[earlier]), int(r.record[earlier]))
-        self.found.append(
-            _Conflict(
-                int(r.file[later]), int(r.record[later]), int(r.column[later]), reason, before
-            )
-        )
+        before = None
+        if earlier is not None:
+            before = self.readings.origin(earlier)[:2]
+        self.found.append(_Conflict(*self.readings.origin(later), reason, before))
 
     def raise_any(self) -> None:
         """Raise the problems of the first file that has any, with exact rows."""
@@ -843,139 +915,157 @@ class _Conflicts:
         raise source.error(issues, note)
 
 
-@dataclass
-class _Sorted:
-    """The readings as the checks see them, each array in the same order."""
+def _assemble(readings: _Readings, files: Sequence[TableFile], codes: Codes) -> pa.Table:
+    """Infer intervals, check repeats and overlaps, join the two meters, build the frame.
 
-    plant: IntArray  # rank of the plant id in sorted order
-    start: IntArray  # local seconds of the interval's start
-    interval: IntArray
-    kind: IntArray
-    kwh: Any
-    file: IntArray
-    record: IntArray
-    column: IntArray
-
-    def take(self, index: Any) -> _Sorted:
-        return _Sorted(*(getattr(self, name)[index] for name in _SORTED_FIELDS))
-
-
-_SORTED_FIELDS = ("plant", "start", "interval", "kind", "kwh", "file", "record", "column")
-
-
-def _infer_intervals(
-    r: dict[str, Any], plant: IntArray, groups: int, names: Sequence[str], conflicts: _Conflicts
-) -> IntArray:
-    """Each reading's interval: as given, else 15 minutes for a plant and meter with any
-    reading off the hour, 60 for one read on the hour only; 30-minute data is a problem."""
-    interval = np.asarray(r["interval"], np.int64).copy()
-    label, kind = r["label"], r["kind"]
-    unknown = interval == 0
-    keys = plant * 2 + kind
-    off_hour = (label % 3600 != 0) & unknown
-    quarter = (label % 1800 != 0) & unknown
-    has_off = np.bincount(keys, weights=off_hour, minlength=groups) > 0
-    has_quarter = np.bincount(keys, weights=quarter, minlength=groups) > 0
-    everything = _Sorted(
-        plant, label, interval, kind, r["value"], r["file"], r["record"], r["column"]
-    )
-    for group in np.flatnonzero(has_off & ~has_quarter):
-        hit = int(np.flatnonzero((keys == group) & off_hour)[0])
-        meter = _METER_WORDS[METER_KINDS[int(group % 2)]]
+    Works in place where it can: a province's readings are held once, and the sort keys and
+    orders about twice more.
+    """
+    r = readings.joined()
+    conflicts = _Conflicts(files, readings)
+    for group, (file, record, column) in sorted(readings.half.items()):
+        if readings.quarter[group]:
+            continue
+        meter = _METER_WORDS[METER_KINDS[group % 2]]
         reason = (
-            f"plant {names[int(group // 2)]}: its {meter} readings fall on :00 and :30 only "
+            f"plant {codes.names[group // 2]}: its {meter} readings fall on :00 and :30 only "
             "(30-minute data); the output frame holds 15- or 60-minute intervals"
         )
-        conflicts.add(everything, hit, reason)
-    interval[unknown] = np.where(has_off, 15, 60)[keys[unknown]]
-    return interval
-
-
-def _assemble(r: dict[str, Any], files: Sequence[TableFile], codes: Codes) -> pa.Table:
-    """Infer intervals, check duplicates and overlaps, join the two meters, build the frame."""
-    names = sorted(codes.names)
-    rank = np.zeros(len(codes.names), np.int64)
-    for position, name in enumerate(names):
-        rank[codes.index[name]] = position
-    plant = rank[r["plant"]] if len(names) else np.asarray(r["plant"], np.int64)
-    conflicts = _Conflicts(files)
-    interval = _infer_intervals(r, plant, max(len(names), 1) * 2, names, conflicts)
-    start = r["label"] - np.where(r["end"], interval * 60, 0)
-    kwh = r["value"] * np.where(r["power"], interval / 60, 1.0)
-    readings = _Sorted(plant, start, interval, r["kind"], kwh, r["file"], r["record"], r["column"])
-    readings = readings.take(~np.isnan(kwh))
-    x = readings.take(
-        np.lexsort((readings.record, readings.file, readings.start, readings.kind, readings.plant))
-    )
-
-    # One meter of one plant: the same interval twice (kept once when the values agree), or
-    # intervals that overlap.
-    same = (x.plant[1:] == x.plant[:-1]) & (x.kind[1:] == x.kind[:-1])
-    identical = (
-        same & (x.start[1:] == x.start[:-1]) & (x.interval[1:] == x.interval[:-1])
-        & (x.kwh[1:] == x.kwh[:-1])
-    )  # fmt: skip
-    overlap = same & ~identical & (x.start[1:] < x.start[:-1] + x.interval[:-1] * 60)
-    for i in np.flatnonzero(overlap)[:_LISTED_CONFLICTS]:
-        a, b = int(i), int(i) + 1
-        meter = _METER_WORDS[METER_KINDS[int(x.kind[b])]]
-        if x.start[a] == x.start[b] and x.interval[a] == x.interval[b]:
-            reason = (
-                f"plant {names[int(x.plant[b])]}: the {meter} reading of "
-                f"{local_text(x.start[b])} ({x.interval[b]} min) is also given in {_PLACE} "
-                f"with another value ({x.kwh[b]:g} kWh here, {x.kwh[a]:g} kWh there)"
-            )
-        else:
-            reason = (
-                f"plant {names[int(x.plant[b])]}: the {meter} {x.interval[b]}-minute interval "
-                f"from {local_text(x.start[b])} overlaps the {x.interval[a]}-minute interval "
-                f"from {local_text(x.start[a])} in {_PLACE}"
-            )
-        conflicts.add(x, b, reason, a)
-    repeated = int(identical.sum())
-    if repeated:
-        _log.info("%d repeated readings (same plant, meter, interval, value) kept once", repeated)
-    x = x.take(~np.r_[False, identical])
-
-    # The two meters of one plant side by side: one row per plant and interval start.
-    x = x.take(np.lexsort((x.kind, x.start, x.plant)))
-    first = np.r_[True, (x.plant[1:] != x.plant[:-1]) | (x.start[1:] != x.start[:-1])]
-    first = first[: len(x.plant)]
-    for b in np.flatnonzero(~first & (np.r_[0, x.interval[:-1]] != x.interval))[:_LISTED_CONFLICTS]:
-        b = int(b)
-        reason = (
-            f"plant {names[int(x.plant[b])]}: the grid-tie reading from "
-            f"{local_text(x.start[b])} is for {x.interval[b]} minutes, the terminal reading in "
-            f"{_PLACE} for {x.interval[b - 1]}; give both meters at one interval"
-        )
-        conflicts.add(x, b, reason, b - 1)
-    heads = np.flatnonzero(first)
-    rows = x.take(heads)
-    across = (rows.plant[1:] == rows.plant[:-1]) & (
-        rows.start[1:] < rows.start[:-1] + rows.interval[:-1] * 60
-    )
-    for i in np.flatnonzero(across)[:_LISTED_CONFLICTS]:
-        a, b = int(heads[i]), int(heads[i + 1])
-        reason = (
-            f"plant {names[int(x.plant[b])]}: the {x.interval[b]}-minute interval from "
-            f"{local_text(x.start[b])} overlaps the {x.interval[a]}-minute interval from "
-            f"{local_text(x.start[a])} in {_PLACE} (the terminal and grid-tie meters are "
-            "read at different intervals)"
-        )
-        conflicts.add(x, b, reason, a)
+        conflicts.found.append(_Conflict(file, record, column, reason, None))
     conflicts.raise_any()
 
-    row_of = np.cumsum(first) - 1
-    terminal = np.full(len(heads), np.nan)
-    grid_tie = np.full(len(heads), np.nan)
-    is_terminal = x.kind == _TERMINAL
-    terminal[row_of[is_terminal]] = x.kwh[is_terminal]
-    grid_tie[row_of[~is_terminal]] = x.kwh[~is_terminal]
+    # Interval (inferred where not given), start of the interval, energy in it.
+    interval = r.pop("interval")
+    unknown = np.flatnonzero(interval == 0)
+    groups = r["plant"][unknown].astype(np.int64) * 2 + r["kind"][unknown]
+    interval[unknown] = np.where(readings.off_hour[groups], 15, 60)
+    del unknown, groups
+    start = r.pop("label")
+    if any(readings.end_labels):
+        ends = np.asarray(readings.end_labels, np.bool_)[np.concatenate(readings.parts["file"])]
+        start[ends] -= interval[ends].astype(np.int64) * 60
+        del ends
+    kwh = r.pop("value")
+    power = r.pop("power")
+    if power.any():
+        kwh[power] *= interval[power] / 60
+    del power
+
+    names = sorted(codes.names)
+    if len(names) >= 1 << 21:
+        raise ValueError("more than two million plants in one read: read them in parts")
+    rank = np.zeros(len(codes.names), np.int64)
+    rank[[codes.index[name] for name in names]] = np.arange(len(names))
+    base = int(start.min()) if len(start) else 0
+    key = start  # becomes (plant, 15-minute slot, meter) packed in one integer
+    key -= base
+    key //= 900
+    key <<= 1
+    key |= r.pop("kind")
+    key |= rank[r.pop("plant")] << (_SLOT_BITS + 1)
+
+    # In (plant, time, meter) order — stable: the files' order among equals — a plant's two
+    # meters of one interval are neighbours, and so are two readings of one meter and start.
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    iv = interval[order]
+    w = kwh[order]
+    del interval, kwh
+    slot_mask = (1 << _SLOT_BITS) - 1
+
+    def plant_of(i: int) -> str:
+        return names[int(key[i] >> (_SLOT_BITS + 1))]
+
+    def time_of(i: int) -> str:
+        return local_text(base + 900 * int((key[i] >> 1) & slot_mask))
+
+    def meter_of(i: int) -> str:
+        return _METER_WORDS[METER_KINDS[int(key[i] & 1)]]
+
+    # One meter, one start, twice: kept once when interval and value agree, else a problem.
+    repeat = key[1:] == key[:-1]
+    identical = repeat & (iv[1:] == iv[:-1]) & (w[1:] == w[:-1])
+    for i in np.flatnonzero(repeat & ~identical)[:_LISTED_CONFLICTS]:
+        reason = (
+            f"plant {plant_of(i + 1)}: the {meter_of(i + 1)} reading of {time_of(i + 1)} "
+            f"({iv[i + 1]} min) is also given in {_PLACE} with another value "
+            f"({w[i + 1]:g} kWh here, {w[i]:g} kWh there)"
+        )
+        conflicts.add(int(order[i + 1]), reason, int(order[i]))
+    conflicts.raise_any()
+    del repeat
+    if identical.any():
+        _log.info("%d repeated readings (plant, meter, interval, value) kept once", identical.sum())
+        keep = np.ones(len(key), np.bool_)
+        keep[1:] = ~identical
+        order, key, iv, w = order[keep], key[keep], iv[keep], w[keep]
+        del keep
+    del identical
+
+    # One meter, overlapping intervals (only where lengths are mixed): each meter's readings
+    # in time order, each against the one before.
+    if len(iv) and iv.min() != iv.max():
+        for meter in (_TERMINAL, _GRID_TIE):
+            mine = np.flatnonzero((key & 1) == meter)
+            k, length = key[mine], iv[mine]
+            overlap = ((k[1:] >> (_SLOT_BITS + 1)) == (k[:-1] >> (_SLOT_BITS + 1))) & (
+                ((k[1:] >> 1) & slot_mask) < ((k[:-1] >> 1) & slot_mask) + length[:-1] // 15
+            )
+            for j in np.flatnonzero(overlap)[:_LISTED_CONFLICTS]:
+                a, b = int(mine[j]), int(mine[j + 1])
+                reason = (
+                    f"plant {plant_of(b)}: the {meter_of(b)} {iv[b]}-minute interval from "
+                    f"{time_of(b)} overlaps the {iv[a]}-minute interval from {time_of(a)} in "
+                    f"{_PLACE}"
+                )
+                conflicts.add(int(order[b]), reason, int(order[a]))
+        conflicts.raise_any()
+
+    # The two meters side by side: one row per plant and interval start.
+    first = np.ones(len(key), np.bool_)
+    first[1:] = (key[1:] >> 1) != (key[:-1] >> 1)
+    for b in np.flatnonzero(~first[1:] & (iv[1:] != iv[:-1]))[:_LISTED_CONFLICTS] + 1:
+        reason = (
+            f"plant {plant_of(b)}: the grid-tie reading from {time_of(b)} is for {iv[b]} "
+            f"minutes, the terminal reading in {_PLACE} for {iv[b - 1]}; give both meters at "
+            "one interval"
+        )
+        conflicts.add(int(order[b]), reason, int(order[b - 1]))
+    heads = np.flatnonzero(first)
+    head_key, head_iv = key[heads] >> 1, iv[heads]
+    if len(head_iv) and head_iv.min() != head_iv.max():
+        across = ((head_key[1:] >> _SLOT_BITS) == (head_key[:-1] >> _SLOT_BITS)) & (
+            (head_key[1:] & slot_mask) < (head_key[:-1] & slot_mask) + head_iv[:-1] // 15
+        )
+        for i in np.flatnonzero(across)[:_LISTED_CONFLICTS]:
+            a, b = int(heads[i]), int(heads[i + 1])
+            reason = (
+                f"plant {plant_of(b)}: the {iv[b]}-minute interval from {time_of(b)} overlaps "
+                f"the {iv[a]}-minute interval from {time_of(a)} in {_PLACE} (the terminal and "
+                "grid-tie meters are read at different intervals)"
+            )
+            conflicts.add(int(order[b]), reason, int(order[a]))
+    conflicts.raise_any()
+    del order, r, conflicts
+    readings.parts.clear()  # where readings came from: no longer asked
+    meter_bit = key & 1
+
+    # A row's readings are its head and, when both meters read, the grid-tie one after it.
+    head_meter = meter_bit[heads]
+    head_w = w[heads]
+    paired = np.zeros(len(heads), np.bool_)
+    paired[:-1] = heads[1:] - heads[:-1] == 2
+    if len(heads):
+        paired[-1] = len(w) - heads[-1] == 2
+    second = np.where(paired, w[np.minimum(heads + 1, len(w) - 1)], np.nan)
+    terminal = np.where(head_meter == _TERMINAL, head_w, np.nan)
+    grid_tie = np.where(head_meter == _TERMINAL, second, head_w)
+    del head_meter, head_w, paired, second, w, meter_bit
     return pa.table(
         {
-            "plant_id": pa.array(names, pa.string()).take(pa.array(rows.plant, pa.int64())),
-            "interval_start_at": utc_instants(rows.start),
-            "interval_minutes": pa.array(rows.interval.astype(np.int16), pa.int16()),
+            "plant_id": pa.array(names, pa.string()).take(pa.array(head_key >> _SLOT_BITS)),
+            "interval_start_at": utc_instants(base + 900 * (head_key & slot_mask)),
+            "interval_minutes": pa.array(head_iv, pa.int16()),
             "terminal_kwh": pa.array(terminal, mask=np.isnan(terminal)),
             "grid_tie_kwh": pa.array(grid_tie, mask=np.isnan(grid_tie)),
         },
