@@ -249,7 +249,8 @@ def test_long_by_meter_with_a_unit_column(tmp_path: Path) -> None:
 def test_long_by_meter_power_by_value_header(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "bm.csv",
-        "plant_id,meter_kind,time,出力(MW)\nA,terminal,2021-09-01 00:00,2\nA,terminal,2021-09-01 00:15,2\n",
+        "plant_id,meter_kind,time,出力(MW)\n"
+        "A,terminal,2021-09-01 00:00,2\nA,terminal,2021-09-01 00:15,2\n",
     )
     assert read_generation(path).column("terminal_kwh").to_pylist() == [500.0, 500.0]
 
@@ -406,7 +407,8 @@ def test_the_same_interval_with_another_value_is_an_error(tmp_path: Path) -> Non
     )
     b = _write(
         tmp_path / "b.csv",
-        "plant_id,time,grid_tie_kwh,terminal_kwh\nP,2021-09-01 00:15,1.9,2.5\nP,2021-09-01 00:00,0.9,1\n",
+        "plant_id,time,grid_tie_kwh,terminal_kwh\n"
+        "P,2021-09-01 00:15,1.9,2.5\nP,2021-09-01 00:00,0.9,1\n",
     )
     with pytest.raises(InputFileError) as error:
         read_generation(tmp_path)

@@ -470,7 +470,9 @@ def utc_instants(seconds: IntArray) -> Any:
         if offset is not None:
             return pa.array((seconds - offset) * 1000, pa.timestamp("ms", tz="UTC"))
     local = pa.array(seconds * 1000, pa.timestamp("ms"))
-    return pc.assume_timezone(local, LOCAL_TZ_NAME).cast(pa.timestamp("ms", tz="UTC"))
+    # The summer-time years 1986-1991: a repeated or skipped local hour takes its earlier reading.
+    zoned = pc.assume_timezone(local, LOCAL_TZ_NAME, ambiguous="earliest", nonexistent="earliest")
+    return zoned.cast(pa.timestamp("ms", tz="UTC"))
 
 
 # --------------------------------------------------------------------------- issues and rows

@@ -1005,8 +1005,8 @@ def _assemble(readings: _Readings, files: Sequence[TableFile], codes: Codes) -> 
     # One meter, overlapping intervals (only where lengths are mixed): each meter's readings
     # in time order, each against the one before.
     if len(iv) and iv.min() != iv.max():
-        for meter in (_TERMINAL, _GRID_TIE):
-            mine = np.flatnonzero((key & 1) == meter)
+        for code in (_TERMINAL, _GRID_TIE):
+            mine = np.flatnonzero((key & 1) == code)
             k, length = key[mine], iv[mine]
             overlap = ((k[1:] >> (_SLOT_BITS + 1)) == (k[:-1] >> (_SLOT_BITS + 1))) & (
                 ((k[1:] >> 1) & slot_mask) < ((k[:-1] >> 1) & slot_mask) + length[:-1] // 15

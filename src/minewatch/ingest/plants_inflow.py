@@ -285,9 +285,11 @@ def _daily_means(
     # The same gauge and day (daily) or instant (readings) twice, with different values.
     has = ~np.isnan(flow)
     index = np.flatnonzero(has)
-    order = index[np.lexsort((record[index], file[index], seconds[index], gauge[index]))]
-    g, s, v = gauge[order], seconds[order], flow[order]
-    same = (g[1:] == g[:-1]) & (s[1:] == s[:-1])
+    order = index[
+        np.lexsort((record[index], file[index], seconds[index], daily[index], gauge[index]))
+    ]
+    g, s, v, k = gauge[order], seconds[order], flow[order], daily[order]
+    same = (g[1:] == g[:-1]) & (k[1:] == k[:-1]) & (s[1:] == s[:-1])
     differ = same & (v[1:] != v[:-1])
     for i in np.flatnonzero(differ)[:100]:
         a, b = int(order[i]), int(order[i + 1])
