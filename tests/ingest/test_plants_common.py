@@ -67,6 +67,15 @@ def test_unknown_headers_are_none() -> None:
     assert resolve_header("备注(MW)", INDEX) is None
 
 
+def test_only_measured_columns_take_units() -> None:
+    index = unit_index({"plant_id": ("电站编号",), "capacity_kw": ("装机容量",)})
+    assert resolve_header("电站编号(新)", index, ("capacity_kw",)) is None
+    assert resolve_header("电站编号(MW)", index, ("capacity_kw",)) is None
+    found = resolve_header("装机容量(MW)", index, ("capacity_kw",))
+    assert isinstance(found, Column)
+    assert found.factor == 1e3
+
+
 @pytest.mark.parametrize(
     ("cell", "factor", "expected"),
     [

@@ -174,7 +174,7 @@ def test_timestamps_with_a_zone_land_on_the_same_instant(tmp_path: Path) -> None
 def test_interval_column_and_per_plant_inference(tmp_path: Path) -> None:
     path = _write(
         tmp_path / "iv.csv",
-        "电站编号,时间,采集周期,机端电量\n"
+        "电站编号,时间,采集周期（分钟）,机端电量\n"
         "A,2021-09-01 00:00,15分钟,1\n"  # a column says 15: stays 15 though on the hour
         "B,2021-09-01 00:00,1小时,2\n"
         "C,2021-09-01 00:00,,3\n"
@@ -253,6 +253,27 @@ def test_long_by_meter_power_by_value_header(tmp_path: Path) -> None:
         "A,terminal,2021-09-01 00:00,2\nA,terminal,2021-09-01 00:15,2\n",
     )
     assert read_generation(path).column("terminal_kwh").to_pylist() == [500.0, 500.0]
+
+
+def test_a_value_column_needs_its_meter(tmp_path: Path) -> None:
+    path = _write(tmp_path / "v.csv", "电站编号,时间,电量(MWh)\nA,2021-09-01 00:00,1.5\n")
+    with pytest.raises(InputFileError) as error:
+        read_generation(path)
+    assert _problems(error) == [(1, "电量(MWh)")]
+    assert "meter_kind" in _reason(error, 1, "电量(MWh)")
+    table = read_generation(path, measure="上网")
+    assert _rows(table) == [("A", _utc("2021-09-01 00:00"), 60, None, 1500.0)]
+    with pytest.raises(InputFileError, match="disagree"):
+        read_generation(path, measure="上网出力")  # 电量 is energy, 出力 power
+
+
+def test_numbers_arrow_refuses_but_a_spreadsheet_writes(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "n.csv",
+        "plant_id,time,terminal_kwh\nP,2021-09-01 00:00, 1.5 \nP,2021-09-01 00:15,+2\n"
+        "P,2021-09-01 00:30,1e1\nP,2021-09-01 00:45,N/A\n",
+    )
+    assert read_generation(path).column("terminal_kwh").to_pylist() == [1.5, 2.0, 10.0]
 
 
 def test_long_by_meter_disagreements_and_unknown_meters(tmp_path: Path) -> None:

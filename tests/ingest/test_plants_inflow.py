@@ -100,6 +100,15 @@ def test_date_and_time_of_day_columns(tmp_path: Path) -> None:
     assert table.column("inflow_m3s").to_pylist() == [4.0]
 
 
+def test_an_empty_time_beside_a_date_is_an_error(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "dt.csv", "gauge,date,time,flow\nG,2021-07-01,01:00,4\nG,2021-07-01,,4\n"
+    )
+    with pytest.raises(InputFileError) as error:
+        read_inflow(path)
+    assert _problems(error) == [(3, "time")]
+
+
 def test_the_same_reading_twice_is_kept_once(tmp_path: Path) -> None:
     _write(tmp_path / "a.csv", "gauge,date,flow\nG,2021-07-01,5\n")
     _write(tmp_path / "b.csv", "gauge,date,flow\nG,2021-07-01,5\nG,2021-07-02,6\n")

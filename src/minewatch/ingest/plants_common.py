@@ -165,9 +165,15 @@ def _splits(key: str) -> Iterator[tuple[str, str | None]]:
             yield key[: -len(unit)].rstrip("_-/"), unit
 
 
-def resolve_header(text: str, index: HeaderIndex) -> Column | str | None:
+def resolve_header(
+    text: str, index: HeaderIndex, measured: Collection[str] | None = None
+) -> Column | str | None:
     """The column ``text`` names (position 0; the caller sets it), a reason when it names a
-    known column with a unit that is not understood or contradicts the name, or ``None``."""
+    known column with a unit that is not understood or contradicts the name, or ``None``.
+
+    Only the columns in ``measured`` (all when ``None``) take a unit: another name with a
+    suffix (``时间(北京时间)``) is not recognised.
+    """
     refused: str | None = None
     for base, unit in _splits(_header_key(text)):
         known = index.get(base)
@@ -176,6 +182,8 @@ def resolve_header(text: str, index: HeaderIndex) -> Column | str | None:
         canonical, implied = known
         if unit is None:
             return Column(canonical, 0, text.strip(), implied)
+        if measured is not None and canonical not in measured:
+            continue
         found = UNITS.get(unit)
         if found is None:
             refused = refused or f"unit {unit!r} is not understood"
@@ -209,7 +217,7 @@ def plan_headers(
     problems: list[InputProblem] = []
     resolved: dict[int, Column] = {}
     for position, text in enumerate(headers):
-        found = resolve_header(str(text), index)
+        found = resolve_header(str(text), index, tuple((allowed or {}).keys()))
         if isinstance(found, str):
             problems.append(InputProblem(1, str(text).strip(), found))
             continue

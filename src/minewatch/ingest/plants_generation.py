@@ -109,6 +109,7 @@ from minewatch.ingest.plants_common import (
     local_days,
     local_seconds,
     local_text,
+    nfkc,
     normalise_ids,
     plan_headers,
     resolve_header,
@@ -186,6 +187,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "周期",
         "时段长度",
         "数据间隔",
+        "interval(min)",
+        "间隔(分钟)",
+        "时间间隔(分钟)",
+        "采集间隔(分钟)",
+        "采集周期(分钟)",
     ),
     "meter_kind": (
         "meter",
@@ -346,6 +352,13 @@ def _plan(path: Path, headers: Sequence[str], measure: Column | None) -> _Plan:
                 problems.append(InputProblem(1, columns[key].header, reason))
     elif "value" in columns and kinded:
         layout = _Layout.LONG_BY_METER
+    elif "value" in columns:
+        reason = (
+            "the values do not say which meter they are: add a meter_kind column (表计类型: "
+            "机端电量, 上网电量 …), name the column after its meter (上网电量), or give the "
+            "measure (measure='grid_tie_kwh')"
+        )
+        raise InputFileError(path, [InputProblem(1, columns["value"].header, reason)])
     else:
         reason = (
             "no output columns: expected 机端电量/上网电量 (terminal_kwh, grid_tie_kwh), a "
@@ -588,7 +601,7 @@ def _row_measures(
 def _text_or(array: Any, default: Any) -> Any:
     if array is None:
         return default
-    return pc.fill_null(pc.utf8_normalize(_as_text(array), "NFKC"), "")
+    return pc.fill_null(nfkc(_as_text(array)), "")
 
 
 def _explicit_intervals(

@@ -233,7 +233,7 @@ def _parse(
         source_t = raw["timestamp"]
         issues.flag(
             offset,
-            bad & ~(empty & (days is not None)),
+            bad,
             columns["timestamp"].header,
             lambda i: (
                 "is empty"
