@@ -64,9 +64,11 @@ values twice are kept once: monthly exports often overlap), and terminal and gri
 of one plant at different intervals. Empty cells (and ``NULL``, ``-`` …) are missing readings;
 an interval with no reading at all is left out. Rows come out sorted by plant and time.
 
-Files are parsed in batches with Arrow and NumPy (no Python per row); the whole result is
-held in memory, about 40 bytes per reading while it is checked, so a province's two years
-are best read basin by basin or a few months at a time.
+Files are parsed in batches with Arrow and NumPy (no Python per row); all of them are held
+in memory while they are checked, the peak about 80 bytes per reading (one meter, one
+interval). A year of 1,000 plants' two meters at 15 minutes (70 million readings, wide
+Parquet) takes about 15 s and 6 GB; a month of them from a long CSV, 5 s and 0.8 GB. A
+province's two years are best read basin by basin, or a few months at a time.
 """
 
 from __future__ import annotations
