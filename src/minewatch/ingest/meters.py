@@ -409,22 +409,24 @@ def _parse_timestamps(array: Any) -> tuple[IntArray, BoolArray, BoolArray]:
     return np.where(ok, clock, 0), ~ok, empty
 
 
-def _parse_numbers(array: Any) -> tuple[Any, BoolArray] | None:
-    """Float32 values and which cells are not numbers; None when the column type is unusable."""
+def _parse_numbers(array: Any, as_type: Any = None) -> tuple[Any, BoolArray] | None:
+    """Float32 values (or ``as_type``, e.g. float64) and which cells are not numbers; None when
+    the column type is unusable."""
+    target = pa.float32() if as_type is None else as_type
     kind = array.type
-    if pa.types.is_float32(kind):
+    if kind == target:
         return array, np.zeros(len(array), np.bool_)
     if pa.types.is_null(kind):
-        return pa.nulls(len(array), pa.float32()), np.zeros(len(array), np.bool_)
+        return pa.nulls(len(array), target), np.zeros(len(array), np.bool_)
     if pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_decimal(kind):
-        return array.cast(pa.float32(), safe=False), np.zeros(len(array), np.bool_)
+        return array.cast(target, safe=False), np.zeros(len(array), np.bool_)
     if not (_is_text(kind) or pa.types.is_dictionary(kind)):
         return None
     raw = array.cast(pa.string()) if not pa.types.is_string(kind) else array
     gap = _mask(pc.is_in(raw, value_set=pa.array(_CSV_NULLS))) | _mask(raw.is_null())
     number = _mask(pc.match_substring_regex(raw, _NUMBER_PATTERN)) & ~gap
     kept = pc.if_else(pa.array(number), pc.utf8_trim_whitespace(raw), pa.scalar(None, pa.string()))
-    values = kept.cast(pa.float64()).cast(pa.float32(), safe=False)
+    values = kept.cast(pa.float64()).cast(target, safe=False)
     return values, ~gap & ~number
 
 
