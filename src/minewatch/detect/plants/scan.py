@@ -318,14 +318,19 @@ def _water_path(
     if verdict is None:
         return None, model
     floor = settings.min_spread_share * capacity * 24.0
-    for step in range(settings.iterations + 1):
+    previous_draw = -1.0
+    for step in range(2 * settings.iterations + 1):
         sample = clean & ~suspect
         spread = binned_spread(driver[sample], residual[sample], settings.bins, floor)(driver)
         verdict = _refine(verdict, model, residual, clean, spread)
         period = verdict.run.mask(days)
-        if step == settings.iterations or (step and (period == suspect).all()):
+        settled = (period == suspect).all() and abs(verdict.diverted_kw - previous_draw) <= (
+            0.01 * verdict.diverted_kw
+        )
+        if step == 2 * settings.iterations or (step and settled):
             break
         suspect = period
+        previous_draw = verdict.diverted_kw
         # refit on every clean day, the period's days with the draw added back: the curve then
         # learns from the low flows a long diversion would otherwise leave it few honest days of
         draw = np.minimum(verdict.diverted_kw * 24.0, np.maximum(model.potential, 0.0))
@@ -334,8 +339,24 @@ def _water_path(
         raw = curve(driver)
         model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw), curve)
         residual = model.expected - obs
-        verdict = replace(verdict, expected=model.expected, residual=residual)
+        # and the draw, measured again against the curve that no longer learned it away
+        draw_kw = _draw_kw(residual, obs, raw, ceiling, period & clean, capacity, verdict)
+        verdict = replace(verdict, expected=model.expected, residual=residual, diverted_kw=draw_kw)
     return verdict, model
+
+
+def _draw_kw(
+    residual: Arr, obs: Arr, raw: Arr, ceiling: Arr, period: Arr, capacity: float, verdict: _Path
+) -> float:
+    """The private line's steady draw [kW], best read on the days the river would have filled
+    the turbines (the grid-tie meter then sits a flat draw below what it used to); else on the
+    days the grid still got something; else as before."""
+    feeding = period & (obs > 0.02 * capacity * 24.0) & np.isfinite(residual)
+    full = feeding & (raw >= 0.98 * ceiling)
+    for days in (full, feeding):
+        if days.sum() >= 5:
+            return max(0.0, float(np.median(residual[days])) / 24.0)
+    return verdict.diverted_kw
 
 
 def _refine(verdict: _Path, model: _WaterModel, residual: Arr, judged: Arr, spread: Arr) -> _Path:
