@@ -604,7 +604,9 @@ def _basin_name(basin: int, river: str) -> str:
 def _counties(prefectures: tuple[str, ...]) -> list[regions.Region]:
     found: list[regions.Region] = []
     for code in prefectures:
-        found.extend(c for c in regions.children(code) if c.code[4:] != "01")
+        counties = [c for c in regions.children(code) if not c.is_grouping]
+        rural = [c for c in counties if c.name.endswith("县")]  # small hydro is not in town
+        found.extend(rural or counties)
     if not found:
         raise ValueError(f"no counties under {', '.join(prefectures)}")
     return found
