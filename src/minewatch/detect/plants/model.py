@@ -52,23 +52,27 @@ def fit_curve(x: Arr, y: Arr, bins: int, quantile: float) -> Curve:
         a bin).
     quantile : which quantile of ``y`` summarises a bin (0.5: median).
     """
+    parts = _quantile_bins(x, y, bins, per_bin=3)
+    if not parts:
+        return Curve(np.array([0.0]), np.array([0.0]))
+    kx = np.array([np.median(px) for px, _ in parts])
+    ky = np.maximum.accumulate(np.array([np.quantile(py, quantile) for _, py in parts]))
+    kx, first = np.unique(kx, return_index=True)
+    return Curve(kx, ky[first])
+
+
+def _quantile_bins(x: Arr, y: Arr, bins: int, per_bin: int) -> list[tuple[Arr, Arr]]:
+    """The finite pairs sorted by ``x`` and cut into at most ``bins`` equal-count bins of at
+    least ``per_bin`` pairs each."""
     ok = np.isfinite(x) & np.isfinite(y)
     x, y = x[ok], y[ok]
     if x.size == 0:
-        return Curve(np.array([0.0]), np.array([0.0]))
+        return []
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
-    n_bins = max(1, min(bins, x.size // 3))
+    n_bins = max(1, min(bins, x.size // per_bin))
     edges = np.linspace(0, x.size, n_bins + 1).astype(int)
-    kx = np.empty(n_bins)
-    ky = np.empty(n_bins)
-    for b in range(n_bins):
-        part = slice(edges[b], edges[b + 1])
-        kx[b] = np.median(x[part])
-        ky[b] = np.quantile(y[part], quantile)
-    ky = np.maximum.accumulate(ky)
-    kx, first = np.unique(kx, return_index=True)
-    return Curve(kx, ky[first])
+    return [(x[a:b], y[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
 def step_robust_spread(x: Arr, residual: Arr, bins: int, floor: float) -> Curve:
@@ -84,21 +88,12 @@ def binned_spread(x: Arr, residual: Arr, bins: int, floor: float) -> Curve:
     """Robust spread of ``residual`` as a function of ``x`` (quantile bins of the finite pairs,
     1.4826 × MAD in each, at least ``floor``): the scatter of a plant's output is not the same
     at the turbines' start-up flow, in the middle of its range and at full capacity."""
-    ok = np.isfinite(x) & np.isfinite(residual)
-    x, residual = x[ok], residual[ok]
-    if x.size < 6:
+    parts = _quantile_bins(x, residual, bins, per_bin=6)
+    if sum(px.size for px, _ in parts) < 6:
         return Curve(np.array([0.0]), np.array([floor]))
-    order = np.argsort(x, kind="stable")
-    x, residual = x[order], residual[order]
-    n_bins = max(1, min(bins, x.size // 6))
-    edges = np.linspace(0, x.size, n_bins + 1).astype(int)
-    kx = np.empty(n_bins)
-    ky = np.empty(n_bins)
-    for b in range(n_bins):
-        part = slice(edges[b], edges[b + 1])
-        kx[b] = np.median(x[part])
-        spread = robust_scale(residual[part])
-        ky[b] = max(floor, spread if np.isfinite(spread) else floor)
+    kx = np.array([np.median(px) for px, _ in parts])
+    spreads = [robust_scale(pr) for _, pr in parts]
+    ky = np.array([max(floor, v) if np.isfinite(v) else floor for v in spreads])
     kx, first = np.unique(kx, return_index=True)
     return Curve(kx, ky[first])
 
