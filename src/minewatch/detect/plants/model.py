@@ -24,6 +24,7 @@ Runs of shortfall
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ def _quantile_bins(x: Arr, y: Arr, bins: int, per_bin: int) -> list[tuple[Arr, A
     x, y = x[order], y[order]
     n_bins = max(1, min(bins, x.size // per_bin))
     edges = np.linspace(0, x.size, n_bins + 1).astype(int)
-    return [(x[a:b], y[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [(x[a:b], y[a:b]) for a, b in pairwise(edges.tolist())]
 
 
 def step_robust_spread(x: Arr, residual: Arr, bins: int, floor: float) -> Curve:
