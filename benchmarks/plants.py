@@ -12,7 +12,9 @@ prints, beside the targets:
 - the error of the estimated diverted energy, per found plant and in total;
 - the scan's speed in plant-years per second.
 
-``python -m benchmarks.plants [--seeds 7100-7109] [--basins 4]``
+``python -m benchmarks.plants [--seeds 10100-10119] [--basins 4]`` (the default seeds were run
+once, after the last change to the detector; 7100-7109 and 8100-8109 were looked at during
+development and are no longer unseen).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _seeds(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="7100-7109", help="held-out seeds, 'a-b' or 'a,b,c'")
+    parser.add_argument("--seeds", default="10100-10119", help="held-out seeds, 'a-b' or 'a,b,c'")
     parser.add_argument("--basins", type=int, default=4)
     args = parser.parse_args()
     params = PlantSynthParams(basins=args.basins)

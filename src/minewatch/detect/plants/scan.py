@@ -112,6 +112,10 @@ class _Path:
     """Share of the run's days (with output reaching the grid) whose shortfall is within half of
     the steady draw: a private line takes the same kW every day, a misfit of the water model
     does not."""
+    onset_step: float = float("nan")
+    """How sharply the shortfall starts: median shortfall over the three weeks after the
+    period's first day less that over the three weeks before, as a share of the draw (about 1
+    when a line is switched on; NaN when the plant delivered nothing on either side)."""
     draw_to_scatter: float = 0.0
     """The draw [kWh/day] over the plant's robust day-to-day scatter outside the run."""
 
@@ -342,7 +346,22 @@ def _water_path(
         # and the draw, measured again against the curve that no longer learned it away
         draw_kw = _draw_kw(residual, obs, raw, ceiling, period & clean, capacity, verdict)
         verdict = replace(verdict, expected=model.expected, residual=residual, diverted_kw=draw_kw)
-    return verdict, model
+    feeding = clean & (obs > 0.02 * capacity * 24.0) & np.isfinite(verdict.residual)
+    return replace(verdict, onset_step=_onset_step(verdict, feeding)), model
+
+
+def _onset_step(verdict: _Path, feeding: Arr, window: int = 21) -> float:
+    start = verdict.run.start
+    before = np.zeros_like(feeding)
+    before[max(0, start - window) : start] = True
+    after = np.zeros_like(feeding)
+    after[start : start + window] = True
+    before &= feeding
+    after &= feeding
+    if before.sum() < 5 or after.sum() < 5 or verdict.diverted_kw <= 0:
+        return float("nan")
+    step = np.median(verdict.residual[after]) - np.median(verdict.residual[before])
+    return float(step / (verdict.diverted_kw * 24.0))
 
 
 def _draw_kw(
@@ -713,6 +732,9 @@ def _finding(
                         "diverted_kwh": round(p.diverted_kwh, 1),
                         "steady_share": round(p.steady_share, 3),
                         "draw_to_scatter": round(p.draw_to_scatter, 2),
+                        "onset_step": None
+                        if not np.isfinite(p.onset_step)
+                        else round(p.onset_step, 3),
                     }
                     for p in paths
                 ],
