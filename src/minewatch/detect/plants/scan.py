@@ -138,6 +138,35 @@ def _relative(series: Arr) -> Arr:
     return np.asarray(series / median)
 
 
+def _droughts(data: PlantDays, settings: PlantScanSettings) -> Arr:
+    """Per plant and day: is its basin in drought? The basin's water (the median of its gauges,
+    each relative to its usual flow) below ``drought_ratio`` of what it is at that time of year
+    (±15 days, every year of the record). A plant without a gauge of its own is judged on a
+    neighbour's river, and in a drought catchments part ways (how much ground water each holds),
+    so its shortfall on such days is not held against it."""
+    n, days = data.tie_kwh.shape
+    out = np.zeros((n, days), dtype=bool)
+    own = np.isfinite(data.water).sum(axis=1) >= settings.min_days
+    doy = np.array([data.date_of(t).timetuple().tm_yday for t in range(days)])
+    gap = np.abs(doy[:, None] - doy[None, :])
+    near = np.minimum(gap, 365 - gap) <= 15
+    for basin in {b for b in data.basin if b is not None}:
+        rows = [i for i, b in enumerate(data.basin) if b == basin]
+        gauged = [i for i in rows if own[i]]
+        if not gauged:
+            continue
+        water = np.nanmedian(np.vstack([_relative(data.water[i]) for i in gauged]), axis=0)
+        seen = np.isfinite(water)
+        total = near @ np.where(seen, water, 0.0)
+        count = near @ seen.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            usual = total / count
+            dry = seen & (water < settings.drought_ratio * usual)
+        for i in rows:
+            out[i] = dry
+    return out
+
+
 def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[str]]:
     """Each plant's water driver and its description."""
     n, days = data.tie_kwh.shape
@@ -273,6 +302,7 @@ def _water_path(
     *,
     own_gauge: bool = True,
     vouched: bool = False,
+    drought: Arr | None = None,
 ) -> tuple[_Path | None, _WaterModel | None]:
     capacity = float(data.capacity_kw[row])
     ceiling, available = data.ceiling_kwh[row], data.available_kwh[row]
@@ -318,6 +348,7 @@ def _water_path(
         settings,
         own_gauge=own_gauge,
         vouched=vouched,
+        drought=drought,
     )
     if verdict is None:
         return None, model
@@ -477,6 +508,7 @@ def _verdict(
     *,
     own_gauge: bool = True,
     vouched: bool = False,
+    drought: Arr | None = None,
 ) -> _Path | None:
     span = run.mask(obs.size)
     inside = span & judged
@@ -492,6 +524,12 @@ def _verdict(
         threshold = settings.water_threshold if own_gauge else settings.proxy_water_threshold
         if vouched:
             threshold *= settings.vouched_factor
+        if (
+            not own_gauge
+            and drought is not None
+            and drought[span].mean() > settings.max_drought_share
+        ):
+            return None  # a proxy's shortfall in a basin drought: the drought is likelier
     if mean_kw < max(settings.min_shortfall_kw, share * capacity) or run.score < threshold:
         return None
     # the steady draw: days on which the grid still got something show it whole
@@ -552,6 +590,7 @@ def scan_plants(
     settings = settings or PlantScanSettings()
     data = plant_days(plants, generation, inflow, events, min_coverage=settings.min_coverage)
     driver, label = _drivers(data, settings)
+    droughts = _droughts(data, settings)
     info = plants.to_pylist()
     verdicts: dict[int, list[_Path]] = {}
     models: dict[int, _WaterModel] = {}
@@ -583,7 +622,14 @@ def scan_plants(
             # unless they are made up: a shortfall against water alone must then be stronger
             vouched = gap is None and terminal_days >= settings.min_days
             water, model = _water_path(
-                obs, driver[row], data, row, settings, own_gauge=own, vouched=vouched
+                obs,
+                driver[row],
+                data,
+                row,
+                settings,
+                own_gauge=own,
+                vouched=vouched,
+                drought=droughts[row],
             )
             if model is not None:
                 models[row] = model

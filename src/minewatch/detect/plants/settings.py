@@ -47,6 +47,11 @@ class PlantScanSettings:
     """…times this when the plant files terminal readings that agree with its grid-tie meter
     (a tap between them would show; against water the line must then also be hiding behind
     made-up terminal readings, a further claim that needs stronger evidence)."""
+    drought_ratio: float = 0.5
+    """A basin is in drought on a day its water is below this share of the usual at that time of
+    year…"""
+    max_drought_share: float = 0.5
+    """…and a plant without its own gauge is not reported for a run spent mostly in drought."""
     min_steady_share: float = 0.6
     """…and only if the shortfall is steady (see ``steady_share`` in the evidence): at least
     this share of the run's days within half of the estimated draw…"""
