@@ -370,7 +370,9 @@ def _water_path(
         # learns from the low flows a long diversion would otherwise leave it few honest days of
         draw = np.minimum(verdict.diverted_kw * 24.0, np.maximum(model.potential, 0.0))
         restored = np.where(period, obs + np.nan_to_num(draw), obs)
-        curve = fit_curve(driver[clean], restored[clean], settings.bins, 0.5)
+        curve = _with_plateau(
+            fit_curve(driver[clean], restored[clean], settings.bins, 0.5), obs, clean & ~period
+        )
         raw = curve(driver)
         model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw), curve)
         residual = model.expected - obs
@@ -393,6 +395,21 @@ def _onset_step(verdict: _Path, feeding: Arr, window: int = 21) -> float:
         return float("nan")
     step = np.median(verdict.residual[after]) - np.median(verdict.residual[before])
     return float(step / (verdict.diverted_kw * 24.0))
+
+
+def _with_plateau(curve: Curve, obs: Arr, honest: Arr, min_days: int = 60) -> Curve:
+    """The curve, its top raised to the plateau the plant reached on its honest days (the 98th
+    percentile of their output: full turbines, less the step-up losses) — at full water a plant
+    delivers what its turbines can, whatever the draw the curve was fitted with."""
+    sample = obs[honest & np.isfinite(obs)]
+    if sample.size < min_days or curve.knots_y.size == 0:
+        return curve
+    plateau = float(np.percentile(sample, 98))
+    if plateau <= curve.knots_y[-1]:
+        return curve
+    ky = curve.knots_y.copy()
+    ky[-1] = plateau
+    return Curve(curve.knots_x, np.maximum.accumulate(ky))
 
 
 def _draw_kw(
@@ -478,7 +495,9 @@ def _gap_path(
         )
         residual = loss - normal
         sample = valid & connected & ~suspect
-        spread = binned_spread(obs[sample], residual[sample], settings.bins, floor)(obs)
+        spread = step_robust_spread(obs, np.where(sample, residual, np.nan), settings.bins, floor)(
+            obs
+        )
         z, _ = standardise(residual, spread, valid, ~suspect, centre=False)
         run = best_run(np.where(valid, z - settings.drift, 0.0))
         quantile = 0.5
