@@ -12,7 +12,8 @@ prints, beside the targets:
 - the error of the estimated diverted energy, per found plant and in total;
 - the scan's speed in plant-years per second.
 
-``python -m benchmarks.plants [--seeds 10100-10119] [--basins 4]`` (the default seeds were run
+``python -m benchmarks.plants [--seeds 10100-10119] [--basins 4] [--gauged-share 0.7]
+[--terminal-share 0.5] [--drought-share 0.5] [--diverting-share 0.15]`` (the default seeds were run
 once, after the last change to the detector; 7100-7109 and 8100-8109 were looked at during
 development and are no longer unseen).
 """
@@ -39,8 +40,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="10100-10119", help="held-out seeds, 'a-b' or 'a,b,c'")
     parser.add_argument("--basins", type=int, default=4)
+    parser.add_argument("--gauged-share", type=float, default=PlantSynthParams.gauged_share)
+    parser.add_argument("--terminal-share", type=float, default=PlantSynthParams.terminal_share)
+    parser.add_argument("--drought-share", type=float, default=PlantSynthParams.drought_share)
+    parser.add_argument("--diverting-share", type=float, default=PlantSynthParams.diverting_share)
     args = parser.parse_args()
-    params = PlantSynthParams(basins=args.basins)
+    params = PlantSynthParams(
+        basins=args.basins,
+        gauged_share=args.gauged_share,
+        terminal_share=args.terminal_share,
+        drought_share=args.drought_share,
+        diverting_share=args.diverting_share,
+    )
 
     diverters = found = 0
     honest = {"all": 0, "drought": 0, "curtailed": 0, "maintenance": 0}
