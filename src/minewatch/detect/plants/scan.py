@@ -138,6 +138,15 @@ def _relative(series: Arr) -> Arr:
     return np.asarray(series / median)
 
 
+def _nanmedian_rows(stack: Arr) -> Arr:
+    """Median over rows, NaN where a column has no value (without numpy's warning)."""
+    out = np.full(stack.shape[1], np.nan)
+    seen = np.isfinite(stack).any(axis=0)
+    if seen.any():
+        out[seen] = np.nanmedian(stack[:, seen], axis=0)
+    return out
+
+
 def _droughts(data: PlantDays, settings: PlantScanSettings) -> Arr:
     """Per plant and day: is its basin in drought? The basin's water (the median of its gauges,
     each relative to its usual flow) below ``drought_ratio`` of what it is at that time of year
@@ -155,7 +164,7 @@ def _droughts(data: PlantDays, settings: PlantScanSettings) -> Arr:
         gauged = [i for i in rows if own[i]]
         if not gauged:
             continue
-        water = np.nanmedian(np.vstack([_relative(data.water[i]) for i in gauged]), axis=0)
+        water = _nanmedian_rows(np.vstack([_relative(data.water[i]) for i in gauged]))
         seen = np.isfinite(water)
         total = near @ np.where(seen, water, 0.0)
         count = near @ seen.astype(float)
@@ -179,7 +188,7 @@ def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[st
     for basin, rows in members.items():
         gauged = [i for i in rows if own[i]]
         basin_water = (
-            np.nanmedian(np.vstack([_relative(data.water[i]) for i in gauged]), axis=0)
+            _nanmedian_rows(np.vstack([_relative(data.water[i]) for i in gauged]))
             if gauged
             else None
         )
@@ -207,8 +216,7 @@ def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[st
                 outputs = np.vstack(
                     [_relative(np.where(event[j], np.nan, data.tie_kwh[j])) for j in peers]
                 )
-                with np.errstate(all="ignore"):
-                    driver[i] = np.nanmedian(outputs, axis=0)
+                driver[i] = _nanmedian_rows(outputs)
                 label[i] = f"peers' output ({len(peers)} plants of {basin})"
     return driver, label
 
@@ -379,6 +387,10 @@ def _water_path(
         # and the draw, measured again against the curve that no longer learned it away
         draw_kw = _draw_kw(residual, obs, raw, ceiling, period & clean, capacity, verdict)
         verdict = replace(verdict, expected=model.expected, residual=residual, diverted_kw=draw_kw)
+    if verdict.diverted_kw < max(
+        settings.min_shortfall_kw, settings.min_water_shortfall_share * capacity
+    ):
+        return None, model  # measured against the refitted curve, the draw is not a real load
     feeding = clean & (obs > 0.02 * capacity * 24.0) & np.isfinite(verdict.residual)
     return replace(verdict, onset_step=_onset_step(verdict, feeding)), model
 
@@ -568,8 +580,8 @@ def _verdict(
         if feeding.sum() >= settings.min_feeding_days:
             if steady < settings.min_steady_share or draw_kw < share * capacity:
                 return None
-        elif run.days < settings.min_idle_days:
-            return None
+        elif run.days < settings.min_idle_days or not own_gauge:
+            return None  # idle on a neighbour's water is no evidence: its river may be dry
     if potential is None:
         # terminal-gap line: a metered day counts what left it (nothing if nothing was
         # generated); a day without readings, the draw
