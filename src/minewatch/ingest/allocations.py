@@ -50,10 +50,11 @@ from minewatch.ingest.meters import (  # the small-table machinery the archive r
     _alias_index,
     _CellError,
     _map_columns,
+    _region_cell,
     _Rows,
     _table_records,
+    _uscc_cell,
 )
-from minewatch.reference import credit_code, regions
 from minewatch.reference.ip_address import IpRange, parse_range
 
 __all__ = [
@@ -124,23 +125,6 @@ def _text(value: object) -> str | None:
     return text or None
 
 
-def _uscc(value: object) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return credit_code.validate(text)
-    except credit_code.InvalidCreditCodeError as error:
-        raise _CellError(str(error)) from None
-
-
-def _region(value: object) -> str | None:
-    text = _text(value)
-    if text is not None and not regions.is_valid_code(text, include_retired=True):
-        raise _CellError(f"{text!r} is not a GB/T 2260 region code")
-    return text
-
-
 def read_allocations(path: Path | str) -> pa.Table:
     """Read and check an allocation file; see the module's description. Returns
     :data:`ALLOCATIONS_SCHEMA` rows in file order."""
@@ -184,9 +168,9 @@ def read_allocations(path: Path | str) -> pa.Table:
                 reason = f"has {len(text)} characters; the limit is {limit}"
                 rows.problems.append(InputProblem(row, rows.header(key), reason))
         values = {
-            "uscc": rows.get(row, cells, "uscc", _uscc) if "uscc" in positions else None,
+            "uscc": rows.get(row, cells, "uscc", _uscc_cell) if "uscc" in positions else None,
             "address": _text(rows.cell(cells, "address")),
-            "region_code": rows.get(row, cells, "region_code", _region)
+            "region_code": rows.get(row, cells, "region_code", _region_cell)
             if "region_code" in positions
             else None,
             "isp": _text(rows.cell(cells, "isp")),

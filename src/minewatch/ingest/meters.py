@@ -1209,6 +1209,26 @@ def read_customers(path: Path | str) -> tuple[Any, list[InputProblem]]:
     return pa.table(columns, schema=CUSTOMERS_SCHEMA), rows.warnings
 
 
+def _uscc_cell(value: object) -> str | None:
+    """A valid unified social credit code, or None when empty; an invalid one is a cell error
+    (the small tables of allocations and plants refuse it)."""
+    text = _cell_text(value, normalise=True)
+    if text is None:
+        return None
+    try:
+        return credit_code.validate(text)
+    except credit_code.InvalidCreditCodeError as error:
+        raise _CellError(str(error)) from None
+
+
+def _region_cell(value: object) -> str | None:
+    """A GB/T 2260 region code, current or retired, or None when empty; else a cell error."""
+    text = _cell_text(value, normalise=True)
+    if text is not None and not regions.is_valid_code(text, include_retired=True):
+        raise _CellError(f"{text!r} is not a GB/T 2260 region code")
+    return text
+
+
 def _credit_code(value: object) -> str | None:
     """A valid unified social credit code, or None; an invalid one is a warning, not kept."""
     text = _cell_text(value, normalise=True)

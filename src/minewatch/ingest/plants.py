@@ -84,8 +84,10 @@ from minewatch.ingest.meters import (
     _cell_number,
     _CellError,
     _header_key,
+    _region_cell,
     _Rows,
     _table_records,
+    _uscc_cell,
     expand_inputs,
 )
 from minewatch.ingest.plants_common import (
@@ -101,7 +103,6 @@ from minewatch.ingest.plants_events import read_plant_events
 from minewatch.ingest.plants_generation import read_generation
 from minewatch.ingest.plants_inflow import read_inflow
 from minewatch.ingest.schemas import PLANTS_SCHEMA, PlantType
-from minewatch.reference import credit_code, regions
 
 __all__ = [
     "PLANT_TYPE_LABELS",
@@ -229,23 +230,6 @@ def _loss(column: Column) -> Any:
     return parse
 
 
-def _uscc(value: object) -> str | None:
-    text = text_of(value)
-    if text is None:
-        return None
-    try:
-        return credit_code.validate(text)
-    except credit_code.InvalidCreditCodeError as error:
-        raise _CellError(str(error)) from None
-
-
-def _region(value: object) -> str | None:
-    text = text_of(value)
-    if text is not None and not regions.is_valid_code(text, include_retired=True):
-        raise _CellError(f"{text!r} is not a GB/T 2260 region code")
-    return text
-
-
 def _plain(value: object) -> str | None:
     if value is None:
         return None
@@ -319,9 +303,9 @@ def _read_plant_file(path: Path, seen: dict[str, tuple[Path, int]]) -> pa.Table:
         out["gauge_id"].append(text_of(rows.cell(cells, "gauge_id")))
         out["loss_fraction"].append(rows.get(row, cells, "loss_fraction", loss))
         out["owner"].append(_plain(rows.cell(cells, "owner")))
-        out["uscc"].append(rows.get(row, cells, "uscc", _uscc))
+        out["uscc"].append(rows.get(row, cells, "uscc", _uscc_cell))
         out["address"].append(_plain(rows.cell(cells, "address")))
-        out["region_code"].append(rows.get(row, cells, "region_code", _region))
+        out["region_code"].append(rows.get(row, cells, "region_code", _region_cell))
     rows.raise_problems()
     return pa.table(out, schema=PLANTS_SCHEMA)
 
