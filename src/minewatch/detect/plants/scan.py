@@ -293,12 +293,13 @@ def _run_search(
     settings: PlantScanSettings,
     *,
     centre: bool,
-) -> tuple[Run | None, Arr]:
+) -> Run | None:
+    """The best run of standardised shortfall less the drift (see the module docstring)."""
     sample = judged & reference
     spread = step_robust_spread(x, np.where(sample, residual, np.nan), settings.bins, floor)(x)
     z, _ = standardise(residual, spread, judged, reference, centre=centre)
     gain = np.where(judged, z - settings.drift, 0.0)
-    return best_run(gain), z
+    return best_run(gain)
 
 
 def _water_path(
@@ -337,7 +338,7 @@ def _water_path(
         # a run is judged on the clean days; dispatch and maintenance days are neutral
         floor = settings.min_spread_share * capacity * 24.0
         first = quantile != 0.5
-        run, _ = _run_search(residual, driver, clean, ~suspect, floor, settings, centre=first)
+        run = _run_search(residual, driver, clean, ~suspect, floor, settings, centre=first)
         quantile = 0.5
         if run is None:
             break
