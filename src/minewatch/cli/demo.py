@@ -133,6 +133,11 @@ def demo(
             f"--customers {_meter_folder(db_path)}/customers.csv "
             f"--weather {_meter_folder(db_path)}/weather.csv --out findings.csv"
         )
+        output.info(
+            f"      minewatch estimate declarations --readings "
+            f"{_meter_folder(db_path)}/readings.parquet --customers "
+            f"{_meter_folder(db_path)}/customers.csv"
+        )
     if capture is not None:
         output.info(
             f"      minewatch scan pcap {capture} --allocations {capture.parent}/allocations.csv "
@@ -354,6 +359,22 @@ def _as_ledger_operators(meters: MeterProvince, ledger: DemoProvince, seed: int)
     ids = meters.customers.column("meter_id").to_pylist()
     uscc = meters.customers.column("uscc").to_pylist()
     linked = [rng.choice(operators) if m in mining else u for m, u in zip(ids, uscc, strict=True)]
-    index = meters.customers.column_names.index("uscc")
-    customers = meters.customers.set_column(index, "uscc", pa.array(linked, pa.string()))
+    # and, where the operator has a live project with a grid account, the meter is on it: the
+    # ledger's declared figures can then be held against the meter (estimate declarations)
+    ledger_now = ledger.ledger_as_of(ledger.week_end(len(ledger.weeks) - 1)).values()
+    free: dict[str, list[str]] = {}
+    for entry in sorted(ledger_now, key=lambda e: e.project_code or ""):
+        if entry.grid_account_no and entry.status.is_active:
+            free.setdefault(entry.enterprise_uscc, []).append(entry.grid_account_no)
+    accounts = meters.customers.column("account_no").to_pylist()
+    for row, (meter, code) in enumerate(zip(ids, linked, strict=True)):
+        if meter in mining and free.get(code):
+            accounts[row] = free[code].pop(0)
+    customers = meters.customers.set_column(
+        meters.customers.column_names.index("uscc"), "uscc", pa.array(linked, pa.string())
+    ).set_column(
+        meters.customers.column_names.index("account_no"),
+        "account_no",
+        pa.array(accounts, pa.string()),
+    )
     return dataclasses.replace(meters, customers=customers)
