@@ -393,7 +393,23 @@ def _water_path(
     ):
         return None, model  # measured against the refitted curve, the draw is not a real load
     feeding = clean & (obs > 0.02 * capacity * 24.0) & np.isfinite(verdict.residual)
+    inside = feeding & verdict.run.mask(days)
+    if inside.sum() >= settings.min_feeding_days:
+        steady = _steady_share(verdict.residual, inside, verdict.diverted_kw, clean & ~suspect)
+        if steady < settings.min_steady_share:
+            return None, model  # against the refitted curve the shortfall is not a steady draw
+        verdict = replace(verdict, steady_share=steady)
     return replace(verdict, onset_step=_onset_step(verdict, feeding)), model
+
+
+def _steady_share(residual: Arr, days: Arr, draw_kw: float, outside: Arr) -> float:
+    """Share of ``days`` whose shortfall is within half the draw, or twice the plant's scatter
+    on the ``outside`` days, of the draw."""
+    scatter = robust_scale(residual[outside]) if outside.sum() >= 10 else 0.0
+    band = max(0.5 * draw_kw * 24.0, 2.0 * (scatter if np.isfinite(scatter) else 0.0))
+    if days.sum() == 0 or draw_kw <= 0:
+        return 0.0
+    return float(np.mean(np.abs(residual[days] - draw_kw * 24.0) <= band))
 
 
 def _onset_step(verdict: _Path, feeding: Arr, window: int = 21) -> float:
@@ -579,8 +595,9 @@ def _verdict(
     )
     if against_water:
         if feeding.sum() >= settings.min_feeding_days:
-            if steady < settings.min_steady_share or draw_kw < share * capacity:
-                return None
+            strong = run.score >= settings.strong_factor * threshold
+            if (steady < settings.min_steady_share and not strong) or draw_kw < share * capacity:
+                return None  # (strong evidence is judged for steadiness after refinement)
         elif run.days < settings.min_idle_days or not own_gauge:
             return None  # idle on a neighbour's water is no evidence: its river may be dry
     if potential is None:

@@ -52,6 +52,10 @@ class PlantScanSettings:
     year…"""
     max_drought_share: float = 0.5
     """…and a plant without its own gauge is not reported for a run spent mostly in drought."""
+    strong_factor: float = 3.0
+    """Evidence this many times the threshold is not turned away for an unsteady shortfall
+    before the curve has been refitted with the draw added back (a diversion covering most of
+    the record bends the first curve); it is judged for steadiness after."""
     min_steady_share: float = 0.6
     """…and only if the shortfall is steady (see ``steady_share`` in the evidence): at least
     this share of the run's days within half of the estimated draw…"""
