@@ -11,18 +11,24 @@
 
 ``plants.shortfall_unexplained``
     Grid-tie output below what the plant's water allows, by the plant's own output curve against
-    its intake gauge, or — for a plant without a gauge — against the basin's water (the median of
-    the same-basin gauges, each relative to its usual flow) or, with no gauge in the basin, its
-    peers' output. Days under a dispatch instruction, a curtailment record or a maintenance
-    outage are judged against the ceiling the record sets, and carry no weight in a run.
+    its intake gauge, or — for a plant without a gauge — against a synthetic gauge (the
+    non-negative blend of the same-basin gauges that best explains its output below capacity),
+    the same-basin gauge that ranks its output best, the basin's median water, or, with no gauge
+    in the basin, its peers' output. Days under a dispatch instruction, a curtailment record or
+    a maintenance outage are judged against the ceiling the record sets, and carry no weight in
+    a run.
 
 A run of shortfall (:func:`~minewatch.detect.plants.model.best_run`) is a finding when its
-evidence passes the threshold, it lasts two weeks and the mean shortfall is a real load. Each
-finding carries expected and observed energy over the run, the estimated steady draw of the
-private line and the energy it took, and the explanations ruled out (water, dispatch and
-curtailment, maintenance, losses, peers). A run that the same-basin peers share is marked
-``plants.shortfall_shared`` instead: an unrecorded grid constraint or a bad gauge is likelier
-than every plant of a basin wiring a private line in the same week.
+evidence passes the threshold (higher for a plant judged on a proxy of its water, and higher
+again when its terminal readings agree with its grid-tie meter), it lasts long enough, the
+shortfall is a real load and a steady one (a private line draws the same kW every day; judged
+again after the curve has been refitted with the draw added back), and — for a plant without a
+gauge — it was not spent mostly in a basin drought. Each finding carries expected and observed
+energy over the period, the private line's draw and the energy it took, and the explanations
+ruled out (water, dispatch and curtailment, maintenance, losses, peers). A run that the
+same-basin peers share is marked ``plants.shortfall_shared`` instead: an unrecorded grid
+constraint or a bad gauge is likelier than every plant of a basin wiring a private line in the
+same week.
 """
 
 from __future__ import annotations
