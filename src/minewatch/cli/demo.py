@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 
 from minewatch.cli import context, output
@@ -173,13 +172,11 @@ def _demo_plants(url: str, generated: DemoProvince, seed: int, locale: Locale) -
         r.code for r in regions.children(generated.province_code) if not r.is_grouping
     )[-3:]
     basins = generate_plants(seed, PlantSynthParams(basins=3, prefectures=prefectures))
-    paths = write_plant_basins(basins, folder, fmt="csv")
-    pq.write_table(basins.generation, folder / "generation.parquet")
-    paths["generation"].unlink()
+    paths = write_plant_basins(basins, folder, fmt="csv", generation_fmt="parquet")
     inflow, _ = read_inflow(paths["inflow"])
     result = scan_plants(
         read_plants(paths["plants"]),
-        read_generation(folder / "generation.parquet"),
+        read_generation(paths["generation"]),
         inflow,
         read_plant_events(paths["events"]),
     )

@@ -641,8 +641,11 @@ def _plant_row(
 # files
 
 
-def write_plant_basins(basins: PlantBasins, folder: Path, fmt: str = "csv") -> dict[str, Path]:
-    """Write the four inputs and the truth to ``folder`` (``csv`` or ``parquet``)."""
+def write_plant_basins(
+    basins: PlantBasins, folder: Path, fmt: str = "csv", *, generation_fmt: str | None = None
+) -> dict[str, Path]:
+    """Write the four inputs and the truth to ``folder`` (``csv`` or ``parquet``; the large
+    generation table in ``generation_fmt`` when given)."""
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     for name, table in (
@@ -652,8 +655,9 @@ def write_plant_basins(basins: PlantBasins, folder: Path, fmt: str = "csv") -> d
         ("events", basins.events),
         ("truth", basins.truth),
     ):
-        path = folder / f"{name}.{fmt}"
-        if fmt == "parquet":
+        kind = generation_fmt if name == "generation" and generation_fmt else fmt
+        path = folder / f"{name}.{kind}"
+        if kind == "parquet":
             pq.write_table(table, path)
         else:
             pacsv.write_csv(table, path)

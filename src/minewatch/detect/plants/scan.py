@@ -188,6 +188,7 @@ def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[st
     driver = np.full((n, days), np.nan)
     label = [""] * n
     own = np.isfinite(data.water).sum(axis=1) >= settings.min_days
+    event = (data.dispatch_share > 0) | (data.maintenance_share > 0)
     members: dict[str | None, list[int]] = {}
     for i, basin in enumerate(data.basin):
         members.setdefault(basin, []).append(i)
@@ -198,14 +199,13 @@ def _drivers(data: PlantDays, settings: PlantScanSettings) -> tuple[Arr, list[st
             if gauged
             else None
         )
-        event = (data.dispatch_share > 0) | (data.maintenance_share > 0)
         for i in rows:
             if own[i]:
                 driver[i] = data.water[i]
                 label[i] = f"gauge {data.gauge_id[i]}"
             elif basin is not None and gauged:
-                donor, fit = _donor(data, i, gauged, event)
                 blend = _blend(data, i, gauged, event)
+                donor, fit = (None, 0.0) if blend is not None else _donor(data, i, gauged, event)
                 if blend is not None:
                     driver[i], names = blend
                     label[i] = f"blend of gauges {names}"
@@ -401,20 +401,30 @@ def _water_path(
     feeding = clean & (obs > 0.02 * capacity * 24.0) & np.isfinite(verdict.residual)
     inside = feeding & verdict.run.mask(days)
     if inside.sum() >= settings.min_feeding_days:
-        steady = _steady_share(verdict.residual, inside, verdict.diverted_kw, clean & ~suspect)
+        scatter = _scatter(verdict.residual, clean & ~suspect)
+        steady = _steady_share(verdict.residual, inside, verdict.diverted_kw, scatter)
         if steady < settings.min_steady_share:
             return None, model  # against the refitted curve the shortfall is not a steady draw
         verdict = replace(verdict, steady_share=steady)
     return replace(verdict, onset_step=_onset_step(verdict, feeding)), model
 
 
-def _steady_share(residual: Arr, days: Arr, draw_kw: float, outside: Arr) -> float:
-    """Share of ``days`` whose shortfall is within half the draw, or twice the plant's scatter
-    on the ``outside`` days, of the draw."""
-    scatter = robust_scale(residual[outside]) if outside.sum() >= 10 else 0.0
-    band = max(0.5 * draw_kw * 24.0, 2.0 * (scatter if np.isfinite(scatter) else 0.0))
+def _scatter(residual: Arr, days: Arr) -> float:
+    """The plant's robust day-to-day scatter of ``residual`` on ``days`` (0 with fewer than
+    ten)."""
+    if days.sum() < 10:
+        return 0.0
+    scatter = robust_scale(residual[days])
+    return scatter if np.isfinite(scatter) else 0.0
+
+
+def _steady_share(residual: Arr, days: Arr, draw_kw: float, scatter: float) -> float:
+    """Share of ``days`` whose shortfall is within half the draw, or twice the plant's
+    ``scatter``, of the draw: a private line takes the same kW every day, a misfit of the water
+    model does not (a gauge is not better than a few per cent)."""
     if days.sum() == 0 or draw_kw <= 0:
         return 0.0
+    band = max(0.5 * draw_kw * 24.0, 2.0 * scatter)
     return float(np.mean(np.abs(residual[days] - draw_kw * 24.0) <= band))
 
 
@@ -590,15 +600,8 @@ def _verdict(
     feeding = inside & (obs > 0.02 * capacity * 24.0)
     sample = residual[feeding] if feeding.sum() >= 5 else residual[inside]
     draw_kw = max(0.0, float(np.nanmedian(sample)) / 24.0)
-    # a day is steady when it falls short by the draw, give or take half of it or twice the
-    # plant's own scatter outside the run (a gauge is not better than a few per cent)
-    scatter = robust_scale(residual[judged & ~span]) if (judged & ~span).sum() >= 10 else 0.0
-    band = max(0.5 * draw_kw * 24.0, 2.0 * (scatter if np.isfinite(scatter) else 0.0))
-    steady = (
-        float(np.mean(np.abs(residual[feeding] - draw_kw * 24.0) <= band))
-        if feeding.sum() >= 5 and draw_kw > 0
-        else 0.0
-    )
+    scatter = _scatter(residual, judged & ~span)
+    steady = _steady_share(residual, feeding, draw_kw, scatter) if feeding.sum() >= 5 else 0.0
     if against_water:
         if feeding.sum() >= settings.min_feeding_days:
             strong = run.score >= settings.strong_factor * threshold
@@ -625,7 +628,7 @@ def _verdict(
         diverted_kw=draw_kw,
         diverted_kwh=diverted,
         steady_share=steady,
-        draw_to_scatter=(draw_kw * 24.0 / scatter) if scatter and np.isfinite(scatter) else 0.0,
+        draw_to_scatter=draw_kw * 24.0 / scatter if scatter else 0.0,
     )
 
 
@@ -709,12 +712,13 @@ def scan_plants(
         status_rows.append(_status(plant_id, "clear", label[row], valid_days, terminal_days, note))
 
     findings: list[dict[str, Any]] = []
+    status_of = {status["plant_id"]: status for status in status_rows}
     for row, paths in verdicts.items():
         finding = _finding(row, paths, data, models, label[row], info[row], settings)
         findings.append(finding)
-        for status in status_rows:
-            if status["plant_id"] == data.plant_ids[row]:
-                status["status"] = "shared" if finding["shared_with_peers"] else "finding"
+        status_of[data.plant_ids[row]]["status"] = (
+            "shared" if finding["shared_with_peers"] else "finding"
+        )
     findings.sort(key=lambda f: (-f["confidence"], f["plant_id"]))
     return PlantScan(
         findings=pa.Table.from_pylist(findings, schema=PLANT_FINDINGS_SCHEMA),
