@@ -130,7 +130,6 @@ class _Path:
 class _WaterModel:
     expected: Arr  # with dispatch/maintenance ceilings
     potential: Arr  # with maintenance only (what a private line could take)
-    curve: Curve
 
 
 # ----------------------------------------------------------------------------------------------
@@ -339,7 +338,7 @@ def _water_path(
         curve = fit_curve(driver[fit_on], obs[fit_on], settings.bins, quantile)
         raw = curve(driver)
         expected = np.minimum(ceiling, raw)
-        model = _WaterModel(expected, np.minimum(available, raw), curve)
+        model = _WaterModel(expected, np.minimum(available, raw))
         residual = expected - obs
         # a run is judged on the clean days; dispatch and maintenance days are neutral
         floor = settings.min_spread_share * capacity * 24.0
@@ -389,7 +388,7 @@ def _water_path(
             fit_curve(driver[clean], restored[clean], settings.bins, 0.5), obs, clean & ~period
         )
         raw = curve(driver)
-        model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw), curve)
+        model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw))
         residual = model.expected - obs
         # and the draw, measured again against the curve that no longer learned it away
         draw_kw = _draw_kw(residual, obs, raw, ceiling, period & clean, capacity, verdict)
