@@ -738,24 +738,64 @@ def _status(
     }
 
 
-def _peer_ratio(
-    row: int, span: Arr, data: PlantDays, models: dict[int, _WaterModel]
-) -> tuple[float | None, int]:
-    """Median over same-basin peers of observed / expected grid energy in ``span``."""
+@dataclass(frozen=True)
+class _Peers:
+    """How the same-basin peers fared over a finding's period."""
+
+    ratio: float
+    """Median over peers of observed / expected grid energy in the period."""
+    count: int
+    """Peers with enough days to judge."""
+    with_us: int
+    """Peers that fell short in the period (below ``peer_shared_ratio``) but not in the weeks
+    before it: their shortfall began when ours did."""
+
+    def shared(self, settings: PlantScanSettings) -> bool:
+        """A basin-wide shortfall: the median peer fell short, and at least half of the peers'
+        shortfall began with ours. A grid constraint or a bad gauge strikes the basin on one
+        day; private lines in one valley are switched on on days of their own."""
+        return self.ratio < settings.peer_shared_ratio and 2 * self.with_us >= self.count
+
+
+def _share_of_expected(obs: Arr, expected: Arr, days: Arr, min_days: int = 7) -> float | None:
+    ok = days & np.isfinite(obs) & np.isfinite(expected)
+    total = float(expected[ok].sum())
+    if ok.sum() < min_days or total <= 0:
+        return None
+    return float(obs[ok].sum()) / total
+
+
+def _peers(
+    row: int,
+    run: Run,
+    data: PlantDays,
+    models: dict[int, _WaterModel],
+    settings: PlantScanSettings,
+    before_days: int = 60,
+) -> _Peers | None:
+    """How the same-basin peers fared over ``run`` and in the ``before_days`` before it."""
     basin = data.basin[row]
-    ratios = []
+    span = run.mask(data.days)
+    before = np.zeros(data.days, dtype=bool)
+    before[max(0, run.start - before_days) : run.start] = True
+    ratios: list[float] = []
+    with_us = 0
     for j, other in enumerate(data.basin):
         if j == row or other != basin or basin is None or j not in models:
             continue
-        obs = data.tie_kwh[j]
-        expected = models[j].expected
-        ok = span & np.isfinite(obs) & np.isfinite(expected)
-        total = float(expected[ok].sum())
-        if ok.sum() >= 7 and total > 0:
-            ratios.append(float(obs[ok].sum()) / total)
+        obs, expected = data.tie_kwh[j], models[j].expected
+        during = _share_of_expected(obs, expected, span)
+        if during is None:
+            continue
+        ratios.append(during)
+        earlier = _share_of_expected(obs, expected, before, min_days=21)
+        if during < settings.peer_shared_ratio and (
+            earlier is None or earlier >= settings.peer_shared_ratio
+        ):
+            with_us += 1
     if not ratios:
-        return None, 0
-    return float(np.median(ratios)), len(ratios)
+        return None
+    return _Peers(float(np.median(ratios)), len(ratios), with_us)
 
 
 def _finding(
@@ -775,20 +815,20 @@ def _finding(
     ok = span & np.isfinite(obs) & np.isfinite(lead.expected)
     expected_kwh = float(lead.expected[ok].sum())
     observed_kwh = float(obs[ok].sum())
-    peer_ratio, peer_count = _peer_ratio(row, span, data, models)
+    peers = _peers(row, run, data, models, settings)
     own_ratio = observed_kwh / expected_kwh if expected_kwh > 0 else None
     shared = (
         lead.reason == "plants.shortfall_unexplained"
         and len(paths) == 1
-        and peer_ratio is not None
-        and peer_ratio < settings.peer_shared_ratio
+        and peers is not None
+        and peers.shared(settings)
     )
     reasons = [p.reason for p in paths]
     if shared:
         reasons = ["plants.shortfall_shared"]
     capacity = float(data.capacity_kw[row])
     ruled_out = _ruled_out(
-        row, span, lead, data, (peer_ratio, peer_count, own_ratio), driver, settings
+        row, span, lead, data, peers, own_ratio, driver, settings
     )
     if lead.reason == "plants.terminal_tie_gap":
         threshold = settings.gap_threshold
@@ -856,11 +896,11 @@ def _ruled_out(
     span: Arr,
     lead: _Path,
     data: PlantDays,
-    ratios: tuple[float | None, int, float | None],
+    peers: _Peers | None,
+    own_ratio: float | None,
     driver: str,
     settings: PlantScanSettings,
 ) -> list[dict[str, Any]]:
-    peer_ratio, peer_count, own_ratio = ratios
     out: list[dict[str, Any]] = []
     water = data.water[row]
     if np.isfinite(water[span]).any():
@@ -917,17 +957,23 @@ def _ruled_out(
                 "loss_share": round(share, 4),
             }
         )
-    if peer_ratio is not None:
+    if peers is not None:
+        if peers.shared(settings):
+            finding = "same-basin peers fell short too, from the same weeks"
+        elif peers.ratio < settings.peer_shared_ratio:
+            finding = (
+                "same-basin peers fell short too, but most of them already before this period: "
+                "not one event striking the basin"
+            )
+        else:
+            finding = "same-basin peers produced what their water allowed"
         out.append(
             {
                 "explanation": "peers",
-                "finding": (
-                    "same-basin peers produced what their water allowed"
-                    if peer_ratio >= settings.peer_shared_ratio
-                    else "same-basin peers fell short too"
-                ),
-                "peer_median_share_of_expected": round(peer_ratio, 3),
-                "peers": peer_count,
+                "finding": finding,
+                "peer_median_share_of_expected": round(peers.ratio, 3),
+                "peers": peers.count,
+                "peers_short_from_this_period": peers.with_us,
                 "plant_share_of_expected": None if own_ratio is None else round(own_ratio, 3),
             }
         )
