@@ -405,7 +405,86 @@ def _water_path(
         if steady < settings.min_steady_share:
             return None, model  # against the refitted curve the shortfall is not a steady draw
         verdict = replace(verdict, steady_share=steady)
+    verdict, model = _widest_period(
+        verdict, model, obs, driver, clean, ceiling, available, settings, own_gauge=own_gauge
+    )
     return replace(verdict, onset_step=_onset_step(verdict, feeding)), model
+
+
+def _widest_period(
+    verdict: _Path,
+    model: _WaterModel,
+    obs: Arr,
+    driver: Arr,
+    clean: Arr,
+    ceiling: Arr,
+    available: Arr,
+    settings: PlantScanSettings,
+    *,
+    own_gauge: bool,
+    step: int = 7,
+) -> tuple[_Path, _WaterModel]:
+    """The period and draw of a reported line, where the plant's days agree best with one
+    output curve.
+
+    A line that ran through a season the curve never saw honest days of teaches the curve its
+    own shortfall, and the likelihood refinement then stops at that season. Here each earlier
+    start and later end (weekly), then — against the plant's own gauge — each draw from half to
+    twice the measured one, is tried
+    with the draw added back over the whole period, the curve refitted on every clean day, and
+    the candidate kept whose restored days lie closest to their curve (least absolute
+    deviation, the loss a binned-median curve minimises). On a proxy of its water the curve is
+    loose enough to absorb part of any draw, and the draw measured on the days the turbines
+    would have been full is kept. The detection itself is not re-judged: only how long the line
+    ran, and what it took.
+    """
+    if verdict.diverted_kw <= 0:
+        return verdict, model
+    days = obs.size
+    potential = np.where(np.isfinite(model.potential), np.maximum(model.potential, 0.0), 0.0)
+
+    def restored(start: int, end: int, draw: float) -> Arr:
+        out = obs.copy()
+        out[start : end + 1] += np.minimum(draw, potential[start : end + 1])
+        return out
+
+    def loss(start: int, end: int, draw: float) -> float:
+        series = restored(start, end, draw)[clean]
+        curve = fit_curve(driver[clean], series, settings.bins, 0.5)
+        return float(np.nansum(np.abs(series - curve(driver[clean]))))
+
+    run = verdict.run
+    draw = verdict.diverted_kw * 24.0
+    starts = sorted({run.start, *range(run.start % step, run.start, step)})
+    ends = sorted({run.end, *range(run.end + step, days, step), days - 1})
+    start = min(starts, key=lambda s: (loss(s, run.end, draw), -s))
+    end = min(ends, key=lambda e: (loss(start, e, draw), e))
+    factors = np.round(np.arange(0.5, 2.001, 0.05), 2)
+    if own_gauge:
+        draw *= float(min(factors, key=lambda f: (loss(start, end, draw * f), abs(f - 1.0))))
+    if (start, end, draw) == (run.start, run.end, verdict.diverted_kw * 24.0):
+        return verdict, model
+    period = Run(start, end, run.score)
+    mask = period.mask(days)
+    curve = _with_plateau(
+        fit_curve(driver[clean], restored(start, end, draw)[clean], settings.bins, 0.5),
+        obs,
+        clean & ~mask,
+    )
+    raw = curve(driver)
+    model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw))
+    room = np.where(np.isfinite(model.potential), np.maximum(model.potential, 0.0), 0.0)
+    return (
+        replace(
+            verdict,
+            run=period,
+            diverted_kw=draw / 24.0,
+            diverted_kwh=float(np.minimum(draw, room)[mask].sum()),
+            expected=model.expected,
+            residual=model.expected - obs,
+        ),
+        model,
+    )
 
 
 def _scatter(residual: Arr, days: Arr) -> float:
@@ -827,9 +906,7 @@ def _finding(
     if shared:
         reasons = ["plants.shortfall_shared"]
     capacity = float(data.capacity_kw[row])
-    ruled_out = _ruled_out(
-        row, span, lead, data, peers, own_ratio, driver, settings
-    )
+    ruled_out = _ruled_out(row, span, lead, data, peers, own_ratio, driver, settings)
     if lead.reason == "plants.terminal_tie_gap":
         threshold = settings.gap_threshold
     elif driver.startswith("gauge "):
