@@ -664,7 +664,7 @@ def _verdict(
         threshold = settings.gap_threshold
     else:
         threshold = settings.water_threshold if own_gauge else settings.proxy_water_threshold
-        if vouched:
+        if vouched and not own_gauge:
             threshold *= settings.vouched_factor
         if (
             not own_gauge

@@ -44,9 +44,11 @@ class PlantScanSettings:
     """The same for a plant without its own gauge, judged against a neighbour's gauge or the
     basin's water: a proxy's errors come in runs of their own."""
     vouched_factor: float = 2.0
-    """…times this when the plant files terminal readings that agree with its grid-tie meter
-    (a tap between them would show; against water the line must then also be hiding behind
-    made-up terminal readings, a further claim that needs stronger evidence)."""
+    """…times this when such a plant files terminal readings that agree with its grid-tie meter
+    (a tap between them would show; against a proxy of its water the line must then also be
+    hiding behind made-up terminal readings, a further claim that needs stronger evidence). A
+    plant with its own gauge is not given the benefit: its water model's errors do not depend
+    on what its terminal meter says."""
     drought_ratio: float = 0.5
     """A basin is in drought on a day its water is below this share of the usual at that time of
     year…"""
