@@ -124,6 +124,9 @@ class _Path:
     when a line is switched on; NaN when the plant delivered nothing on either side)."""
     draw_to_scatter: float = 0.0
     """The draw [kWh/day] over the plant's robust day-to-day scatter outside the run."""
+    detected: Run | None = None
+    """The run as detected, when the reported period was widened from it: the peers are
+    judged on the weeks the evidence came from."""
 
 
 @dataclass(frozen=True)
@@ -478,6 +481,7 @@ def _widest_period(
         replace(
             verdict,
             run=period,
+            detected=run,
             diverted_kw=draw / 24.0,
             diverted_kwh=float(np.minimum(draw, room)[mask].sum()),
             expected=model.expected,
@@ -894,7 +898,7 @@ def _finding(
     ok = span & np.isfinite(obs) & np.isfinite(lead.expected)
     expected_kwh = float(lead.expected[ok].sum())
     observed_kwh = float(obs[ok].sum())
-    peers = _peers(row, run, data, models, settings)
+    peers = _peers(row, lead.detected or run, data, models, settings)
     own_ratio = observed_kwh / expected_kwh if expected_kwh > 0 else None
     shared = (
         lead.reason == "plants.shortfall_unexplained"
