@@ -212,3 +212,76 @@ def test_no_generation_is_an_error() -> None:
     plants = pa.Table.from_pylist([{"plant_id": "P1", "capacity_kw": 1.0}], schema=PLANTS_SCHEMA)
     with pytest.raises(ValueError, match="no generation"):
         scan_plants(plants, GENERATION_SCHEMA.empty_table())
+
+
+def test_a_shortfall_every_plant_of_the_basin_shares_from_one_day_is_marked_shared(
+    river: np.ndarray,
+) -> None:
+    honest = _plant_kw(river)
+    capped = honest.copy()
+    capped[500:600] = np.minimum(capped[500:600], 0.6 * CAPACITY_KW)  # an unrecorded grid limit
+    names = ["P1", "P2", "P3", "P4"]
+    plants, gen, inflow = _tables(
+        {name: _noisy(capped, 20 + k) for k, name in enumerate(names)},
+        gauged={name: _noisy(river, 30 + k, 0.03) for k, name in enumerate(names)},
+    )
+    findings = scan_plants(plants, gen, inflow).findings.to_pylist()
+    assert findings, "the limit is a shortfall against water"
+    for finding in findings:
+        assert finding["shared_with_peers"]
+        assert finding["reasons"] == "plants.shortfall_shared"
+        peers = next(x for x in json.loads(finding["ruled_out"]) if x["explanation"] == "peers")
+        assert peers["peers_short_from_this_period"] >= peers["peers"] / 2
+
+
+def test_peers_on_lines_of_their_own_do_not_make_a_line_basin_wide(river: np.ndarray) -> None:
+    honest = _plant_kw(river)
+    day = np.arange(DAYS)
+
+    def diverting(first: int, draw_kw: float) -> np.ndarray:
+        return honest - np.where(day >= first, np.minimum(draw_kw, honest), 0.0)
+
+    series = {
+        "P1": diverting(480, 450.0),
+        "P2": diverting(250, 600.0),  # two neighbours on private lines since the first autumn
+        "P3": diverting(270, 600.0),
+        "P4": honest,
+    }
+    plants, gen, inflow = _tables(
+        {name: _noisy(kw, 40 + k) for k, (name, kw) in enumerate(series.items())},
+        gauged={name: _noisy(river, 50 + k, 0.03) for k, name in enumerate(series)},
+    )
+    findings = {f["plant_id"]: f for f in scan_plants(plants, gen, inflow).findings.to_pylist()}
+    assert set(findings) == {"P1", "P2", "P3"}
+    assert not any(f["shared_with_peers"] for f in findings.values())
+    assert abs((findings["P1"]["period_start_date"] - (START + timedelta(days=480))).days) <= 10
+
+
+def test_a_line_through_most_of_the_record_is_credited_from_its_first_day(
+    river: np.ndarray,
+) -> None:
+    honest = _plant_kw(river)
+    draw_kw, first = 350.0, 230  # from the first autumn to the end: two thirds of the record
+    taken = np.where(np.arange(DAYS) >= first, np.minimum(draw_kw, honest), 0.0)
+    plants, gen, inflow = _tables(
+        {"P1": _noisy(honest - taken, 61), "P2": _noisy(honest, 62)},
+        gauged={"P1": _noisy(river, 63, 0.03), "P2": _noisy(river, 64, 0.03)},
+    )
+    findings = scan_plants(plants, gen, inflow).findings.to_pylist()
+    assert [f["plant_id"] for f in findings] == ["P1"]
+    finding = findings[0]
+    assert abs((finding["period_start_date"] - (START + timedelta(days=first))).days) <= 14
+    assert finding["diverted_kwh"] == pytest.approx(taken.sum() * 24, rel=0.15)
+    line = json.loads(finding["evidence"])["lines"][0]
+    assert line["test"] in ("run", "profile")
+    assert line["likelihood_ratio"] > PlantScanSettings().profile_threshold
+
+
+def test_an_honest_plant_has_no_likelihood_for_a_line(river: np.ndarray) -> None:
+    honest = _plant_kw(river)
+    plants, gen, inflow = _tables(
+        {f"P{k}": _noisy(honest, 70 + k) for k in range(1, 5)},
+        gauged={f"P{k}": _noisy(river, 80 + k, 0.03) for k in range(1, 5)},
+    )
+    strict = PlantScanSettings(water_threshold=1e9, proxy_water_threshold=1e9)
+    assert scan_plants(plants, gen, inflow, settings=strict).findings.num_rows == 0

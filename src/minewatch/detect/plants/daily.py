@@ -93,7 +93,10 @@ def plant_days(
     day = _local_days(generation.column("interval_start_at"))
     first, last = int(day.min()), int(day.max())
     n_days = last - first + 1
-    rows = np.array([index.get(str(p), -1) for p in generation.column("plant_id").to_pylist()])
+    found = pc.index_in(
+        pc.cast(generation.column("plant_id"), pa.string()), value_set=pa.array(ids, pa.string())
+    )
+    rows = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     keep = rows >= 0
     cell = rows[keep] * n_days + (day[keep] - first)
     size = len(ids) * n_days

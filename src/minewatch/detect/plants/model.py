@@ -51,15 +51,34 @@ def fit_curve(x: Arr, y: Arr, bins: int, quantile: float) -> Curve:
     x, y : numeric arrays of the same length (NaN pairs are ignored).
     bins : number of quantile bins of ``x`` (fewer when there are few points; at least 3 points
         a bin).
-    quantile : which quantile of ``y`` summarises a bin (0.5: median).
+    quantile : which quantile of ``y`` summarises a bin (0.5: median), interpolated linearly
+        between order statistics as :func:`numpy.quantile` does.
     """
-    parts = _quantile_bins(x, y, bins, per_bin=3)
-    if not parts:
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if x.size == 0:
         return Curve(np.array([0.0]), np.array([0.0]))
-    kx = np.array([np.median(px) for px, _ in parts])
-    ky = np.maximum.accumulate(np.array([np.quantile(py, quantile) for _, py in parts]))
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    n_bins = max(1, min(bins, x.size // 3))
+    edges = np.linspace(0, x.size, n_bins + 1).astype(int)
+    counts = np.diff(edges)
+    member = np.repeat(np.arange(n_bins), counts)
+    # every bin's values sorted in place, bins in order: one sort for all of them
+    y_sorted = y[np.lexsort((y, member))]
+    kx = _order_statistic(x, edges[:-1], counts, 0.5)  # x is sorted within each bin already
+    ky = np.maximum.accumulate(_order_statistic(y_sorted, edges[:-1], counts, quantile))
     kx, first = np.unique(kx, return_index=True)
     return Curve(kx, ky[first])
+
+
+def _order_statistic(values: Arr, starts: Arr, counts: Arr, quantile: float) -> Arr:
+    """The ``quantile`` of each run ``values[start : start + count]`` (each sorted)."""
+    position = starts + quantile * (counts - 1)
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, starts + counts - 1)
+    weight = position - low
+    return np.asarray(values[low] + weight * (values[high] - values[low]))
 
 
 def _quantile_bins(x: Arr, y: Arr, bins: int, per_bin: int) -> list[tuple[Arr, Arr]]:

@@ -47,6 +47,7 @@ from minewatch.detect.plants.model import (
     best_run,
     binned_spread,
     fit_curve,
+    persistence,
     robust_scale,
     standardise,
     step_robust_spread,
@@ -127,6 +128,13 @@ class _Path:
     detected: Run | None = None
     """The run as detected, when the reported period was widened from it: the peers are
     judged on the weeks the evidence came from."""
+    ratio: float = float("nan")
+    """The profile likelihood ratio of a line against water (see :class:`_Profile`)."""
+    test: str = "run"
+    """Which test reported it: ``run`` (the run statistic, then confirmed) or ``profile`` (the
+    profile likelihood ratio)."""
+    threshold: float = float("nan")
+    """The evidence ``score`` had to reach."""
 
 
 @dataclass(frozen=True)
@@ -353,6 +361,36 @@ def _water_path(
         suspect = run.mask(days)
     if run is None or model is None:
         return None, model
+    args = (obs, driver, clean, ceiling, available, capacity, settings)
+    verdict, last = _confirmed(
+        run, model, residual, *args, own_gauge=own_gauge, vouched=vouched, drought=drought
+    )
+    if verdict is not None:
+        return verdict, last
+    verdict, restored = _profiled(run, model, residual, *args, own_gauge=own_gauge, drought=drought)
+    return (verdict, restored) if verdict is not None else (None, last)
+
+
+def _confirmed(
+    run: Run,
+    model: _WaterModel,
+    residual: Arr,
+    obs: Arr,
+    driver: Arr,
+    clean: Arr,
+    ceiling: Arr,
+    available: Arr,
+    capacity: float,
+    settings: PlantScanSettings,
+    *,
+    own_gauge: bool,
+    vouched: bool,
+    drought: Arr | None,
+) -> tuple[_Path | None, _WaterModel]:
+    """The detected run judged (:func:`_verdict`), its period refined with the curve refitted,
+    and judged again for a real and steady draw; the last model either way."""
+    days = obs.size
+    suspect = run.mask(days)
     verdict = _verdict(
         "plants.shortfall_unexplained",
         run,
@@ -414,6 +452,101 @@ def _water_path(
     return replace(verdict, onset_step=_onset_step(verdict, feeding)), model
 
 
+@dataclass(frozen=True)
+class _Profile:
+    """A private line's period and draw where the plant's days agree best with one curve."""
+
+    start: int
+    end: int
+    draw: float
+    """[kWh/day]"""
+    ratio: float
+    """Evidence for the line against none: the drop in absolute deviation from the curve when
+    the draw is added back over the period, in units of the deviation that remains, divided by
+    its persistence (a profile likelihood ratio under Laplace errors)."""
+
+
+def _profile(
+    run: Run,
+    draw: float,
+    obs: Arr,
+    driver: Arr,
+    clean: Arr,
+    potential: Arr,
+    settings: PlantScanSettings,
+    *,
+    own_gauge: bool,
+    step: int = 7,
+) -> _Profile:
+    """Each earlier start and later end (weekly), then — against the plant's own gauge — each
+    draw from half to twice ``draw``, tried with the draw added back over the whole period and
+    the curve refitted on every clean day; kept, the candidate whose restored days lie closest
+    to their curve (least absolute deviation, the loss a binned-median curve minimises).
+
+    Only days in flow bins that the period shares with days outside it can tell: where a line
+    ran through every day of a season, the refitted curve takes the draw in either way. On a
+    proxy of its water the curve is loose enough to absorb part of any draw, and ``draw`` is
+    kept.
+    """
+    days = obs.size
+    room = np.where(np.isfinite(potential), np.maximum(potential, 0.0), 0.0)
+
+    def deviations(start: int, end: int, kwh: float) -> Arr:
+        series = obs.copy()
+        series[start : end + 1] += np.minimum(kwh, room[start : end + 1])
+        series = series[clean]
+        curve = fit_curve(driver[clean], series, settings.bins, 0.5)
+        return np.asarray(series - curve(driver[clean]))
+
+    def loss(start: int, end: int, kwh: float) -> float:
+        return float(np.nansum(np.abs(deviations(start, end, kwh))))
+
+    starts = sorted({run.start, *range(run.start % step, run.start, step)})
+    ends = sorted({run.end, *range(run.end + step, days, step), days - 1})
+    factors = np.round(np.arange(0.5, 2.001, 0.05), 2)
+    end = run.end
+    for _ in range(2 if own_gauge else 1):  # the period and the draw, each given the other
+        start = min(starts, key=lambda s: (loss(s, end, draw), -s))
+        end = min(ends, key=lambda e: (loss(start, e, draw), e))
+        if own_gauge:
+            best = min(factors, key=lambda f: (loss(start, end, draw * f), abs(f - 1.0)))
+            draw *= float(best)
+    null = loss(0, -1, 0.0)
+    left = deviations(start, end, draw)
+    alternative = float(np.nansum(np.abs(left)))
+    scale = alternative / max(int(clean.sum()), 1)
+    if scale <= 0:
+        return _Profile(start, end, draw, 0.0)
+    series = np.full(days, np.nan)
+    series[clean] = left / scale
+    ratio = (null - alternative) / scale / persistence(series)
+    return _Profile(start, end, draw, float(ratio))
+
+
+def _restored_model(
+    profile: _Profile,
+    obs: Arr,
+    driver: Arr,
+    clean: Arr,
+    potential: Arr,
+    ceiling: Arr,
+    available: Arr,
+    settings: PlantScanSettings,
+) -> tuple[_WaterModel, float]:
+    """The curve refitted with the profile's draw added back over its period (its top at the
+    honest plateau), and the energy the line took."""
+    room = np.where(np.isfinite(potential), np.maximum(potential, 0.0), 0.0)
+    mask = Run(profile.start, profile.end, 0.0).mask(obs.size)
+    restored = np.where(mask, obs + np.minimum(profile.draw, room), obs)
+    curve = _with_plateau(
+        fit_curve(driver[clean], restored[clean], settings.bins, 0.5), obs, clean & ~mask
+    )
+    raw = curve(driver)
+    model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw))
+    left = np.where(np.isfinite(model.potential), np.maximum(model.potential, 0.0), 0.0)
+    return model, float(np.minimum(profile.draw, left)[mask].sum())
+
+
 def _widest_period(
     verdict: _Path,
     model: _WaterModel,
@@ -425,69 +558,117 @@ def _widest_period(
     settings: PlantScanSettings,
     *,
     own_gauge: bool,
-    step: int = 7,
 ) -> tuple[_Path, _WaterModel]:
-    """The period and draw of a reported line, where the plant's days agree best with one
-    output curve.
+    """The period and draw of a confirmed line by :func:`_profile`, and its likelihood ratio.
 
     A line that ran through a season the curve never saw honest days of teaches the curve its
-    own shortfall, and the likelihood refinement then stops at that season. Here each earlier
-    start and later end (weekly), then — against the plant's own gauge — each draw from half to
-    twice the measured one, is tried
-    with the draw added back over the whole period, the curve refitted on every clean day, and
-    the candidate kept whose restored days lie closest to their curve (least absolute
-    deviation, the loss a binned-median curve minimises). On a proxy of its water the curve is
-    loose enough to absorb part of any draw, and the draw measured on the days the turbines
-    would have been full is kept. The detection itself is not re-judged: only how long the line
-    ran, and what it took.
+    own shortfall, and the likelihood refinement then stops at that season. The detection
+    itself is not re-judged: only how long the line ran, and what it took.
     """
     if verdict.diverted_kw <= 0:
         return verdict, model
-    days = obs.size
-    potential = np.where(np.isfinite(model.potential), np.maximum(model.potential, 0.0), 0.0)
-
-    def restored(start: int, end: int, draw: float) -> Arr:
-        out = obs.copy()
-        out[start : end + 1] += np.minimum(draw, potential[start : end + 1])
-        return out
-
-    def loss(start: int, end: int, draw: float) -> float:
-        series = restored(start, end, draw)[clean]
-        curve = fit_curve(driver[clean], series, settings.bins, 0.5)
-        return float(np.nansum(np.abs(series - curve(driver[clean]))))
-
     run = verdict.run
-    draw = verdict.diverted_kw * 24.0
-    starts = sorted({run.start, *range(run.start % step, run.start, step)})
-    ends = sorted({run.end, *range(run.end + step, days, step), days - 1})
-    start = min(starts, key=lambda s: (loss(s, run.end, draw), -s))
-    end = min(ends, key=lambda e: (loss(start, e, draw), e))
-    factors = np.round(np.arange(0.5, 2.001, 0.05), 2)
-    if own_gauge:
-        draw *= float(min(factors, key=lambda f: (loss(start, end, draw * f), abs(f - 1.0))))
-    if (start, end, draw) == (run.start, run.end, verdict.diverted_kw * 24.0):
-        return verdict, model
-    period = Run(start, end, run.score)
-    mask = period.mask(days)
-    curve = _with_plateau(
-        fit_curve(driver[clean], restored(start, end, draw)[clean], settings.bins, 0.5),
+    profile = _profile(
+        run,
+        verdict.diverted_kw * 24.0,
         obs,
-        clean & ~mask,
+        driver,
+        clean,
+        model.potential,
+        settings,
+        own_gauge=own_gauge,
     )
-    raw = curve(driver)
-    model = _WaterModel(np.minimum(ceiling, raw), np.minimum(available, raw))
-    room = np.where(np.isfinite(model.potential), np.maximum(model.potential, 0.0), 0.0)
+    if (profile.start, profile.end, profile.draw) == (
+        run.start,
+        run.end,
+        verdict.diverted_kw * 24.0,
+    ):
+        return replace(verdict, ratio=profile.ratio), model
+    model, diverted = _restored_model(
+        profile, obs, driver, clean, model.potential, ceiling, available, settings
+    )
     return (
         replace(
             verdict,
-            run=period,
+            run=Run(profile.start, profile.end, run.score),
             detected=run,
-            diverted_kw=draw / 24.0,
-            diverted_kwh=float(np.minimum(draw, room)[mask].sum()),
+            diverted_kw=profile.draw / 24.0,
+            diverted_kwh=diverted,
             expected=model.expected,
             residual=model.expected - obs,
+            ratio=profile.ratio,
         ),
         model,
+    )
+
+
+def _profiled(
+    run: Run,
+    model: _WaterModel,
+    residual: Arr,
+    obs: Arr,
+    driver: Arr,
+    clean: Arr,
+    ceiling: Arr,
+    available: Arr,
+    capacity: float,
+    settings: PlantScanSettings,
+    *,
+    own_gauge: bool,
+    drought: Arr | None,
+) -> tuple[_Path | None, _WaterModel]:
+    """A line the run test turned away, judged by its profile likelihood ratio (:func:`_profile`).
+
+    The run statistic sums shortfall against a curve that has already learned part of a long
+    line; the ratio refits the curve both ways. A line that ran for most of the record, or
+    through the seasons that make the run test unsure, is found here; the draw must still be a
+    real load, the period long enough, and a proxy's period not mostly in a basin drought.
+    """
+    days = obs.size
+    inside = run.mask(days) & clean
+    feeding = inside & (obs > 0.02 * capacity * 24.0) & np.isfinite(residual)
+    if feeding.sum() < settings.min_feeding_days:
+        return None, model
+    draw = float(np.median(residual[feeding]))
+    if draw / 24.0 < max(settings.min_shortfall_kw, settings.min_water_shortfall_share * capacity):
+        return None, model
+    profile = _profile(
+        run, draw, obs, driver, clean, model.potential, settings, own_gauge=own_gauge
+    )
+    threshold = settings.profile_threshold * (1.0 if own_gauge else settings.proxy_profile_factor)
+    period = Run(profile.start, profile.end, profile.ratio)
+    if profile.ratio < threshold or period.days < settings.min_water_segment_days:
+        return None, model
+    if (
+        not own_gauge
+        and drought is not None
+        and drought[period.mask(days)].mean() > (settings.max_drought_share)
+    ):
+        return None, model
+    restored, diverted = _restored_model(
+        profile, obs, driver, clean, model.potential, ceiling, available, settings
+    )
+    left = restored.expected - obs
+    span = period.mask(days)
+    within = span & clean & (obs > 0.02 * capacity * 24.0) & np.isfinite(left)
+    steady = _steady_share(left, within, profile.draw / 24.0, _scatter(left, clean & ~span))
+    return (
+        _Path(
+            reason="plants.shortfall_unexplained",
+            run=period,
+            score=profile.ratio,
+            expected=restored.expected,
+            observed=obs,
+            residual=left,
+            diverted_kw=profile.draw / 24.0,
+            diverted_kwh=diverted,
+            steady_share=steady,
+            detected=run,
+            ratio=profile.ratio,
+            test="profile",
+            threshold=threshold,
+        ),
+        restored,
     )
 
 
@@ -711,6 +892,7 @@ def _verdict(
         diverted_kwh=diverted,
         steady_share=steady,
         draw_to_scatter=draw_kw * 24.0 / scatter if scatter else 0.0,
+        threshold=threshold,
     )
 
 
@@ -830,8 +1012,9 @@ class _Peers:
     count: int
     """Peers with enough days to judge."""
     with_us: int
-    """Peers that fell short in the period (below ``peer_shared_ratio``) but not in the weeks
-    before it: their shortfall began when ours did."""
+    """Peers that fell short in the weeks after the period's first day (below
+    ``peer_shared_ratio``) but not in the weeks before it: their shortfall began when ours
+    did."""
 
     def shared(self, settings: PlantScanSettings) -> bool:
         """A basin-wide shortfall: the median peer fell short, and at least half of the peers'
@@ -854,13 +1037,16 @@ def _peers(
     data: PlantDays,
     models: dict[int, _WaterModel],
     settings: PlantScanSettings,
-    before_days: int = 60,
+    window: int = 60,
 ) -> _Peers | None:
-    """How the same-basin peers fared over ``run`` and in the ``before_days`` before it."""
+    """How the same-basin peers fared over ``run``, and in the ``window`` days before and after
+    its first day."""
     basin = data.basin[row]
     span = run.mask(data.days)
     before = np.zeros(data.days, dtype=bool)
-    before[max(0, run.start - before_days) : run.start] = True
+    before[max(0, run.start - window) : run.start] = True
+    after = np.zeros(data.days, dtype=bool)
+    after[run.start : min(run.end + 1, run.start + window)] = True
     ratios: list[float] = []
     with_us = 0
     for j, other in enumerate(data.basin):
@@ -871,9 +1057,12 @@ def _peers(
         if during is None:
             continue
         ratios.append(during)
+        onset = _share_of_expected(obs, expected, after)
         earlier = _share_of_expected(obs, expected, before, min_days=21)
-        if during < settings.peer_shared_ratio and (
-            earlier is None or earlier >= settings.peer_shared_ratio
+        if (
+            onset is not None
+            and onset < settings.peer_shared_ratio
+            and (earlier is None or earlier >= settings.peer_shared_ratio)
         ):
             with_us += 1
     if not ratios:
@@ -911,13 +1100,7 @@ def _finding(
         reasons = ["plants.shortfall_shared"]
     capacity = float(data.capacity_kw[row])
     ruled_out = _ruled_out(row, span, lead, data, peers, own_ratio, driver, settings)
-    if lead.reason == "plants.terminal_tie_gap":
-        threshold = settings.gap_threshold
-    elif driver.startswith("gauge "):
-        threshold = settings.water_threshold
-    else:
-        threshold = settings.proxy_water_threshold
-    confidence = float(1.0 - np.exp(-lead.score / max(threshold, 1e-9)))
+    confidence = float(1.0 - np.exp(-lead.score / max(lead.threshold, 1e-9)))
     if len(paths) > 1:
         confidence = max(confidence, 0.99)
     if shared:
@@ -955,6 +1138,9 @@ def _finding(
                         "score": round(p.score, 2),
                         "diverted_kw": round(p.diverted_kw, 1),
                         "diverted_kwh": round(p.diverted_kwh, 1),
+                        "test": p.test,
+                        "threshold": round(p.threshold, 2),
+                        "likelihood_ratio": None if not np.isfinite(p.ratio) else round(p.ratio, 1),
                         "steady_share": round(p.steady_share, 3),
                         "draw_to_scatter": round(p.draw_to_scatter, 2),
                         "onset_step": None

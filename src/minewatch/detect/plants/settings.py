@@ -49,6 +49,12 @@ class PlantScanSettings:
     hiding behind made-up terminal readings, a further claim that needs stronger evidence). A
     plant with its own gauge is not given the benefit: its water model's errors do not depend
     on what its terminal meter says."""
+    profile_threshold: float = 40.0
+    """A shortfall against water that the run test turns away is still reported when its profile
+    likelihood ratio — the curve refitted with and without the line — reaches this (its own
+    gauge); the ratio of an honest plant stays near its count of free parameters…"""
+    proxy_profile_factor: float = 2.5
+    """…times this against a proxy of its water."""
     drought_ratio: float = 0.5
     """A basin is in drought on a day its water is below this share of the usual at that time of
     year…"""
