@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,25 @@ def test_upper_quantile_fit_follows_the_honest_days() -> None:
     y = np.where(rng.random(1000) < 0.6, honest - 2.0, honest)
     assert fit_curve(x, y, 10, 0.8)(np.array([5.0]))[0] == pytest.approx(5.0, abs=0.3)
     assert fit_curve(x, y, 10, 0.5)(np.array([5.0]))[0] < 4.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 47, 731])
+@pytest.mark.parametrize("quantile", [0.2, 0.5, 0.8])
+def test_curve_knots_are_numpys_quantiles_of_equal_count_bins(n: int, quantile: float) -> None:
+    rng = np.random.default_rng(n)
+    x = rng.gamma(2.0, size=n)
+    x[: n // 4] = 1.0  # ties in the driver
+    y = rng.normal(size=n)
+    order = np.argsort(x, kind="stable")
+    bins = max(1, min(16, n // 3))
+    edges = np.linspace(0, n, bins + 1).astype(int)
+    parts = [order[a:b] for a, b in pairwise(edges.tolist())]
+    knots_x = np.array([np.median(x[p]) for p in parts])
+    knots_y = np.maximum.accumulate([np.quantile(y[p], quantile) for p in parts])
+    knots_x, first = np.unique(knots_x, return_index=True)
+    curve = fit_curve(x, y, 16, quantile)
+    np.testing.assert_allclose(curve.knots_x, knots_x)
+    np.testing.assert_allclose(curve.knots_y, knots_y[first])
 
 
 def test_robust_scale_of_a_normal_sample_and_of_too_little() -> None:
