@@ -138,6 +138,27 @@ class _Path:
 
 
 @dataclass(frozen=True)
+class _FirstPass:
+    """The run the first fits found, and the model and residual it was found against."""
+
+    run: Run
+    model: _WaterModel
+    residual: Arr
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One plant's days as the water line of evidence reads them."""
+
+    obs: Arr  # grid-tie energy [kWh/day]
+    driver: Arr  # its water
+    clean: Arr  # days with both and no dispatch or maintenance record
+    ceiling: Arr  # the most records allowed [kWh/day]
+    available: Arr  # the most maintenance left (what a private line could take)
+    capacity: float  # [kW]
+
+
+@dataclass(frozen=True)
 class _WaterModel:
     expected: Arr  # with dispatch/maintenance ceilings
     potential: Arr  # with maintenance only (what a private line could take)
@@ -361,26 +382,22 @@ def _water_path(
         suspect = run.mask(days)
     if run is None or model is None:
         return None, model
-    args = (obs, driver, clean, ceiling, available, capacity, settings)
+    series = _Series(obs, driver, clean, ceiling, available, capacity)
+    first_pass = _FirstPass(run, model, residual)
     verdict, last = _confirmed(
-        run, model, residual, *args, own_gauge=own_gauge, vouched=vouched, drought=drought
+        first_pass, series, settings, own_gauge=own_gauge, vouched=vouched, drought=drought
     )
     if verdict is not None:
         return verdict, last
-    verdict, restored = _profiled(run, model, residual, *args, own_gauge=own_gauge, drought=drought)
+    verdict, restored = _profiled(
+        first_pass, series, settings, own_gauge=own_gauge, drought=drought
+    )
     return (verdict, restored) if verdict is not None else (None, last)
 
 
 def _confirmed(
-    run: Run,
-    model: _WaterModel,
-    residual: Arr,
-    obs: Arr,
-    driver: Arr,
-    clean: Arr,
-    ceiling: Arr,
-    available: Arr,
-    capacity: float,
+    first: _FirstPass,
+    series: _Series,
     settings: PlantScanSettings,
     *,
     own_gauge: bool,
@@ -389,6 +406,9 @@ def _confirmed(
 ) -> tuple[_Path | None, _WaterModel]:
     """The detected run judged (:func:`_verdict`), its period refined with the curve refitted,
     and judged again for a real and steady draw; the last model either way."""
+    run, model, residual = first.run, first.model, first.residual
+    obs, driver, clean = series.obs, series.driver, series.clean
+    ceiling, available, capacity = series.ceiling, series.available, series.capacity
     days = obs.size
     suspect = run.mask(days)
     verdict = _verdict(
@@ -603,15 +623,8 @@ def _widest_period(
 
 
 def _profiled(
-    run: Run,
-    model: _WaterModel,
-    residual: Arr,
-    obs: Arr,
-    driver: Arr,
-    clean: Arr,
-    ceiling: Arr,
-    available: Arr,
-    capacity: float,
+    first: _FirstPass,
+    series: _Series,
     settings: PlantScanSettings,
     *,
     own_gauge: bool,
@@ -624,6 +637,9 @@ def _profiled(
     through the seasons that make the run test unsure, is found here; the draw must still be a
     real load, the period long enough, and a proxy's period not mostly in a basin drought.
     """
+    run, model, residual = first.run, first.model, first.residual
+    obs, driver, clean = series.obs, series.driver, series.clean
+    ceiling, available, capacity = series.ceiling, series.available, series.capacity
     days = obs.size
     inside = run.mask(days) & clean
     feeding = inside & (obs > 0.02 * capacity * 24.0) & np.isfinite(residual)
