@@ -32,7 +32,18 @@ from minewatch.reference.ledger import (
 
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
-TABLES = ["project_machine", "project", "lead", "enterprise", "audit_event", "ip_allocation"]
+TABLES = [
+    "case_lead",
+    "site_check",
+    "case_measure",
+    "mining_case",
+    "project_machine",
+    "project",
+    "lead",
+    "enterprise",
+    "audit_event",
+    "ip_allocation",
+]
 
 
 @pytest.fixture(autouse=True)

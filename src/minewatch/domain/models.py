@@ -2,6 +2,7 @@
 
 from minewatch.domain.allocations.models import IpAllocation
 from minewatch.domain.audit.models import AuditEvent, AuditHead
+from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
 from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.leads.models import Lead
@@ -11,9 +12,13 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Case",
+    "CaseLead",
     "Enterprise",
     "IpAllocation",
     "Lead",
+    "Measure",
     "Project",
     "ProjectMachine",
+    "SiteCheck",
 ]

@@ -85,12 +85,12 @@ def lead_image(lead: Lead) -> JsonObject:
     }
 
 
-def _key(lead: Lead) -> str:
+def lead_key(lead: Lead) -> str:
     return f"{lead.source}:{lead.subject}"[:50] + f"#{lead.id}"
 
 
 def _all_images(session: Session) -> dict[str, JsonObject]:
-    return {_key(lead): lead_image(lead) for lead in session.scalars(select(Lead))}
+    return {lead_key(lead): lead_image(lead) for lead in session.scalars(select(Lead))}
 
 
 register_state_reader(ENTITY, _all_images)
@@ -153,7 +153,7 @@ def record_leads(
             continue
         lead.last_seen_at = when
         append_event(
-            session, actor=actor, entity_type=ENTITY, entity_id=_key(lead),
+            session, actor=actor, entity_type=ENTITY, entity_id=lead_key(lead),
             action="create" if before is None else "update", before=before, after=after,
             reason=f"{data.source} scan", at=when,
         )  # fmt: skip

@@ -1,0 +1,675 @@
+"""Cases: leads fused into sites, and every transition of the state machine as one function.
+
+Each transition (:mod:`minewatch.domain.cases.states`) is checked three ways before anything is
+written: the stage the case is in, the actor's role, and the actor's region (a user acts only on
+cases in their region and below). It then sets the new stage and its deadline and appends one
+event to the audit chain with the actor, the reason and the time, in the caller's transaction.
+
+Two people editing one case at once cannot both win: the case row carries a version, and a write
+made from a stale copy fails with :class:`ConcurrentEditError` instead of overwriting the other
+(``expected_version`` lets a caller that showed the case to a user insist on the version the user
+saw).
+
+Fusion (:func:`fuse_leads`) attaches each open lead to the case of the same site — same account
+number, same credit code, same subject — or opens a case. A lead from a later week's scan is the
+same lead row refreshed (one open lead per source and subject), so it stays on its case; a new
+lead on a cleared site attaches to that case as evidence of a relapse for a person to judge.
+Confidence combines the sources as independent witnesses, ``1 − Π(1 − pᵢ)`` over the best lead
+of each source, so two sources agreeing count for more than one source repeating itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.cases.models import (
+    Case,
+    CaseLead,
+    CheckOutcome,
+    Measure,
+    MeasureKind,
+    MeasureStatus,
+    SiteCheck,
+)
+from minewatch.domain.cases.states import RULES, STAGE_DAYS, CaseStatus, Role, Transition, allowed
+from minewatch.domain.db import utcnow
+from minewatch.domain.leads.models import Lead
+from minewatch.domain.leads.service import OPEN as LEAD_OPEN
+from minewatch.domain.leads.service import lead_image, lead_key
+from minewatch.domain.ledger.service import save_entry
+from minewatch.errors import MineWatchError
+from minewatch.reference import regions
+from minewatch.reference.ledger import LedgerEntry
+
+ENTITY = "case"
+LEAD_ENTITY = "lead"
+DISMISSED_LEAD = "dismissed"
+"""A lead whose site was checked and found clean: a labelled negative for the detectors."""
+CONFIRMED_LEAD = "confirmed"
+
+_CLOSED = frozenset({CaseStatus.DISMISSED})
+_AFTER_CLEARING = frozenset({CaseStatus.CLEARED, CaseStatus.RECHECKED})
+
+
+class CaseError(MineWatchError):
+    """A case operation that cannot be done as asked."""
+
+
+class TransitionRefusedError(CaseError):
+    """The stage, the role or the region does not allow the transition."""
+
+
+class ConcurrentEditError(CaseError):
+    """Someone else changed the case since it was read."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes an action: a user name, a role and the region they answer for."""
+
+    name: str
+    role: Role
+    region_code: str = regions.NATIONAL
+
+    def covers(self, region_code: str | None) -> bool:
+        """Whether ``region_code`` lies in the actor's region (nothing but the nation covers a
+        case whose region is not known)."""
+        if self.region_code == regions.NATIONAL:
+            return True
+        return region_code is not None and regions.is_within(region_code, self.region_code)
+
+
+@dataclass(frozen=True)
+class CheckData:
+    """What a site check found."""
+
+    checked_on: date
+    inspectors: Sequence[str]
+    outcome: CheckOutcome
+    rigs: dict[str, int] = field(default_factory=dict)
+    """Rigs counted, by model."""
+    mining_kw_observed: float | None = None
+    attachments: Sequence[tuple[str, str]] = ()
+    """(file name, SHA-256) of each photograph or record."""
+    notes: str | None = None
+
+    @property
+    def rigs_found(self) -> int:
+        return sum(self.rigs.values())
+
+
+@dataclass(frozen=True)
+class MeasureOrder:
+    kind: MeasureKind
+    due_date: date
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class FusionSummary:
+    opened: int
+    attached: int
+    already: int
+
+
+@dataclass(frozen=True)
+class OverdueCase:
+    case_no: str
+    status: CaseStatus
+    region_code: str | None
+    due_at: datetime
+    days_overdue: int
+
+
+# ----------------------------------------------------------------------------------------------
+# images for the audit chain
+
+
+def case_image(case: Case) -> JsonObject:
+    """The audited state of a case (its leads, checks and measures included)."""
+    return {
+        "case_no": case.case_no,
+        "status": case.status.value,
+        "region_code": case.region_code,
+        "assigned_region_code": case.assigned_region_code,
+        "uscc": case.uscc,
+        "account_no": case.account_no,
+        "address": case.address,
+        "confidence": round(case.confidence, 6),
+        "sources": case.sources,
+        "est_start_date": None if case.est_start_date is None else case.est_start_date.isoformat(),
+        "est_mining_kw": case.est_mining_kw,
+        "project_code": case.project_code,
+        "dismissed_reason": case.dismissed_reason,
+        "relapses": case.relapses,
+        "stage_due_at": None
+        if case.stage_due_at is None
+        else case.stage_due_at.isoformat(timespec="seconds"),
+        "leads": sorted(link.lead_id for link in case.leads),
+        "checks": [
+            {
+                "checked_on": c.checked_on.isoformat(),
+                "outcome": c.outcome.value,
+                "rigs_found": c.rigs_found,
+                "recheck": c.recheck,
+            }
+            for c in case.checks
+        ],
+        "measures": [
+            {"kind": m.kind.value, "status": m.status.value, "due_date": m.due_date.isoformat()}
+            for m in case.measures
+        ],
+    }
+
+
+def _all_images(session: Session) -> dict[str, JsonObject]:
+    return {c.case_no: case_image(c) for c in session.scalars(select(Case))}
+
+
+register_state_reader(ENTITY, _all_images)
+
+
+# ----------------------------------------------------------------------------------------------
+# fusion
+
+
+def _probability(score: float) -> float:
+    return min(max(float(score), 0.0), 0.999)
+
+
+def combined_confidence(leads: Iterable[Lead]) -> tuple[float, str]:
+    """``1 − Π(1 − pᵢ)`` over the best lead of each source, and the sources, sorted."""
+    best: dict[str, float] = {}
+    for lead in leads:
+        best[lead.source] = max(best.get(lead.source, 0.0), _probability(lead.score))
+    miss = 1.0
+    for p in best.values():
+        miss *= 1.0 - p
+    return 1.0 - miss, ",".join(sorted(best))
+
+
+def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str]:
+    """The live case of the lead's site, and what it matched on."""
+    live = Case.status.not_in([s.value for s in _CLOSED])
+    for column, value, label in (
+        (Case.account_no, lead.account_no, "account_no"),
+        (Case.uscc, lead.uscc, "uscc"),
+    ):
+        if value:
+            case = session.scalar(select(Case).where(live, column == value).order_by(Case.id))
+            if case is not None:
+                return case, label
+    return None, ""
+
+
+def _next_case_no(session: Session, region_code: str | None, when: datetime) -> str:
+    prefix = f"MW{(region_code or regions.NATIONAL)}{when.year}"
+    count = session.scalar(select(func.count()).where(Case.case_no.startswith(prefix))) or 0
+    return f"{prefix}{count + 1:06d}"
+
+
+def _refresh_from_leads(case: Case) -> None:
+    leads = [link.lead for link in case.leads]
+    case.confidence, case.sources = combined_confidence(leads)
+    starts = [lead.est_start_date for lead in leads if lead.est_start_date is not None]
+    case.est_start_date = min(starts) if starts else None
+    powers = [lead.est_mining_kw for lead in leads if lead.est_mining_kw is not None]
+    case.est_mining_kw = max(powers) if powers else None
+    for lead in leads:
+        case.uscc = case.uscc or lead.uscc
+        case.account_no = case.account_no or lead.account_no
+        case.address = case.address or lead.address
+        case.region_code = case.region_code or lead.region_code
+        case.enterprise_id = case.enterprise_id or lead.enterprise_id
+
+
+def fuse_leads(
+    session: Session,
+    *,
+    actor: str,
+    leads: Iterable[Lead] | None = None,
+    at: datetime | None = None,
+) -> FusionSummary:
+    """Attach every open lead (or ``leads``) to its site's case, opening cases as needed."""
+    when = utcnow() if at is None else at
+    todo = (
+        list(session.scalars(select(Lead).where(Lead.status == LEAD_OPEN).order_by(Lead.id)))
+        if leads is None
+        else list(leads)
+    )
+    attached_ids = set(session.scalars(select(CaseLead.lead_id)))
+    opened = attached = already = 0
+    for lead in todo:
+        if lead.id in attached_ids:
+            already += 1
+            continue
+        case, matched_on = _matching_case(session, lead)
+        before = None if case is None else case_image(case)
+        if case is None:
+            case = Case(
+                case_no=_next_case_no(session, lead.region_code, when),
+                status=CaseStatus.OPEN,
+                confidence=0.0,
+                sources=lead.source,
+                stage_entered_at=when,
+                stage_due_at=when + timedelta(days=STAGE_DAYS[CaseStatus.OPEN]),
+                opened_at=when,
+                updated_at=when,
+            )
+            session.add(case)
+            matched_on = "new site"
+            opened += 1
+        else:
+            attached += 1
+        case.leads.append(
+            CaseLead(lead=lead, matched_on=matched_on, match_score=1.0, attached_at=when)
+        )
+        _refresh_from_leads(case)
+        case.updated_at = when
+        session.flush()
+        attached_ids.add(lead.id)
+        append_event(
+            session, actor=actor, entity_type=ENTITY, entity_id=case.case_no,
+            action="open" if before is None else "attach_lead", before=before,
+            after=case_image(case), reason=f"lead {lead.source}:{lead.subject} ({matched_on})",
+            at=when,
+        )  # fmt: skip
+    return FusionSummary(opened=opened, attached=attached, already=already)
+
+
+# ----------------------------------------------------------------------------------------------
+# transitions
+
+
+def get_case(session: Session, case_no: str) -> Case:
+    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    if case is None:
+        raise CaseError(f"no case {case_no}")
+    return case
+
+
+def _check(case: Case, transition: Transition, actor: Actor, reason: str | None) -> None:
+    """Raise :class:`TransitionRefusedError` unless the stage, role, region and reason allow it."""
+    refusal = allowed(transition, case.status, actor.role)
+    region = case.assigned_region_code or case.region_code
+    if refusal is None and not actor.covers(region):
+        refusal = (
+            f"case {case.case_no} lies in {region or 'an unknown region'}, outside "
+            f"{actor.region_code} of {actor.name}"
+        )
+    if refusal is None and RULES[transition].needs_reason and not (reason and reason.strip()):
+        refusal = f"{transition.value} needs a reason"
+    if refusal is not None:
+        raise TransitionRefusedError(refusal)
+
+
+def _transition(
+    session: Session,
+    case_no: str,
+    transition: Transition,
+    *,
+    actor: Actor,
+    reason: str | None,
+    at: datetime | None,
+    expected_version: int | None,
+    change: Callable[[Case, datetime], None],
+) -> Case:
+    """Check, apply ``change``, move to the transition's target stage, audit."""
+    when = utcnow() if at is None else at
+    case = get_case(session, case_no)
+    if expected_version is not None and case.version != expected_version:
+        raise ConcurrentEditError(
+            f"case {case_no} is at version {case.version}, not {expected_version}: "
+            "someone changed it; reload and try again"
+        )
+    _check(case, transition, actor, reason)
+    rule = RULES[transition]
+    before = case_image(case)
+    try:
+        change(case, when)
+        case.status = rule.target
+        case.stage_entered_at = when
+        days = STAGE_DAYS.get(rule.target)
+        case.stage_due_at = None if days is None else when + timedelta(days=days)
+        case.updated_at = when
+        session.flush()
+    except StaleDataError as error:
+        raise ConcurrentEditError(
+            f"case {case_no} was changed by someone else while {actor.name} edited it"
+        ) from error
+    append_event(
+        session, actor=actor.name, entity_type=ENTITY, entity_id=case_no,
+        action=transition.value, before=before, after=case_image(case), reason=reason, at=when,
+    )  # fmt: skip
+    return case
+
+
+def assign(
+    session: Session,
+    case_no: str,
+    county_code: str,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Hand the case to a county in the actor's region (again, to hand it on)."""
+    region = regions.find(county_code)
+    if region is None or region.level != regions.RegionLevel.COUNTY:
+        raise CaseError(f"{county_code} is not a county code")
+    if not actor.covers(county_code):
+        raise TransitionRefusedError(
+            f"{county_code} is outside {actor.region_code} of {actor.name}"
+        )
+
+    def change(case: Case, _when: datetime) -> None:
+        case.assigned_region_code = county_code
+
+    return _transition(
+        session, case_no, Transition.ASSIGN, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def _site_check(data: CheckData, when: datetime, *, recheck: bool) -> SiteCheck:
+    if not data.inspectors:
+        raise CaseError("a site check names its inspectors")
+    if any(count < 0 for count in data.rigs.values()):
+        raise CaseError("rig counts cannot be negative")
+    return SiteCheck(
+        checked_on=data.checked_on,
+        inspectors="、".join(data.inspectors),
+        outcome=data.outcome,
+        rigs_found=data.rigs_found,
+        rigs_json=json.dumps(dict(data.rigs), ensure_ascii=False, sort_keys=True),
+        mining_kw_observed=data.mining_kw_observed,
+        attachments_json=json.dumps(
+            [{"name": n, "sha256": h} for n, h in data.attachments], ensure_ascii=False
+        ),
+        notes=data.notes,
+        recorded_at=when,
+        recheck=recheck,
+    )
+
+
+def record_check(
+    session: Session,
+    case_no: str,
+    data: CheckData,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Record what the site check found; the county then confirms or dismisses."""
+    if data.outcome == CheckOutcome.MINING_FOUND and data.rigs_found == 0:
+        raise CaseError("mining found on site: count the rigs")
+
+    def change(case: Case, when: datetime) -> None:
+        case.checks.append(_site_check(data, when, recheck=False))
+
+    return _transition(
+        session, case_no, Transition.CHECK, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def _set_leads(session: Session, case: Case, status: str, actor: Actor, when: datetime) -> None:
+    for link in case.leads:
+        lead = link.lead
+        if lead.status == status:
+            continue
+        before = lead_image(lead)
+        lead.status = status
+        session.flush()
+        append_event(
+            session, actor=actor.name, entity_type=LEAD_ENTITY,
+            entity_id=lead_key(lead), action=status,
+            before=before, after=lead_image(lead), reason=f"case {case.case_no}", at=when,
+        )  # fmt: skip
+
+
+def confirm(
+    session: Session,
+    case_no: str,
+    *,
+    actor: Actor,
+    entry: LedgerEntry | None = None,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Mining confirmed: the project enters (or is updated in) the ledger from ``entry``."""
+    case = get_case(session, case_no)
+    last = case.checks[-1] if case.checks else None
+    if last is None or last.outcome != CheckOutcome.MINING_FOUND:
+        raise TransitionRefusedError(f"case {case_no}: the last site check did not find mining")
+
+    def change(case: Case, when: datetime) -> None:
+        if entry is not None:
+            outcome = save_entry(
+                session, entry, actor=actor.name, at=when, reason=f"case {case.case_no}"
+            )
+            case.project_code = outcome.project_code
+        _set_leads(session, case, CONFIRMED_LEAD, actor, when)
+
+    return _transition(
+        session, case_no, Transition.CONFIRM, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def dismiss(
+    session: Session,
+    case_no: str,
+    *,
+    reason: str,
+    actor: Actor,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """No mining: the reason is kept and every lead of the case becomes a labelled negative."""
+
+    def change(case: Case, when: datetime) -> None:
+        case.dismissed_reason = reason
+        _set_leads(session, case, DISMISSED_LEAD, actor, when)
+
+    return _transition(
+        session, case_no, Transition.DISMISS, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def order_measures(
+    session: Session,
+    case_no: str,
+    orders: Sequence[MeasureOrder],
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Order measures of the notice on a confirmed case, each with its clause, agency and due
+    date (a kind already ordered and not completed is not ordered twice)."""
+    if not orders:
+        raise CaseError("order at least one measure")
+
+    def change(case: Case, when: datetime) -> None:
+        pending = {m.kind for m in case.measures if m.status == MeasureStatus.ORDERED}
+        for order in orders:
+            if order.due_date < when.date():
+                raise CaseError(f"{order.kind.value}: due date {order.due_date} is in the past")
+            if order.kind in pending:
+                continue
+            case.measures.append(
+                Measure(
+                    kind=order.kind, clause=order.kind.clause, agency=order.kind.agency,
+                    status=MeasureStatus.ORDERED, due_date=order.due_date, ordered_at=when,
+                    note=order.note,
+                )
+            )  # fmt: skip
+
+    return _transition(
+        session, case_no, Transition.ORDER, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def complete_measure(
+    session: Session,
+    case_no: str,
+    kind: MeasureKind,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Mark one ordered measure done; with the last one the case reaches measures completed."""
+    case = get_case(session, case_no)
+    open_ = [m for m in case.measures if m.status == MeasureStatus.ORDERED]
+    target = next((m for m in open_ if m.kind == kind), None)
+    if target is None:
+        raise CaseError(f"case {case_no} has no open {kind.value} measure")
+    if len(open_) > 1:
+        # one measure done, others pending: the case stays where it is, the measure is audited
+        _check(case, Transition.COMPLETE, actor, reason)
+        when = utcnow() if at is None else at
+        before = case_image(case)
+        target.status, target.completed_at = MeasureStatus.COMPLETED, when
+        case.updated_at = when
+        try:
+            session.flush()
+        except StaleDataError as error:
+            raise ConcurrentEditError(f"case {case_no} was changed by someone else") from error
+        append_event(
+            session, actor=actor.name, entity_type=ENTITY, entity_id=case_no,
+            action="complete_measure", before=before, after=case_image(case),
+            reason=reason or kind.value, at=when,
+        )  # fmt: skip
+        return case
+
+    def change(_case: Case, when: datetime) -> None:
+        target.status, target.completed_at = MeasureStatus.COMPLETED, when
+
+    return _transition(
+        session, case_no, Transition.COMPLETE, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def clear(
+    session: Session,
+    case_no: str,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Every measure done: the site is cleared, and due for its re-check."""
+    return _transition(
+        session, case_no, Transition.CLEAR, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=lambda _case, _when: None,
+    )  # fmt: skip
+
+
+def recheck(
+    session: Session,
+    case_no: str,
+    data: CheckData,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Re-check a cleared site. Clean, the case is re-checked (dynamic zero for the site); mining
+    found again, it relapses: back to assigned, to be confirmed and measured again."""
+    relapsed = data.outcome == CheckOutcome.MINING_FOUND
+    if relapsed and data.rigs_found == 0:
+        raise CaseError("mining found on site: count the rigs")
+
+    def change(case: Case, when: datetime) -> None:
+        case.checks.append(_site_check(data, when, recheck=True))
+        if relapsed:
+            case.relapses += 1
+
+    transition = Transition.RELAPSE if relapsed else Transition.RECHECK
+    why = reason or ("mining found again on re-check" if relapsed else None)
+    return _transition(
+        session, case_no, transition, actor=actor, reason=why, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+def reopen(
+    session: Session,
+    case_no: str,
+    *,
+    reason: str,
+    actor: Actor,
+    at: datetime | None = None,
+    expected_version: int | None = None,
+) -> Case:
+    """Reopen a dismissed case (new evidence, an appeal): its leads are open again."""
+
+    def change(case: Case, when: datetime) -> None:
+        case.dismissed_reason = None
+        _set_leads(session, case, LEAD_OPEN, actor, when)
+
+    return _transition(
+        session, case_no, Transition.REOPEN, actor=actor, reason=reason, at=at,
+        expected_version=expected_version, change=change,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------
+# lists
+
+
+def overdue_cases(
+    session: Session, *, now: datetime | None = None, within: str = regions.NATIONAL
+) -> dict[str, list[OverdueCase]]:
+    """Cases past their stage's deadline, by the region answering for them (the assigned county,
+    else the site's region), most overdue first."""
+    when = utcnow() if now is None else now
+    rows = session.scalars(
+        select(Case)
+        .where(Case.stage_due_at.is_not(None), Case.stage_due_at < when)
+        .order_by(Case.stage_due_at)
+    )
+    out: dict[str, list[OverdueCase]] = {}
+    for case in rows:
+        region = case.assigned_region_code or case.region_code
+        if within != regions.NATIONAL and (region is None or not regions.is_within(region, within)):
+            continue
+        assert case.stage_due_at is not None
+        out.setdefault(region or "unknown", []).append(
+            OverdueCase(
+                case_no=case.case_no,
+                status=case.status,
+                region_code=region,
+                due_at=case.stage_due_at,
+                days_overdue=(when - case.stage_due_at).days,
+            )
+        )
+    return out
+
+
+def case_leads_after_clearing(case: Case) -> list[Lead]:
+    """Leads attached after the case was cleared: evidence of a relapse for a person to judge."""
+    if case.status not in _AFTER_CLEARING:
+        return []
+    return [link.lead for link in case.leads if link.attached_at >= case.stage_entered_at]

@@ -1,0 +1,263 @@
+"""Cases: fusion of leads, every transition allowed and refused, deadlines, concurrent edits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from conftest import at, make_entry, make_uscc
+from minewatch.domain.audit.models import AuditEvent
+from minewatch.domain.audit.service import verify_chain
+from minewatch.domain.cases.models import Case, CheckOutcome, MeasureKind, MeasureStatus
+from minewatch.domain.cases.service import (
+    Actor,
+    CaseError,
+    CheckData,
+    ConcurrentEditError,
+    MeasureOrder,
+    TransitionRefusedError,
+    assign,
+    clear,
+    combined_confidence,
+    complete_measure,
+    confirm,
+    dismiss,
+    fuse_leads,
+    get_case,
+    order_measures,
+    overdue_cases,
+    recheck,
+    record_check,
+    reopen,
+)
+from minewatch.domain.cases.states import RULES, CaseStatus, Role, Transition, next_actions
+from minewatch.domain.db import session_scope
+from minewatch.domain.leads.models import Lead
+from minewatch.domain.leads.service import LeadData, record_leads
+
+PROVINCE = Actor("省发改委 张敏", Role.PROVINCIAL, "510000")
+COUNTY = Actor("石棉县发改局 李强", Role.COUNTY, "511824")
+OTHER_COUNTY = Actor("汉源县发改局 王芳", Role.COUNTY, "511823")
+INSPECTOR = Actor("石棉县检查组 赵刚", Role.INSPECTOR, "511824")
+AUDITOR = Actor("审计 钱进", Role.AUDITOR, "000000")
+
+FOUND = CheckData(
+    checked_on=date(2021, 10, 25),
+    inspectors=("赵刚", "孙丽"),
+    outcome=CheckOutcome.MINING_FOUND,
+    rigs={"Antminer S19 Pro": 100, "Whatsminer M30S": 20},
+    mining_kw_observed=410.0,
+    attachments=(("现场照片1.jpg", "ab" * 32),),
+)
+CLEAN = CheckData(date(2021, 12, 20), ("赵刚", "孙丽"), CheckOutcome.NO_MINING)
+
+
+def _lead(source: str, subject: str, score: float, **values: object) -> LeadData:
+    fields: dict[str, object] = {
+        "source": source,
+        "subject": subject,
+        "score": score,
+        "category": "mining",
+        "reasons": f"{source}.test",
+        "evidence": {},
+        "region_code": "511824",
+        "est_start_date": date(2021, 10, 12),
+        "est_mining_kw": 650.0,
+    }
+    fields.update(values)
+    return LeadData(**fields)  # type: ignore[arg-type]
+
+
+def _open_case(session: Session) -> str:
+    record_leads(
+        session,
+        [
+            _lead("meters", "M1", 0.9, account_no="5118240012345", uscc=make_uscc(1)),
+            _lead("network", "ip:10.0.0.7", 0.8, uscc=make_uscc(1)),
+        ],
+        actor="analyst",
+        at=at("2021-10-20"),
+    )
+    summary = fuse_leads(session, actor="analyst", at=at("2021-10-20"))
+    assert (summary.opened, summary.attached) == (1, 1)
+    (case_no,) = set(session.scalars(select(Case.case_no)))
+    return case_no
+
+
+def _to_confirmed(session: Session) -> str:
+    case_no = _open_case(session)
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    record_check(session, case_no, FOUND, actor=INSPECTOR, at=at("2021-10-25"))
+    confirm(session, case_no, actor=COUNTY, entry=make_entry(1), at=at("2021-10-26"))
+    return case_no
+
+
+def test_leads_of_one_site_fuse_into_one_case_with_combined_confidence(session: Session) -> None:
+    case_no = _open_case(session)
+    case = get_case(session, case_no)
+    assert case.status == CaseStatus.OPEN
+    assert case.sources == "meters,network"
+    assert case.confidence == pytest.approx(1 - 0.1 * 0.2)
+    assert case.account_no == "5118240012345"
+    assert [link.matched_on for link in case.leads] == ["new site", "uscc"]
+    # a later week's scan refreshes the same leads: nothing new opens
+    record_leads(session, [_lead("meters", "M1", 0.95, account_no="5118240012345")],
+                 actor="analyst", at=at("2021-10-27"))  # fmt: skip
+    again = fuse_leads(session, actor="analyst", at=at("2021-10-27"))
+    assert (again.opened, again.attached, again.already) == (0, 0, 2)
+    # a different site opens its own case
+    record_leads(session, [_lead("plants", "plant:HP01", 0.7, account_no="999")],
+                 actor="analyst", at=at("2021-10-27"))  # fmt: skip
+    assert fuse_leads(session, actor="analyst", at=at("2021-10-27")).opened == 1
+    assert verify_chain(session).ok
+
+
+def test_same_source_repeating_itself_counts_once() -> None:
+    leads = [Lead(source="meters", score=0.6), Lead(source="meters", score=0.6)]
+    assert combined_confidence(leads)[0] == pytest.approx(0.6)
+    both = [Lead(source="meters", score=0.6), Lead(source="network", score=0.6)]
+    assert combined_confidence(both)[0] == pytest.approx(0.84)
+
+
+def test_the_whole_walk_from_lead_to_rechecked(session: Session) -> None:
+    case_no = _to_confirmed(session)
+    case = get_case(session, case_no)
+    assert case.status == CaseStatus.CONFIRMED
+    assert case.project_code is not None
+    assert case.checks[0].rigs_found == 120
+    assert all(link.lead.status == "confirmed" for link in case.leads)
+    orders = [
+        MeasureOrder(MeasureKind.POWER_CUT, date(2021, 11, 5)),
+        MeasureOrder(MeasureKind.SURCHARGE, date(2021, 11, 30)),
+    ]
+    order_measures(session, case_no, orders, actor=COUNTY, at=at("2021-10-27"))
+    assert [(m.clause, m.agency) for m in case.measures] == [
+        ("十二", "电网企业"),
+        ("十三", "电网企业"),
+    ]
+    complete_measure(session, case_no, MeasureKind.POWER_CUT, actor=COUNTY, at=at("2021-11-01"))
+    assert case.status == CaseStatus.MEASURES_ORDERED  # one still pending
+    complete_measure(session, case_no, MeasureKind.SURCHARGE, actor=COUNTY, at=at("2021-11-20"))
+    assert case.status == CaseStatus.MEASURES_COMPLETED
+    assert all(m.status == MeasureStatus.COMPLETED for m in case.measures)
+    clear(session, case_no, actor=COUNTY, at=at("2021-11-21"))
+    recheck(session, case_no, CLEAN, actor=INSPECTOR, at=at("2021-12-20"))
+    assert case.status == CaseStatus.RECHECKED
+    assert case.stage_due_at is None
+    actions = [
+        e.action
+        for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_id == case_no).order_by(AuditEvent.seq)
+        )
+    ]
+    assert actions == ["open", "attach_lead", "assign", "check", "confirm", "order_measures",
+                       "complete_measure", "complete_measures", "clear", "recheck"]  # fmt: skip
+    assert verify_chain(session).ok
+
+
+def test_a_relapse_reopens_the_case(session: Session) -> None:
+    case_no = _to_confirmed(session)
+    order_measures(session, case_no, [MeasureOrder(MeasureKind.POWER_CUT, date(2021, 11, 5))],
+                   actor=COUNTY, at=at("2021-10-27"))  # fmt: skip
+    complete_measure(session, case_no, MeasureKind.POWER_CUT, actor=COUNTY, at=at("2021-11-01"))
+    clear(session, case_no, actor=COUNTY, at=at("2021-11-02"))
+    back = CheckData(date(2021, 12, 1), ("赵刚",), CheckOutcome.MINING_FOUND, {"Antminer S19": 30})
+    case = recheck(session, case_no, back, actor=INSPECTOR, at=at("2021-12-01"))
+    assert case.status == CaseStatus.ASSIGNED
+    assert case.relapses == 1
+    assert case.stage_due_at is not None
+
+
+def test_dismissed_leads_become_labelled_negatives_and_can_be_reopened(session: Session) -> None:
+    case_no = _open_case(session)
+    with pytest.raises(TransitionRefusedError, match="needs a reason"):
+        dismiss(session, case_no, reason=" ", actor=PROVINCE)
+    case = dismiss(session, case_no, reason="医院数据中心，负荷平稳属正常", actor=PROVINCE,
+                   at=at("2021-10-22"))  # fmt: skip
+    assert case.status == CaseStatus.DISMISSED
+    assert {link.lead.status for link in case.leads} == {"dismissed"}
+    reopen(session, case_no, reason="新的举报", actor=PROVINCE, at=at("2021-11-02"))
+    assert case.status == CaseStatus.OPEN
+    assert {link.lead.status for link in case.leads} == {"new"}
+    assert verify_chain(session).ok
+
+
+@pytest.mark.parametrize("transition", list(Transition))
+def test_every_transition_is_refused_from_a_stage_it_does_not_start_from(
+    transition: Transition,
+) -> None:
+    rule = RULES[transition]
+    outside = [s for s in CaseStatus if s not in rule.sources]
+    for status in outside:
+        assert transition not in next_actions(status, Role.ADMIN)
+        assert transition not in next_actions(status, Role.NATIONAL)
+
+
+def test_refusals_by_stage_role_and_region(session: Session) -> None:
+    case_no = _open_case(session)
+    with pytest.raises(TransitionRefusedError, match="not possible from open"):
+        record_check(session, case_no, FOUND, actor=INSPECTOR)
+    with pytest.raises(TransitionRefusedError, match="a county may not assign"):
+        assign(session, case_no, "511824", actor=COUNTY)
+    with pytest.raises(TransitionRefusedError, match="an auditor may not dismiss"):
+        dismiss(session, case_no, reason="x", actor=AUDITOR)
+    with pytest.raises(CaseError, match="not a county code"):
+        assign(session, case_no, "511800", actor=PROVINCE)
+    city = Actor("广元市", Role.CITY, "510800")
+    with pytest.raises(TransitionRefusedError, match="outside 510800"):
+        assign(session, case_no, "511824", actor=city)
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    with pytest.raises(TransitionRefusedError, match="outside 511823"):
+        record_check(session, case_no, FOUND, actor=OTHER_COUNTY)
+    with pytest.raises(CaseError, match="count the rigs"):
+        record_check(session, case_no, CheckData(date(2021, 10, 25), ("赵刚",),
+                     CheckOutcome.MINING_FOUND), actor=INSPECTOR)  # fmt: skip
+    record_check(session, case_no, CLEAN, actor=INSPECTOR, at=at("2021-10-25"))
+    with pytest.raises(TransitionRefusedError, match="did not find mining"):
+        confirm(session, case_no, actor=COUNTY)
+    assert get_case(session, case_no).status == CaseStatus.CHECKED
+
+
+def test_overdue_cases_are_listed_per_region(session: Session) -> None:
+    case_no = _open_case(session)
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    assert overdue_cases(session, now=at("2021-10-27")) == {}
+    late = overdue_cases(session, now=at("2021-11-01"))
+    assert list(late) == ["511824"]
+    assert late["511824"][0].case_no == case_no
+    assert late["511824"][0].days_overdue == 4
+    assert overdue_cases(session, now=at("2021-11-01"), within="511823") == {}
+    assert list(overdue_cases(session, now=at("2021-11-01"), within="510000")) == ["511824"]
+
+
+def test_a_stale_version_is_refused(session: Session) -> None:
+    case_no = _open_case(session)
+    version = get_case(session, case_no).version
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    with pytest.raises(ConcurrentEditError, match="someone changed it"):
+        dismiss(session, case_no, reason="重复", actor=PROVINCE, expected_version=version)
+
+
+def test_two_sessions_editing_one_case_do_not_lose_an_update(engine: Engine) -> None:
+    with session_scope(engine) as setup:
+        case_no = _open_case(setup)
+    first, second = Session(engine), Session(engine)
+    try:
+        seen = get_case(second, case_no)  # the second user has the case open
+        assign(first, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+        first.commit()
+        assert seen.status == CaseStatus.OPEN  # what the second user still sees
+        with pytest.raises(ConcurrentEditError):
+            dismiss(second, case_no, reason="误报", actor=PROVINCE, at=at("2021-10-21"))
+        second.rollback()
+    finally:
+        first.close()
+        second.close()
+    with session_scope(engine) as check:
+        case = get_case(check, case_no)
+        assert case.status == CaseStatus.ASSIGNED
+        assert case.dismissed_reason is None
+        assert verify_chain(check).ok
