@@ -33,6 +33,7 @@ from minewatch.reference.ledger import (
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
+    "public_report",
     "case_lead",
     "site_check",
     "case_measure",

@@ -7,6 +7,7 @@ from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
+from minewatch.domain.reports.models import PublicReport
 
 __all__ = [
     "AuditEvent",
@@ -20,5 +21,6 @@ __all__ = [
     "Measure",
     "Project",
     "ProjectMachine",
+    "PublicReport",
     "SiteCheck",
 ]
