@@ -34,6 +34,11 @@ Construction (scheme ``minewatch-draw-v1``)
    candidates are those whose agency is not yet on the team (all remaining ones when none is
    left under ``prefer_distinct``).
 
+Order of publication matters: whoever runs the draw controls the pools and the parameters, and
+so could try variations of them until a known seed source gives a draw they like. Publish
+:func:`draw_commitment` (both pool hashes, the parameters and which seed source will be used)
+*before* the seed source value exists; the record then shows the draw used exactly those.
+
 The record (:class:`DrawRecord`) holds everything needed to recompute the draw;
 :func:`verify_draw` does so and names every mismatch; :func:`public_summary` is what may be
 published: the pools without the inspectors' conflict data, and the hashes.
@@ -72,6 +77,7 @@ __all__ = [
     "VerifyResult",
     "canonical_json",
     "derive_seed",
+    "draw_commitment",
     "draw_inspections",
     "hash_stream_words",
     "inspector_pool_json",
@@ -128,7 +134,9 @@ def _check_whole(value: object, minimum: int, what: str) -> None:
         raise ValueError(f"{what} must be a whole number ≥ {minimum}, got {value!r}")
 
 
-def _nonblank(text: str, what: str) -> None:
+def _nonblank(text: object, what: str) -> None:
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be text, got {text!r}")
     if not text.strip():
         raise ValueError(f"{what} is empty")
 
@@ -257,9 +265,9 @@ class SeedSource:
     description: str
 
     def __post_init__(self) -> None:
-        if not self.text.strip():
+        if not isinstance(self.text, str) or not self.text.strip():
             raise ValueError("the seed source text is empty; a draw needs a published value")
-        if not self.description.strip():
+        if not isinstance(self.description, str) or not self.description.strip():
             raise ValueError("the seed source needs a description saying where it was published")
 
     def to_json_object(self) -> JsonObject:
@@ -444,7 +452,9 @@ class Assignment:
             "target_id": self.target_id,
             "inspector_ids": list(self.inspector_ids),
             "eligible_count": self.eligible_count,
-            "unstaffed_reason": None if self.unstaffed_reason is None else self.unstaffed_reason,
+            "unstaffed_reason": None
+            if self.unstaffed_reason is None
+            else self.unstaffed_reason.value,
         }
 
     @classmethod
@@ -564,6 +574,34 @@ def target_pool_sha256(target_pool: Sequence[Target]) -> str:
 def inspector_pool_sha256(inspector_pool: Sequence[Inspector]) -> str:
     """SHA-256 (hex) of :func:`inspector_pool_json` in UTF-8."""
     return _sha256_hex(inspector_pool_json(inspector_pool))
+
+
+def draw_commitment(
+    target_pool: Sequence[Target],
+    inspector_pool: Sequence[Inspector],
+    parameters: DrawParameters,
+    seed_source_description: str,
+) -> JsonObject:
+    """What to publish before the seed source value is known (see the module docstring).
+
+    Returns the scheme, both pool hashes and sizes, the parameters and the description of the
+    seed source to come (e.g. "福彩双色球 第2021115期开奖号码, 2021-10-07 21:15"), so that nobody
+    can later swap a pool row or a parameter to steer the draw.
+    """
+    _nonblank(seed_source_description, "the seed source description")
+    targets = _unique_sorted(target_pool, "target_id", "the target pool")
+    inspectors = _unique_sorted(inspector_pool, "inspector_id", "the inspector pool")
+    _check_team_size(inspectors, parameters)
+    _strata(targets, parameters)  # refuses counts the pool cannot meet, before anything is public
+    return {
+        "scheme": SCHEME,
+        "seed_source_description": seed_source_description,
+        "target_pool_sha256": target_pool_sha256(targets),
+        "inspector_pool_sha256": inspector_pool_sha256(inspectors),
+        "target_pool_size": len(targets),
+        "inspector_pool_size": len(inspectors),
+        "parameters": parameters.to_json_object(),
+    }
 
 
 def derive_seed(
@@ -899,8 +937,14 @@ def verify_draw(
             )
         )
     try:
-        _check_team_size(inspectors, record.parameters)
         recorded_seed = bytes.fromhex(record.seed_sha256)
+    except ValueError:
+        recorded_seed = b""
+    if len(recorded_seed) != len(seed):
+        # Not a seed at all; SEED_MISMATCH is already reported and nothing can be re-run from it.
+        return VerifyResult(tuple(problems))
+    try:
+        _check_team_size(inspectors, record.parameters)
         outcome = _run(targets, inspectors, record.parameters, recorded_seed)
     except ValueError as error:
         problems.append(DrawProblem(DrawProblemKind.INVALID_POOL, str(error)))
