@@ -315,15 +315,15 @@ def test_verify_names_a_target_pool_changed_after_the_draw() -> None:
 
 
 def test_verify_names_an_inspector_pool_changed_after_the_draw() -> None:
+    """Quietly dropping an officer's declared conflict after the draw is seen."""
     targets, inspectors = _targets(), _inspectors()
-    record = draw_inspections(targets, inspectors, _params(), SOURCE)
-    changed = [*inspectors[:-1], replace(inspectors[-1], related_usccs=frozenset())]
-    # The last inspector had no conflicts: give them one, then check the removal is seen.
     inspectors[-1] = replace(inspectors[-1], related_usccs=frozenset({make_uscc(3)}))
     record = draw_inspections(targets, inspectors, _params(), SOURCE)
+    changed = [*inspectors[:-1], replace(inspectors[-1], related_usccs=frozenset())]
     result = verify_draw(record, targets, changed)
     assert DrawProblemKind.INSPECTOR_POOL_CHANGED in result.kinds
     assert DrawProblemKind.TARGET_POOL_CHANGED not in result.kinds
+    assert DrawProblemKind.SEED_MISMATCH not in result.kinds
 
 
 def test_verify_names_a_tampered_seed_source() -> None:
@@ -494,14 +494,19 @@ def test_stratified_counts_per_region_are_honoured() -> None:
 
 
 def test_a_share_is_read_as_a_decimal_and_rounded_up() -> None:
+    assert 0.07 * 100 > 7  # in binary floating point, so a naive ceiling would draw 8
     record = draw_inspections(
-        _targets(30), _inspectors(), _params(target_count=None, target_share=0.1), SOURCE
+        _targets(100), _inspectors(), _params(target_count=None, target_share=0.07), SOURCE
     )
-    assert len(record.picks) == 3  # 0.1 × 30 in binary floating point would round up to 4
+    assert len(record.picks) == 7
     small = draw_inspections(
         _targets(30), _inspectors(), _params(target_count=None, target_share=0.05), SOURCE
     )
-    assert len(small.picks) == 2
+    assert len(small.picks) == 2  # 1.5 rounded up
+    everything = draw_inspections(
+        _targets(30), _inspectors(), _params(target_count=None, target_share=1.0), SOURCE
+    )
+    assert sorted(everything.picks) == sorted(t.target_id for t in _targets(30))
 
 
 # ── uniformity ──────────────────────────────────────────────────────────────────────────────

@@ -298,7 +298,7 @@ class DrawParameters:
         Number of targets to draw from the whole pool.
     target_share : float, optional
         Share of the pool in (0, 1]; the count is ``ceil(share × pool size)``, the share read as
-        its shortest decimal spelling (0.1 × 30 gives 3, not 4).
+        its shortest decimal spelling (0.07 of 100 gives 7, not 8).
     region_target_counts : Mapping[str, int], optional
         Stratified draw: region code → number of targets among the pool's targets of exactly that
         region code.
