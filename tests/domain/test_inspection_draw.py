@@ -352,6 +352,16 @@ def test_verify_catches_a_chosen_seed_with_picks_made_to_match() -> None:
     assert garbage.kinds == {DrawProblemKind.SEED_MISMATCH}
 
 
+def test_verify_reports_pools_that_cannot_be_drawn_from_instead_of_raising() -> None:
+    targets, inspectors = _targets(), _inspectors()
+    record = draw_inspections(targets, inspectors, _params(), SOURCE)
+    shrunk = verify_draw(record, targets[:4], inspectors)
+    assert shrunk.kinds == {DrawProblemKind.TARGET_POOL_CHANGED, DrawProblemKind.INVALID_POOL}
+    doubled = verify_draw(record, [*targets, targets[0]], inspectors)
+    assert doubled.kinds == {DrawProblemKind.INVALID_POOL}
+    assert "duplicate ids" in doubled.problems[0].detail
+
+
 def test_verify_names_hidden_recusals() -> None:
     targets, inspectors = _targets(), _inspectors()
     record = draw_inspections(targets, inspectors, _params(), SOURCE)

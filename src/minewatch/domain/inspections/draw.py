@@ -199,7 +199,8 @@ class Inspector:
     name : str
         Name as published with the results.
     region_code : str
-        GB/T 2260 code of the officer's home county.
+        GB/T 2260 code of the officer's home county. The home-county rule compares codes exactly
+        (no look-up in the region table, whose versions change), so give a county code.
     agency : str
         The officer's agency (发改, 能源, 市场监管, 电网 …); teams mix agencies when possible.
     related_usccs : frozenset[str]
@@ -226,6 +227,7 @@ class Inspector:
         )
         object.__setattr__(self, "related_usccs", related)
         for target_id, draws_ago in self.past_inspections.items():
+            _nonblank(target_id, f"{what}: a past inspection's target id")
             if type(draws_ago) is not int or draws_ago < 1:
                 raise ValueError(
                     f"{what}: past inspection of {target_id!r} is {draws_ago!r} draws ago; "
