@@ -24,6 +24,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "network": ("minewatch.cli.network", "app"),
     "collect": ("minewatch.cli.collect", "app"),
     "estimate": ("minewatch.cli.estimate", "app"),
+    "case": ("minewatch.cli.case", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),

@@ -8,12 +8,14 @@ import typer
 
 from minewatch.cli import context, output
 from minewatch.domain.audit.service import verify_chain
-from minewatch.domain.db import session_scope
 
 # Registering the audited entity types is a side effect of importing their services.
+from minewatch.domain.cases import service as _cases  # noqa: F401
+from minewatch.domain.db import session_scope
 from minewatch.domain.enterprises import service as _enterprises  # noqa: F401
 from minewatch.domain.leads import service as _leads  # noqa: F401
 from minewatch.domain.ledger import service as _ledger  # noqa: F401
+from minewatch.domain.reports import service as _reports  # noqa: F401
 
 app = typer.Typer(help="The audit chain of every change.")
 
