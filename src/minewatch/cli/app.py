@@ -25,6 +25,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("minewatch.cli.collect", "app"),
     "estimate": ("minewatch.cli.estimate", "app"),
     "case": ("minewatch.cli.case", "app"),
+    "inspect": ("minewatch.cli.inspect", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),

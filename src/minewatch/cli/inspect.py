@@ -1,0 +1,191 @@
+"""``minewatch inspect``: double-random inspections (双随机、一公开) anyone can verify.
+
+Pools are CSV files (UTF-8, with or without BOM):
+
+* targets — ``target_id, region_code, enterprise_uscc`` and any further columns, kept as the
+  target's attributes;
+* inspectors — ``inspector_id, name, region_code, agency``, optional ``related_usccs``
+  (credit codes separated by ``;``) and ``past_inspections`` (``target:draws_ago`` pairs
+  separated by ``;``).
+
+The order of the day: ``commit`` publishes the pools' hashes and the parameters before the seed
+source exists (a named lottery draw, a future block hash); ``draw`` runs once it does; anyone
+with the record and the pools runs ``verify``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from minewatch.cli import output
+from minewatch.domain.inspections.draw import (
+    DrawParameters,
+    DrawRecord,
+    Inspector,
+    SeedSource,
+    Target,
+    draw_commitment,
+    draw_inspections,
+    public_summary,
+    verify_draw,
+)
+from minewatch.errors import InputFileError, InputProblem, MineWatchError
+
+app = typer.Typer(help="Double-random inspections (双随机、一公开): commit, draw, verify.")
+
+T = TypeVar("T")
+
+TargetsOption = Annotated[Path, typer.Option("--targets", help="Target pool CSV.")]
+InspectorsOption = Annotated[Path, typer.Option("--inspectors", help="Inspector pool CSV.")]
+DateOption = Annotated[str, typer.Option("--date", help="Draw date (YYYY-MM-DD).")]
+CountOption = Annotated[int | None, typer.Option("--count", help="Targets to draw.")]
+ShareOption = Annotated[float | None, typer.Option("--share", help="Share of the pool to draw.")]
+PerTargetOption = Annotated[int, typer.Option("--per-target", help="Inspectors per target.")]
+
+
+def _rows(path: Path, required: Sequence[str], build: Callable[[dict[str, str]], T]) -> list[T]:
+    """Each row of ``path`` built into an item; every bad row named, nothing returned then."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise MineWatchError(f"{path}: cannot be read ({error.strerror})") from error
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [name for name in required if name not in header]
+    if missing:
+        problem = InputProblem(1, None, f"missing column(s) {', '.join(missing)}")
+        raise InputFileError(str(path), [problem])
+    items: list[T] = []
+    problems: list[InputProblem] = []
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+        try:
+            items.append(build(row))
+        except (ValueError, MineWatchError) as error:
+            problems.append(InputProblem(number, None, str(error)))
+    if problems:
+        raise InputFileError(str(path), problems)
+    return items
+
+
+def _target(row: dict[str, str]) -> Target:
+    core = ("target_id", "region_code", "enterprise_uscc")
+    extra = {k: v for k, v in row.items() if k not in core and k}
+    return Target(row["target_id"], row["region_code"], row["enterprise_uscc"], extra)
+
+
+def _inspector(row: dict[str, str]) -> Inspector:
+    related = frozenset(c.strip() for c in row.get("related_usccs", "").split(";") if c.strip())
+    past: dict[str, int] = {}
+    for pair in row.get("past_inspections", "").split(";"):
+        if not pair.strip():
+            continue
+        target, sep, ago = pair.rpartition(":")
+        if not sep or not ago.strip().isdigit():
+            raise ValueError(f"past_inspections {pair!r}: write target:draws_ago")
+        past[target.strip()] = int(ago)
+    return Inspector(
+        row["inspector_id"], row["name"], row["region_code"], row["agency"], related, past
+    )
+
+
+def _pools(targets: Path, inspectors: Path) -> tuple[list[Target], list[Inspector]]:
+    return (
+        _rows(targets, ("target_id", "region_code", "enterprise_uscc"), _target),
+        _rows(inspectors, ("inspector_id", "name", "region_code", "agency"), _inspector),
+    )
+
+
+def _parameters(day: str, count: int | None, share: float | None, per: int) -> DrawParameters:
+    try:
+        draw_date = date.fromisoformat(day)
+    except ValueError as error:
+        raise MineWatchError(f"--date {day!r} is not a date (YYYY-MM-DD)") from error
+    try:
+        return DrawParameters(
+            draw_date, target_count=count, target_share=share, inspectors_per_target=per
+        )
+    except ValueError as error:
+        raise MineWatchError(str(error)) from error
+
+
+def _write(path: Path, value: object) -> None:
+    path.write_text(
+        json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+
+
+@app.command("commit")
+def commit(
+    targets: TargetsOption, inspectors: InspectorsOption, day: DateOption,
+    seed_description: Annotated[str, typer.Option("--seed-description",
+        help="The public draw whose result will seed it, e.g. '福彩双色球 第2021115期'.")],
+    out: Annotated[Path, typer.Option("--out")], count: CountOption = None,
+    share: ShareOption = None, per_target: PerTargetOption = 2,
+) -> None:  # fmt: skip
+    """Publish the pools' hashes and the parameters before the seed source is known."""
+    target_pool, inspector_pool = _pools(targets, inspectors)
+    parameters = _parameters(day, count, share, per_target)
+    try:
+        commitment = draw_commitment(target_pool, inspector_pool, parameters, seed_description)
+    except ValueError as error:
+        raise MineWatchError(str(error)) from error
+    _write(out, commitment)
+    output.info(f"commitment written to {out}: publish it before {seed_description}")
+
+
+@app.command("draw")
+def draw(
+    targets: TargetsOption, inspectors: InspectorsOption, day: DateOption,
+    seed_text: Annotated[str, typer.Option("--seed-text", help="The published seed value.")],
+    seed_description: Annotated[str, typer.Option("--seed-description")],
+    out: Annotated[Path, typer.Option("--out", help="The full record (JSON).")],
+    public: Annotated[Path | None, typer.Option("--public",
+        help="Also write what may be published (without conflict data).")] = None,
+    count: CountOption = None, share: ShareOption = None, per_target: PerTargetOption = 2,
+) -> None:  # fmt: skip
+    """Draw targets and their teams from the published seed."""
+    target_pool, inspector_pool = _pools(targets, inspectors)
+    parameters = _parameters(day, count, share, per_target)
+    try:
+        record = draw_inspections(
+            target_pool, inspector_pool, parameters, SeedSource(seed_text, seed_description)
+        )
+    except ValueError as error:
+        raise MineWatchError(str(error)) from error
+    out.write_text(record.to_json() + "\n", encoding="utf-8")
+    if public is not None:
+        _write(public, public_summary(record, target_pool, inspector_pool))
+    for assignment in record.assignments:
+        team = "、".join(assignment.inspector_ids) or f"unstaffed ({assignment.unstaffed_reason})"
+        output.info(f"  {assignment.target_id}: {team}")
+    output.info(f"{len(record.picks)} target(s) drawn, seed {record.seed_sha256[:16]}…; "
+                f"record written to {out}")  # fmt: skip
+
+
+@app.command("verify")
+def verify(
+    record_file: Annotated[Path, typer.Argument(help="The draw record (JSON).")],
+    targets: TargetsOption, inspectors: InspectorsOption,
+) -> None:  # fmt: skip
+    """Recompute a draw from its record and the pools. Exits 1 naming every mismatch."""
+    target_pool, inspector_pool = _pools(targets, inspectors)
+    try:
+        record = DrawRecord.from_json(record_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise MineWatchError(f"{record_file}: not a draw record ({error})") from error
+    result = verify_draw(record, target_pool, inspector_pool)
+    if result.ok:
+        output.info(f"the draw checks out: {len(record.picks)} picks follow from the seed source "
+                    f"and the pools")  # fmt: skip
+        return
+    for problem in result.problems:
+        output.error(f"{problem.kind.value}: {problem.detail}")
+    raise typer.Exit(1)
