@@ -33,6 +33,8 @@ from minewatch.reference.ledger import (
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
+    "credit_record",
+    "credit_commitment",
     "public_report",
     "case_lead",
     "site_check",

@@ -3,6 +3,7 @@
 from minewatch.domain.allocations.models import IpAllocation
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
+from minewatch.domain.credit.models import Commitment, CreditRecord
 from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.leads.models import Lead
@@ -15,6 +16,8 @@ __all__ = [
     "Base",
     "Case",
     "CaseLead",
+    "Commitment",
+    "CreditRecord",
     "Enterprise",
     "IpAllocation",
     "Lead",
