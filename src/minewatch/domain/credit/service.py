@@ -367,6 +367,14 @@ def get_record(session: Session, record_id: int) -> CreditRecord:
     return record
 
 
+def get_record_by_no(session: Session, record_no: str) -> CreditRecord:
+    """The record with this number (``XY`` + case number), or :class:`NotFoundError`."""
+    record = session.scalar(select(CreditRecord).where(CreditRecord.record_no == record_no))
+    if record is None:
+        raise NotFoundError(f"no credit record {record_no}")
+    return record
+
+
 def record_for_case(session: Session, case_no: str) -> CreditRecord | None:
     return session.scalar(select(CreditRecord).where(CreditRecord.case_no == case_no))
 
