@@ -189,8 +189,9 @@ def test_a_confirmed_case_against_a_committed_enterprise_makes_a_breach_record(
     assert record.authority_region_code == "511824"
     assert record.authority_name == "四川省雅安市石棉县发展和改革部门"
     assert record.status == RecordStatus.PUBLISHED
-    assert "2021年10月12日" in record.facts
-    assert "矿机120台" in record.facts
+    assert "自2021年10月12日起" in record.facts
+    assert "于2021年9月20日签署" in record.facts
+    assert "经2021年10月25日现场检查，现场查见矿机120台（Antminer S19 Pro 100台" in record.facts
     assert "410千瓦" in record.facts
     assert case_no in record.facts
     assert record.commitment.status == CommitmentStatus.BREACHED

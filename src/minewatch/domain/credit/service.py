@@ -400,21 +400,33 @@ def _authority_name(region_code: str) -> str:
     return f"{regions.get(region_code).full_name}发展和改革部门"
 
 
-def _facts(case: Case, start: date, rigs: dict[str, int], power_kw: float | None) -> str:
-    machines = "、".join(f"{model}{count}台" for model, count in sorted(rigs.items()))
-    parts = [
-        f"该企业已签署不参与虚拟货币“挖矿”活动的信用承诺书，自{start:%Y年%m月%d日}起",
-        f"在{case.address}" if case.address else "",
-        "开展虚拟货币“挖矿”活动",
-    ]
+def _cn(day: date) -> str:
+    """A date as Chinese documents write it: 2021年9月20日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _facts(
+    case: Case,
+    commitment: Commitment,
+    start: date,
+    checked_on: date | None,
+    rigs: dict[str, int],
+    power_kw: float | None,
+) -> str:
+    """失信行为/违诺事实: the commitment, when and where mining began, what the check found."""
+    text = (
+        f"该企业于{_cn(commitment.signed_date)}签署不参与虚拟货币“挖矿”活动的信用承诺书，"
+        f"自{_cn(start)}起{f'在{case.address}' if case.address else ''}开展虚拟货币“挖矿”活动"
+    )
     details = []
-    if machines:
-        details.append(f"现场查见矿机{sum(rigs.values())}台（{machines}）")
+    if rigs:
+        machines = "、".join(f"{model} {count}台" for model, count in sorted(rigs.items()))
+        found = f"现场查见矿机{sum(rigs.values())}台（{machines}）"
+        details.append(f"经{_cn(checked_on)}现场检查，{found}" if checked_on else found)
     if power_kw is not None:
         details.append(f"挖矿用电功率约{power_kw:g}千瓦")
-    text = "".join(parts)
     if details:
-        text += "，" + "，".join(details)
+        text += "；" + "，".join(details)
     return f"{text}（案件编号{case.case_no}）。"
 
 
@@ -496,7 +508,9 @@ def record_breach(
         rigs_found=0 if last is None else last.rigs_found,
         rigs_json=json.dumps(rigs, ensure_ascii=False, sort_keys=True),
         power_kw=power_kw,
-        facts=_facts(case, start, rigs, power_kw),
+        facts=_facts(
+            case, commitment, start, None if last is None else last.checked_on, rigs, power_kw
+        ),
         measure=MEASURE,
         restriction=restriction.strip(),
         decision_date=decided,
