@@ -220,6 +220,8 @@ def test_a_breach_record_is_made_once(session: Session) -> None:
     assert second.decision_date == date(2021, 10, 27)
     assert len(list(session.scalars(select(CreditRecord)))) == 1
     assert len(list(session.scalars(select(AuditEvent.seq)))) == n_events
+    with pytest.raises(BreachRefusedError, match="an inspector may not"):
+        record_breach(session, case_no, actor=INSPECTOR)  # the role is checked first
 
 
 def test_the_confirmation_date_stands_in_for_an_unknown_start(session: Session) -> None:
@@ -262,6 +264,9 @@ def test_revocation_on_appeal_restores_the_commitment(session: Session) -> None:
     assert record.commitment.status == CommitmentStatus.IN_FORCE
     with pytest.raises(CreditError, match="already revoked"):
         revoke(session, record.id, "再次", actor=PROVINCE)
+    # breach again: the revoked record stands, no new one is published
+    assert record_breach(session, case_no, actor=COUNTY).status == RecordStatus.REVOKED
+    assert record.commitment.status == CommitmentStatus.IN_FORCE
     assert [e.action for e in session.scalars(
         select(AuditEvent).where(AuditEvent.entity_id == record.record_no))] == [
         "publish", "revoke"]  # fmt: skip

@@ -75,7 +75,7 @@ def commit(
         kind=kind,
     )
     enterprise = None
-    if name is not None or region is not None:
+    if name is not None or region is not None or legal_representative is not None:
         if name is None or region is None:
             raise MineWatchError(
                 "give both --name and --enterprise-region to create the enterprise"

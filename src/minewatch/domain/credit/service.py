@@ -450,24 +450,26 @@ def record_breach(
     ``authority_name``, default "<region>发展和改革部门"); the decision date is ``at`` in local
     time. The commitment becomes ``breached``. Audited.
 
-    Idempotent: if the case already has a record, that record is returned unchanged.
+    Idempotent: if the case already has a record (whatever its status, revoked included), that
+    record is returned unchanged and nothing is written; the unique case number of the table
+    stops two concurrent calls from both inserting.
     Raises :class:`BreachRefusedError` when the actor is not an official covering the case, the
     case is not confirmed, has no credit code, or no commitment bound the enterprise.
     """
-    existing = record_for_case(session, case_no)
-    if existing is not None:
-        return existing
     when = utcnow() if at is None else at
-    case = get_case(session, case_no)
-    region = case.assigned_region_code or case.region_code
     if actor.role not in _OFFICIALS:
         article = "an" if actor.role.value[0] in "aeiou" else "a"
         raise BreachRefusedError(f"{article} {actor.role.value} may not decide a credit record")
+    case = get_case(session, case_no)
+    region = case.assigned_region_code or case.region_code
     if not actor.covers(region):
         raise BreachRefusedError(
             f"case {case_no} lies in {region or 'an unknown region'}, outside "
             f"{actor.region_code} of {actor.name}"
         )
+    existing = record_for_case(session, case_no)
+    if existing is not None:
+        return existing
     if case.status not in _CONFIRMED:
         raise BreachRefusedError(
             f"case {case_no} is {case.status.value}: only a confirmed case makes a credit record"
