@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,9 @@ from minewatch.domain.cases.service import (
 )
 from minewatch.domain.cases.states import Role
 from minewatch.domain.credit.export import COLUMNS
+from minewatch.domain.credit.service import find_in_force, sha256_text
 from minewatch.domain.db import session_scope
+from minewatch.domain.enterprises.service import get_by_uscc
 from minewatch.domain.leads.service import LeadData, record_leads
 from minewatch.domain.migrate import open_database
 
@@ -116,4 +119,39 @@ def test_commit_breach_export_revoke_on_the_command_line(
     assert code == 0, err
     assert ",撤销," in csv_path.read_text("utf-8-sig")
     with session_scope(open_database(f"sqlite:///{db}")) as session:
+        assert verify_chain(session).ok
+
+
+def test_commit_creates_a_new_enterprise_and_keeps_the_hashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "credit.db"
+    text = tmp_path / "承诺书.txt"
+    text.write_text("本企业承诺不参与虚拟货币“挖矿”活动。", encoding="utf-8")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 signed")
+    uscc = make_uscc(7)
+    common = ("--db", str(db), "credit", "commit", uscc, "--text", str(text), "--text-version",
+              "2021-09", "--signed", "2021-09-20", "--valid-until", "2022-09-19",
+              "--signatory", "刘洋", "--document", str(scan), "--as", "张敏")  # fmt: skip
+    code, _, err = _run(capsys, *common)
+    assert code == 1
+    assert "no enterprise with credit code" in err
+    code, _, err = _run(capsys, *common, "--name", "雅安云数据有限公司")
+    assert code == 1
+    assert "give both --name and --enterprise-region" in err
+    new = ("--name", "雅安云数据有限公司", "--enterprise-region", "511802",
+           "--legal-representative", "刘洋")  # fmt: skip
+    code, _, err = _run(capsys, *common, *new)
+    assert code == 0, err
+    with session_scope(open_database(f"sqlite:///{db}")) as session:
+        enterprise = get_by_uscc(session, uscc)
+        assert enterprise is not None
+        assert enterprise.name == "雅安云数据有限公司"
+        assert enterprise.legal_representative == "刘洋"
+        commitment = find_in_force(session, uscc, date(2022, 1, 1))
+        assert commitment is not None
+        assert commitment.text_sha256 == sha256_text(text.read_text("utf-8"))
+        assert commitment.document_sha256 == hashlib.sha256(b"%PDF-1.4 signed").hexdigest()
+        assert commitment.document_name == "scan.pdf"
         assert verify_chain(session).ok
