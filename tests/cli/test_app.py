@@ -196,3 +196,17 @@ def test_reference_lookups(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert "valid (registered in 四川省雅安市石棉县)" in out
     assert "invalid" in out
+
+
+def test_dual_control_tally_on_the_demo_ledger(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "--db", str(demo_db), "--lang", "en", "ledger", "dual-control",
+                          "--from", "2021-09-01", "--to", "2021-12-31")  # fmt: skip
+    assert code == 0, err
+    assert "000000" in out
+    assert "GB/T 2589" in out
+    code, _, err = _run(capsys, "--db", str(demo_db), "ledger", "dual-control", "--from",
+                        "2021-09-01", "--to", "2021-12-31", "--factor", "0.5")  # fmt: skip
+    assert code != 0
+    assert "VALUE:SOURCE" in err
