@@ -33,6 +33,9 @@ from minewatch.reference.ledger import (
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
+    "surcharge_payment",
+    "surcharge_bill",
+    "surcharge_account",
     "public_report",
     "case_lead",
     "site_check",

@@ -519,6 +519,11 @@ def order_measures(
                     note=order.note,
                 )
             )  # fmt: skip
+            if order.kind is MeasureKind.SURCHARGE:
+                # the account enters the surcharge list (clause 十三) with the order
+                from minewatch.domain.measures.service import list_account
+
+                list_account(session, case, actor=actor.name, at=when)
 
     return _transition(
         session, case_no, Transition.ORDER, actor=actor, reason=reason, at=at,
