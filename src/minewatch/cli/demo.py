@@ -1,4 +1,4 @@
-"""``minewatch demo``: the main job at this stage — a demo province's weekly ledger."""
+"""``minewatch demo``: the main job — a demo province from detection to cleared sites."""
 
 from __future__ import annotations
 
@@ -115,9 +115,11 @@ def demo(
             audit = verify_chain(session)
     capture = _demo_network(url, generated, seed, locale) if network else None
     basins = _demo_plants(url, generated, seed, locale) if plants else None
-    if network or plants:
-        with session_scope(engine) as session:
-            audit = verify_chain(session)
+    from minewatch.cli.demo_cases import run_enforcement
+
+    run_enforcement(url, generated.province_code)
+    with session_scope(engine) as session:
+        audit = verify_chain(session)
     for line in output.audit_lines(audit):
         output.info(line)
     elapsed = time.perf_counter() - started
