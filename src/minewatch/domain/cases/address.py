@@ -845,6 +845,11 @@ def _number_label_of(address: Address) -> str | None:
     return _number_label(address.number, address.sub_number)
 
 
+def _region_label(code: str | None) -> str | None:
+    region = regions.find(code) if code else None
+    return f"{code} {region.name}" if region is not None else code
+
+
 _REGION_PENALTY = 3.5
 _FACETS: tuple[_Facet, ...] = (
     _Facet(
@@ -853,7 +858,7 @@ _FACETS: tuple[_Facet, ...] = (
         0.1,
         _REGION_PENALTY,
         lambda x: x.province_code,
-        lambda x: x.province_code,
+        lambda x: _region_label(x.province_code),
     ),
     _Facet(
         MatchLevel.PREFECTURE,
@@ -861,7 +866,7 @@ _FACETS: tuple[_Facet, ...] = (
         0.3,
         _REGION_PENALTY,
         lambda x: x.prefecture_code,
-        lambda x: x.prefecture_code,
+        lambda x: _region_label(x.prefecture_code),
     ),
     _Facet(
         MatchLevel.COUNTY,
@@ -869,7 +874,7 @@ _FACETS: tuple[_Facet, ...] = (
         0.6,
         _REGION_PENALTY,
         lambda x: x.county_code,
-        lambda x: x.county_code,
+        lambda x: _region_label(x.county_code),
     ),
     _Facet(
         MatchLevel.TOWN,
@@ -979,12 +984,12 @@ def match_addresses(a: Address, b: Address) -> AddressMatch:
             continue
         if va != vb:
             penalty += facet.conflict_penalty
-            reasons.append(f"{facet.label}s differ: {facet.shown(a)} vs {facet.shown(b)}")
+            reasons.append(f"{facet.label} differs: {facet.shown(a)} vs {facet.shown(b)}")
             break
         if facet.level is MatchLevel.NUMBER and a.sub_number and b.sub_number:
             if a.sub_number != b.sub_number:
                 penalty += _SUB_NUMBER_PENALTY
-                reasons.append(f"sub-numbers differ: {facet.shown(a)} vs {facet.shown(b)}")
+                reasons.append(f"sub-number differs: {facet.shown(a)} vs {facet.shown(b)}")
                 break
             evidence += _SUB_NUMBER_WEIGHT
         evidence += facet.agree_weight
