@@ -449,3 +449,35 @@ def test_nonsense_matches_nothing() -> None:
 def test_scores_stay_in_the_unit_interval(text: str, site: tuple[str, str | None]) -> None:
     result = match_addresses(normalise_address(text), _read(site))
     assert 0.0 <= result.score <= 1.0
+
+
+def test_old_name_of_an_upgraded_county_resolves_to_the_current_code() -> None:
+    old = normalise_address("甘孜州康定县炉城镇大桥水电站")
+    assert old.county_code == "513301"  # 康定县 became 康定市 in 2015
+    assert old.town == "炉城镇"
+    assert old.places == ("大桥水电站",)
+
+
+def test_road_sections_are_part_of_the_road() -> None:
+    chinese = normalise_address("成都市武侯区人民南路四段12号附2号")
+    arabic = normalise_address("成都市武侯区人民南路4段12-2号")
+    other_section = normalise_address("成都市武侯区人民南路三段12号")
+    assert chinese.road == arabic.road == "人民南路4段"
+    assert chinese.key == arabic.key
+    assert match_addresses(chinese, other_section).level is MatchLevel.COUNTY
+
+
+def test_region_in_brackets_is_used_when_the_text_names_none() -> None:
+    address = normalise_address("（西昌）建设路5号")
+    assert address.county_code == XICHANG
+    assert address.aside == ("西昌",)
+
+
+def test_zone_named_only_by_its_kind_is_a_park() -> None:
+    address = normalise_address("成都高新区天府大道北段1700号9楼")
+    assert address.prefecture_code == "510100"
+    assert address.county_code is None
+    assert address.park == "高新区"
+    assert address.road == "天府大道北段"
+    assert (address.number, address.floor) == ("1700", "9")
+    assert address.key == "510100/高新区/天府大道北段/1700号/9层"

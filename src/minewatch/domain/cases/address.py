@@ -174,8 +174,15 @@ _STEM_BLOCKERS = re.compile(
     r"[东西南北中]?(?:路|街|大道|巷|弄|胡同)|街道|镇|乡|村|社区|小区|花园|大厦|广场|公园|宾馆|酒店"
     r"|中学|小学|大学|医院|车站|机场|公司|厂"
 )
-# After a short name, the tail of the full name that writers keep: 凉山州, 峨边县, 凉山自治州.
-_NAME_TAILS = ("自治州", "自治县", "自治旗", "自治区", "州", "县", "旗")
+# After a short name, the tail of the full name that writers keep (凉山自治州, 峨边自治县), or
+# a generic suffix of its level: 凉山州, 峨边县, and old names of upgraded counties (康定县 for
+# 康定市).
+_NAME_TAILS = ("自治州", "自治县", "自治旗", "自治区")
+_LEVEL_TAILS = {
+    RegionLevel.PROVINCE: ("省",),
+    RegionLevel.PREFECTURE: ("地区", "州", "市", "盟"),
+    RegionLevel.COUNTY: ("县", "市", "区", "旗"),
+}
 # A name at the head that looks like a region but is not in the table (火星省, 红旗县).
 _REGION_LIKE = re.compile(
     r"[^\d镇乡村路街道号栋区园组社厂]{1,8}?(?:省|自治区|自治州|州|地区|盟|县(?!道)|市(?![场区民]))"
@@ -196,9 +203,12 @@ class _Link:
     exact: bool
 
 
-def _tail_length(full_name: str, text: str, at: int) -> int:
+def _tail_length(region: Region, text: str, at: int) -> int:
     for tail in _NAME_TAILS:
-        if full_name.endswith(tail[-1]) and text.startswith(tail, at):
+        if region.name.endswith(tail) and text.startswith(tail, at):
+            return len(tail)
+    for tail in _LEVEL_TAILS[region.level]:
+        if text.startswith(tail, at):
             return len(tail)
     return 0
 
@@ -219,7 +229,7 @@ def _region_chains(text: str, start: int, chain: tuple[_Link, ...]) -> list[tupl
             if not exact:
                 if _STEM_BLOCKERS.match(text, end):
                     continue
-                stop = end + _tail_length(region.name, text, end)
+                stop = end + _tail_length(region, text, end)
             results.extend(_region_chains(text, stop, (*chain, _Link(region, stop, exact))))
     return results
 
@@ -345,6 +355,9 @@ _NAMED_SUFFIXES: dict[str, _Kind] = {
             "大楼",
             "机房",
             "数据中心",
+            "中学",
+            "小学",
+            "学院",
         ),
         _Kind.PLACE,
     ),
@@ -383,6 +396,7 @@ _NUMBERED: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("lane", re.compile(rf"(?P<a>{_N})弄")),
+    ("section", re.compile(rf"(?:(?P<a>{_N})|(?P<direction>[东西南北中]))段")),
     ("group", re.compile(rf"第?(?P<a>{_N})(?:村民小组|小组|组|社(?!区)|队)")),
     (
         "floor",
@@ -444,8 +458,18 @@ def _put_named(slots: _Slots, kind: _Kind, name: str, suffix: str) -> None:
 
 
 def _put_numbered(slots: _Slots, kind: str, match: re.Match[str]) -> None:
-    groups = {k: _canonical_id(v) for k, v in match.groupdict().items() if v is not None}
+    groups = {
+        k: v if k == "direction" else _canonical_id(v)
+        for k, v in match.groupdict().items()
+        if v is not None
+    }
     text = match.group(0)
+    if kind == "section":  # 人民南路四段 is a road of its own
+        if slots.road is not None and not slots.road.endswith("段"):
+            slots.road += f"{groups.get('a') or groups.get('direction')}段"
+        else:
+            slots.leftovers.append(text)
+        return
     a, b, c = groups.get("a"), groups.get("b"), groups.get("c")
     if kind in ("building", "unit", "lane", "group", "room") and a is not None:
         slots.put(kind, a, text)
@@ -497,13 +521,15 @@ def _next_numbered(text: str, after: int) -> int | None:
 
 def _next_named(text: str, at: int) -> re.Match[str] | None:
     """The first suffix after ``at`` that ends a named component (not one inside a road name)."""
-    search_from = at + 1
+    search_from = at
     while (match := _NAMED.search(text, search_from)) is not None:
-        kind = _NAMED_SUFFIXES[match.group(0)]
-        inside_road = kind is not _Kind.ROAD and _INSIDE_ROAD.match(text, match.end())
-        if not inside_road:
-            return match
         search_from = match.start() + 1
+        kind = _NAMED_SUFFIXES[match.group(0)]
+        if match.start() == at and not (kind is _Kind.PARK and len(match.group(0)) >= 3):
+            continue  # a suffix with no name, except a zone named by itself (成都高新区)
+        if kind is not _Kind.ROAD and _INSIDE_ROAD.match(text, match.end()):
+            continue
+        return match
     return None
 
 
@@ -617,7 +643,7 @@ class Address:
             part
             for part in (
                 self.town,
-                _park_stem(self.park) + "园区" if self.park else None,
+                _park_key(self.park),
                 self.village,
                 _group_label(self.group),
                 self.road,
@@ -635,6 +661,14 @@ class Address:
 
 def _park_stem(park: str) -> str:
     return _strip_suffix(park, _PARK_SUFFIXES)
+
+
+def _park_key(park: str | None) -> str | None:
+    """经久工业园区 and 经久园区 → 经久园区; a zone named only by its kind (高新区) stays as is."""
+    if park is None:
+        return None
+    stem = _park_stem(park)
+    return park if stem == park else stem + "园区"
 
 
 def _group_label(group: str | None) -> str | None:
@@ -707,7 +741,14 @@ def normalise_address(text: str, *, region_hint: str | None = None) -> Address:
             rest = rest[unknown.end() :]
 
     region = reading.region
-    if region is not None:
+    if region is None and not reading.unread:
+        for aside in cleaned.aside:  # （西昌）建设路5号
+            bracketed = _read_region(aside, hint)
+            if bracketed.region is not None and bracketed.end == len(aside):
+                region = bracketed.region
+                notes.append(f"region {region.code} from brackets {aside!r}")
+                break
+    if region is not None and region is reading.region:
         notes.append(f"region {region.code} {region.full_name} from the text")
     if hint is not None:
         if region is None:
