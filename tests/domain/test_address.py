@@ -240,6 +240,8 @@ def test_noise_words_are_removed_and_noted() -> None:
 def test_nei_in_a_place_name_is_kept_but_nei_after_a_park_is_noise() -> None:
     neijiang = normalise_address("内江市市中区建设路1号")
     assert neijiang.prefecture_code == "511000"
+    road = normalise_address("西昌市内江路8号")
+    assert road.road == "内江路"
     inside = normalise_address("西昌市经久工业园区内3栋")
     assert inside.park == "经久工业园区"
     assert inside.building == "3"
@@ -481,3 +483,27 @@ def test_zone_named_only_by_its_kind_is_a_park() -> None:
     assert address.road == "天府大道北段"
     assert (address.number, address.floor) == ("1700", "9")
     assert address.key == "510100/高新区/天府大道北段/1700号/9层"
+
+
+def test_place_suffix_inside_a_town_name_does_not_cut_it() -> None:
+    address = normalise_address("凉山州会理县鹿厂镇铜矿山")
+    assert address.county_code == "513402"  # 会理县 became 会理市
+    assert address.town == "鹿厂镇"
+    assert address.places == ("铜矿山",)
+
+
+def test_citizen_report_with_lead_in_words_and_a_region_after_them() -> None:
+    lead_in = normalise_address("群众反映：建设路5号", region_hint=XICHANG)
+    assert (lead_in.road, lead_in.number, lead_in.remainder) == ("建设路", "5", "")
+    later = normalise_address("据说西昌市安宁镇某废弃厂房里有人挖矿")
+    assert later.county_code == XICHANG
+    assert later.town == "安宁镇"
+    assert "据说" in later.remainder
+    assert "某废弃厂房" in later.places
+
+
+def test_direction_and_numbered_road_section() -> None:
+    address = normalise_address("成都市金牛区一环路北三段2号")
+    assert address.road == "一环路北3段"
+    assert address.number == "2"
+    assert address.remainder == ""

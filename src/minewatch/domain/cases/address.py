@@ -118,18 +118,18 @@ _BRACKETED = re.compile(
 _STRAY_BRACKETS = re.compile("[" + re.escape(_OPEN + _CLOSE) + "]")
 _SEPARATORS = re.compile(r"[\s,，、;；。.:：!！?？\"'“”‘’·・|/\\]+")
 _DASHES = re.compile(r"[—–‐‑‒―~〜]")
-_RANGE_WORD = re.compile(r"(?<=\d)至(?=\d)")
-_LEAD_IN = re.compile(r"^(?:详细地址|地址|住址|位置|地点|位于|坐落于|在)")
+_RANGE_WORD = re.compile(r"(?<=[0-9])至(?=[0-9])")
+_LEAD_IN = re.compile(r"^(?:群众|举报人|举报|反映|详细地址|地址|住址|位置|地点|位于|坐落于|在)+")
 _FORMER_NAME = re.compile(r"^(?:原名|原|旧称|旧|曾用名|又名|即|现)")
 
 # Words that place a site near something rather than name it; removed, and recorded in notes.
 _NOISE = re.compile(
-    r"(?:往里|往前|往后|向[东南西北前后里内左右]|沿路)?走?约?\d+(?:\.\d+)?(?:米|公里|千米|KM|M)"
+    r"(?:往里|往前|往后|向[东南西北前后里内左右]|沿路)?走?约?[0-9]+(?:\.[0-9]+)?(?:米|公里|千米|KM|M)"
     r"(?:处|左右)?"
-    r"|斜对面|对面|旁边|附近|隔壁|周边|一带|往里走|往里|里面|后面|后方|背后|旁"
+    r"|(?:斜对面|对面|旁边|附近|隔壁|周边|一带|往里走|往里|里面|后面|后方|背后|旁)的?"
     r"|[东南西北左右前后]侧"
     r"|(?<=[区园厂院村镇乡社组楼号栋幢场司站室])内"
-    r"|(?<=[厂院])里"
+    r"|(?<=[厂院房])里"
     r"|(?<=路)口"
     r"|(?<=[路街])边"
 )
@@ -185,8 +185,12 @@ _LEVEL_TAILS = {
 }
 # A name at the head that looks like a region but is not in the table (火星省, 红旗县).
 _REGION_LIKE = re.compile(
-    r"[^\d镇乡村路街道号栋区园组社厂]{1,8}?(?:省|自治区|自治州|州|地区|盟|县(?!道)|市(?![场区民]))"
+    r"[^0-9镇乡村路街道号栋区园组社厂]{1,8}?(?:省|自治区|自治州|州|地区|盟|县(?!道)|市(?![场区民]))"
 )
+
+
+# How far into the text a full region name is looked for when the text does not start with one.
+_REGION_SEARCH_CHARS = 12
 
 
 @cache
@@ -263,16 +267,22 @@ class _RegionReading:
     penalty: float
 
 
-def _read_region(text: str, hint: Region | None) -> _RegionReading:
-    """The region named at the head of ``text``, how far it runs, and what was doubtful."""
-    chains = _region_chains(text, 0, ())
+def _read_region(text: str, hint: Region | None, start: int = 0) -> _RegionReading:
+    """The region named at ``text[start:]``'s head, how far it runs, and what was doubtful.
+
+    After the head (``start > 0``) only a full name is taken, not a short one: 举报西昌市… is
+    西昌市, but 举报新华书店 is not 新华区.
+    """
+    chains = _region_chains(text, start, ())
+    if start > 0:
+        chains = [c for c in chains if c[0].exact]
     notes: list[str] = []
     if hint is not None and chains:
         compatible = [c for c in chains if all(_compatible(k.region.code, hint.code) for k in c)]
         # Short names outside the hint's area are more likely street names than a wrong hint.
         chains = compatible or [c for c in chains if all(k.exact for k in c)]
     if not chains:
-        return _RegionReading(None, 0, "", (), 0.0)
+        return _RegionReading(None, start, "", (), 0.0)
     end = max(c[-1].end for c in chains)
     found: dict[str, Region] = {}
     for chain in chains:
@@ -282,8 +292,9 @@ def _read_region(text: str, hint: Region | None) -> _RegionReading:
         return _RegionReading(next(iter(found.values())), end, "", (), 0.0)
     listed = ", ".join(f"{code} {r.full_name}" for code, r in sorted(found.items()))
     common = _common_ancestor(list(found.values()))
-    notes.append(f"ambiguous region name {text[:end]!r}: {listed}")
-    return _RegionReading(common, end, text[:end] if common is None else "", tuple(notes), 0.2)
+    notes.append(f"ambiguous region name {text[start:end]!r}: {listed}")
+    unread = text[start:end] if common is None else ""
+    return _RegionReading(common, end, unread, tuple(notes), 0.2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,10 +350,14 @@ _NAMED_SUFFIXES: dict[str, _Kind] = {
             "家园",
             "山庄",
             "厂区",
+            "厂房",
+            "车间",
+            "库房",
             "厂",
             "公司",
             "水电站",
             "电站",
+            "矿山",
             "矿",
             "基地",
             "仓库",
@@ -364,7 +379,8 @@ _NAMED_SUFFIXES: dict[str, _Kind] = {
 }
 _NAMED = re.compile("|".join(sorted(map(re.escape, _NAMED_SUFFIXES), key=len, reverse=True)))
 # A town, village or place suffix followed by a road suffix is inside a road name (新村路, 工厂街).
-_INSIDE_ROAD = re.compile(r"[东西南北中]?(?:路|街|大道|巷)")
+# A suffix followed by another suffix is inside a longer name: 新村路, 工厂街, 鹿厂镇, 大桥村电站.
+_INSIDE_NAME = re.compile(r"[东西南北中]?(?:路|街|大道|巷)|" + _NAMED.pattern)
 _CANONICAL_SUFFIX = {
     "街道办事处": "街道",
     "街道办": "街道",
@@ -377,8 +393,8 @@ _PARK_SUFFIXES = tuple(s for s, k in _NAMED_SUFFIXES.items() if k is _Kind.PARK)
 _TOWN_SUFFIXES = ("街道", "镇", "乡")
 _VILLAGE_SUFFIXES = ("社区", "村")
 
-_N = r"(?:\d+|[零〇幺一二两三四五六七八九十百千]+)"
-_ID = rf"(?:[A-Z]\d*|{_N})"
+_N = r"(?:[0-9]+|[零〇幺一二两三四五六七八九十百千]+)"
+_ID = rf"(?:[A-Z][0-9]*|{_N})"
 _NOT_ROAD = r"(?!路|街|巷|大道|大街|线|桥|公路)"
 _NUMBERED: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -388,7 +404,7 @@ _NUMBERED: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("unit", re.compile(rf"第?(?P<a>{_N})单元")),
-    ("triple", re.compile(r"(?P<a>\d+)-(?P<b>\d+)-(?P<c>\d+)(?:号|室)?")),
+    ("triple", re.compile(r"(?P<a>[0-9]+)-(?P<b>[0-9]+)-(?P<c>[0-9]+)(?:号|室)?")),
     (
         "number",
         re.compile(
@@ -396,17 +412,20 @@ _NUMBERED: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     ("lane", re.compile(rf"(?P<a>{_N})弄")),
-    ("section", re.compile(rf"(?:(?P<a>{_N})|(?P<direction>[东西南北中]))段")),
+    (
+        "section",
+        re.compile(rf"(?:(?P<direction>[东西南北中])(?P<a>{_N})?|(?P<b>{_N}))段"),
+    ),
     ("group", re.compile(rf"第?(?P<a>{_N})(?:村民小组|小组|组|社(?!区)|队)")),
     (
         "floor",
         re.compile(
-            rf"(?:负|地下|-)(?P<neg>{_N})(?:层|楼)|B(?P<bneg>\d+)(?:层|楼)?"
-            rf"|第?(?P<a>{_N})(?:层|楼(?!号))|F(?P<f>\d+)|(?P<g>\d+)F"
+            rf"(?:负|地下|-)(?P<neg>{_N})(?:层|楼)|B(?P<bneg>[0-9]+)(?:层|楼)?"
+            rf"|第?(?P<a>{_N})(?:层|楼(?!号))|F(?P<f>[0-9]+)|(?P<g>[0-9]+)F"
         ),
     ),
     ("room", re.compile(rf"(?P<a>[A-Z]?{_N})(?:室|号房|房)")),
-    ("bare", re.compile(r"(?P<a>\d+)(?:-(?P<b>\d+))?(?![\u4e00-\u9fff\d])")),
+    ("bare", re.compile(r"(?P<a>[0-9]+)(?:-(?P<b>[0-9]+))?(?![\u4e00-\u9fff0-9])")),
 )
 
 
@@ -466,7 +485,7 @@ def _put_numbered(slots: _Slots, kind: str, match: re.Match[str]) -> None:
     text = match.group(0)
     if kind == "section":  # 人民南路四段 is a road of its own
         if slots.road is not None and not slots.road.endswith("段"):
-            slots.road += f"{groups.get('a') or groups.get('direction')}段"
+            slots.road += f"{groups.get('direction', '')}{groups.get('a') or groups.get('b', '')}段"
         else:
             slots.leftovers.append(text)
         return
@@ -527,7 +546,7 @@ def _next_named(text: str, at: int) -> re.Match[str] | None:
         kind = _NAMED_SUFFIXES[match.group(0)]
         if match.start() == at and not (kind is _Kind.PARK and len(match.group(0)) >= 3):
             continue  # a suffix with no name, except a zone named by itself (成都高新区)
-        if kind is not _Kind.ROAD and _INSIDE_ROAD.match(text, match.end()):
+        if kind is not _Kind.ROAD and _INSIDE_NAME.match(text, match.end()):
             continue
         return match
     return None
@@ -727,10 +746,17 @@ def normalise_address(text: str, *, region_hint: str | None = None) -> Address:
     confidence = 1.0
 
     reading = _read_region(cleaned.text, hint)
+    slots = _Slots()
+    for start in range(1, min(len(cleaned.text), _REGION_SEARCH_CHARS)):
+        if reading.region is not None or reading.unread:
+            break
+        later = _read_region(cleaned.text, hint, start)
+        if later.region is not None:  # 举报：西昌市… — the words before go to the remainder
+            slots.leftovers.append(cleaned.text[:start])
+            reading = later
     notes += reading.notes
     confidence -= reading.penalty
     rest = cleaned.text[reading.end :]
-    slots = _Slots()
     if reading.unread:
         slots.leftovers.append(reading.unread)
     if reading.region is None or reading.region.level is not RegionLevel.COUNTY:
