@@ -22,8 +22,6 @@ SICHUAN = "510000"
 MIANNING = "513433"  # 冕宁县, also in 凉山
 JINGYANG = "510603"  # 德阳市旌阳区
 
-_DEPTH = list(MatchLevel)
-
 # One mining site at 西昌市建设路12号3栋, as four sources write it.
 SAME_SITE = (
     ("四川省凉山彝族自治州西昌市河西镇建设路12号3栋2单元501室", None),  # meter customer archive
@@ -31,10 +29,6 @@ SAME_SITE = (
     ("西昌市建设路１２号３号楼附近（原红星厂）", None),  # citizen's report, typed on a phone
     ("建设路12号3#楼内", XICHANG),  # inspection note, filed under the county
 )
-
-
-def at_least(level: MatchLevel, floor: MatchLevel) -> bool:
-    return _DEPTH.index(level) >= _DEPTH.index(floor)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -270,6 +264,12 @@ def test_unknown_region_hint_is_refused() -> None:
         normalise_address("建设路12号", region_hint="999999")
 
 
+def test_retired_region_hint_is_read_as_its_successor() -> None:
+    address = normalise_address("炉城镇建设路12号", region_hint="513321")  # 康定县, retired 2015
+    assert address.county_code == "513301"
+    assert any("retired" in note for note in address.notes)
+
+
 @pytest.mark.parametrize("text", ["asdf！！？？", "？？？", "（）", "12345", "号号号栋栋", "路"])
 def test_nonsense_does_not_crash_and_has_low_confidence(text: str) -> None:
     address = normalise_address(text)
@@ -318,7 +318,7 @@ def test_same_site_four_ways_match_at_building_level() -> None:
         assert a.county_code == XICHANG
         for b in addresses[i + 1 :]:
             result = match_addresses(a, b)
-            assert at_least(result.level, MatchLevel.BUILDING), (a.text, b.text, result)
+            assert result.level.at_least(MatchLevel.BUILDING), (a.text, b.text, result)
             assert result.score >= 0.8, (a.text, b.text, result)
     assert len({a.key for a in addresses[1:]}) == 1  # the archive alone adds town, unit, room
 
@@ -507,3 +507,10 @@ def test_direction_and_numbered_road_section() -> None:
     assert address.road == "一环路北3段"
     assert address.number == "2"
     assert address.remainder == ""
+
+
+def test_match_levels_are_ordered_from_general_to_specific() -> None:
+    assert MatchLevel.ROOM.at_least(MatchLevel.BUILDING)
+    assert MatchLevel.BUILDING.at_least(MatchLevel.BUILDING)
+    assert not MatchLevel.ROAD.at_least(MatchLevel.NUMBER)
+    assert not MatchLevel.NONE.at_least(MatchLevel.PROVINCE)

@@ -24,7 +24,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
@@ -378,7 +378,6 @@ _NAMED_SUFFIXES: dict[str, _Kind] = {
     ),
 }
 _NAMED = re.compile("|".join(sorted(map(re.escape, _NAMED_SUFFIXES), key=len, reverse=True)))
-# A town, village or place suffix followed by a road suffix is inside a road name (新村路, 工厂街).
 # A suffix followed by another suffix is inside a longer name: 新村路, 工厂街, 鹿厂镇, 大桥村电站.
 _INSIDE_NAME = re.compile(r"[东西南北中]?(?:路|街|大道|巷)|" + _NAMED.pattern)
 _CANONICAL_SUFFIX = {
@@ -445,10 +444,8 @@ class _Slots:
     unit: str | None = None
     floor: str | None = None
     room: str | None = None
-
-    def __post_init__(self) -> None:
-        self.places: list[str] = []
-        self.leftovers: list[str] = []
+    places: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
 
     def below_number(self) -> bool:
         return any(v is not None for v in (self.building, self.unit, self.floor, self.room))
@@ -702,13 +699,23 @@ def _number_label(number: str | None, sub_number: str | None) -> str | None:
     return f"{number}-{sub_number}号" if sub_number else f"{number}号"
 
 
-def _resolve_hint(region_hint: str | None) -> Region | None:
+def _resolve_hint(region_hint: str | None) -> tuple[Region | None, str | None]:
+    """The hint's region and, for a retired code with one successor, a note saying so."""
     if region_hint is None:
-        return None
+        return None, None
     region = regions.find(region_hint)
-    if region is None:
-        raise ValueError(f"region_hint {region_hint!r} is not a code in the GB/T 2260 table")
-    return region
+    if region is not None:
+        return region, None
+    retired = regions.succession(region_hint)
+    if retired is not None and len(retired.successors) == 1:
+        successor = regions.find(retired.successors[0])
+        if successor is not None:
+            note = (
+                f"region_hint {retired.code} ({retired.name}) was retired in "
+                f"{retired.retired_year}; read as {successor.code} {successor.name}"
+            )
+            return successor, note
+    raise ValueError(f"region_hint {region_hint!r} is not a current GB/T 2260 code")
 
 
 def normalise_address(text: str, *, region_hint: str | None = None) -> Address:
@@ -734,15 +741,16 @@ def normalise_address(text: str, *, region_hint: str | None = None) -> Address:
     Raises
     ------
     ValueError
-        When ``text`` is empty or only whitespace, or ``region_hint`` is not a GB/T 2260 code.
+        When ``text`` is empty or only whitespace, or ``region_hint`` is neither a current
+        GB/T 2260 code nor a retired one with a single successor.
     """
     if not isinstance(text, str):
         raise TypeError(f"an address must be text, not {type(text).__name__}")
     if not text.strip():
         raise ValueError("an address cannot be empty or only whitespace")
-    hint = _resolve_hint(region_hint)
+    hint, hint_note = _resolve_hint(region_hint)
     cleaned = _clean(text)
-    notes: list[str] = []
+    notes: list[str] = [hint_note] if hint_note else []
     confidence = 1.0
 
     reading = _read_region(cleaned.text, hint)
@@ -866,6 +874,11 @@ class MatchLevel(StrEnum):
     FLOOR = "floor"
     ROOM = "room"
 
+    def at_least(self, other: MatchLevel) -> bool:
+        """True when this level is ``other`` or more specific: ROOM.at_least(BUILDING)."""
+        order = list(MatchLevel)
+        return order.index(self) >= order.index(other)
+
 
 @dataclass(frozen=True)
 class AddressMatch:
@@ -878,8 +891,8 @@ class AddressMatch:
     level : MatchLevel
         The most specific component on which they agree before the first conflict.
     reasons : tuple of str
-        One line per component compared, e.g. ``"same road 建设路"``,
-        ``"numbers differ: 12 vs 14"``.
+        One line per component compared, e.g. ``"same county 513401 西昌市"``,
+        ``"same road 建设路"``, ``"number differs: 12号 vs 14号"``.
     """
 
     score: float
