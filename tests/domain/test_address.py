@@ -514,3 +514,18 @@ def test_match_levels_are_ordered_from_general_to_specific() -> None:
     assert MatchLevel.BUILDING.at_least(MatchLevel.BUILDING)
     assert not MatchLevel.ROAD.at_least(MatchLevel.NUMBER)
     assert not MatchLevel.NONE.at_least(MatchLevel.PROVINCE)
+
+
+def test_dashes_as_separators_are_not_sub_numbers() -> None:
+    dashed = normalise_address("西昌市-建设路-12号-3栋")
+    assert (dashed.road, dashed.number, dashed.sub_number, dashed.building) == (
+        "建设路",
+        "12",
+        None,
+        "3",
+    )
+    assert dashed.remainder == ""
+    basement = normalise_address("西昌市建设路12号-1层")
+    assert (basement.sub_number, basement.floor) == (None, "-1")
+    sub = normalise_address("西昌市建设路12号-3")
+    assert sub.sub_number == "3"

@@ -395,6 +395,8 @@ _VILLAGE_SUFFIXES = ("社区", "村")
 _N = r"(?:[0-9]+|[零〇幺一二两三四五六七八九十百千]+)"
 _ID = rf"(?:[A-Z][0-9]*|{_N})"
 _NOT_ROAD = r"(?!路|街|巷|大道|大街|线|桥|公路)"
+# After 12号, "-3" is a sub-number unless a unit follows: 12号-3栋 is building 3, 12号-1层 a floor.
+_NOT_UNIT = r"(?![0-9零〇幺一二两三四五六七八九十百千]|栋|幢|座|层|楼|单元|室|房|号楼|#楼)"
 _NUMBERED: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "building",
@@ -407,7 +409,7 @@ _NUMBERED: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "number",
         re.compile(
-            rf"第?(?P<a>{_N})(?:[-之附](?P<b>{_N}))?(?:号院|号|#)(?:[之附-](?P<c>{_N})号?)?{_NOT_ROAD}"
+            rf"第?(?P<a>{_N})(?:[-之附](?P<b>{_N}))?(?:号院|号|#)(?:[之附-](?P<c>{_N}){_NOT_UNIT}号?)?{_NOT_ROAD}"
         ),
     ),
     ("lane", re.compile(rf"(?P<a>{_N})弄")),
@@ -446,6 +448,11 @@ class _Slots:
     room: str | None = None
     places: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+
+    def leave(self, text: str) -> None:
+        """Keep unread text for the remainder, unless it is only a dash."""
+        if text.strip("-"):
+            self.leftovers.append(text)
 
     def below_number(self) -> bool:
         return any(v is not None for v in (self.building, self.unit, self.floor, self.room))
@@ -565,10 +572,10 @@ def _read_components(text: str, slots: _Slots) -> None:
             _put_named(slots, _NAMED_SUFFIXES[suffix], text[at : named.end()], suffix)
             at = named.end()
         elif next_number is not None:
-            slots.leftovers.append(text[at:next_number])
+            slots.leave(text[at:next_number])
             at = next_number
         else:
-            slots.leftovers.append(text[at:])
+            slots.leave(text[at:])
             break
 
 
