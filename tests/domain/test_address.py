@@ -362,6 +362,7 @@ def test_a_missing_component_is_neutral_not_a_conflict() -> None:
     result = match_addresses(with_town, without_town)
     assert result.level is MatchLevel.BUILDING
     assert not any("differs" in reason for reason in result.reasons)
+    assert "town 河西镇 on one side only" in result.reasons
     assert result.score == match_addresses(without_town, without_town).score
 
 
@@ -443,7 +444,7 @@ def test_nonsense_matches_nothing() -> None:
     result = match_addresses(normalise_address("asdf"), normalise_address("西昌市建设路12号"))
     assert result.level is MatchLevel.NONE
     assert result.score == 0.0
-    assert result.reasons == ("nothing to compare",)
+    assert result.reasons[-1].startswith("nothing to compare")
 
 
 @settings(max_examples=100, deadline=None)

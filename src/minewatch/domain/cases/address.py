@@ -1068,6 +1068,8 @@ def match_addresses(a: Address, b: Address) -> AddressMatch:
             continue
         va, vb = facet.value(a), facet.value(b)
         if va is None or vb is None:
+            if va is not None or vb is not None:
+                reasons.append(f"{facet.label} {facet.shown(a) or facet.shown(b)} on one side only")
             continue
         if va != vb:
             penalty += facet.conflict_penalty
@@ -1098,6 +1100,6 @@ def match_addresses(a: Address, b: Address) -> AddressMatch:
         factor = _UNANCHORED_FACTOR
         reasons.append("no shared prefecture, county, town, park or village: evidence halved")
     score = (1 - math.exp(-evidence / _EVIDENCE_SCALE)) * math.exp(-penalty) * factor
-    if not reasons:
-        reasons.append("nothing to compare")
+    if evidence == 0 and penalty == 0:
+        reasons.append("nothing to compare: no component is known on both sides")
     return AddressMatch(score=round(score, 4), level=level, reasons=tuple(reasons))
