@@ -531,6 +531,12 @@ def test_citizen_report_with_lead_in_words_and_a_region_after_them() -> None:
     assert "某废弃厂房" in later.places
 
 
+def test_region_named_after_the_street_is_still_read() -> None:
+    address = normalise_address("建设路12号西昌市")
+    assert address.county_code == XICHANG
+    assert (address.road, address.number, address.remainder) == ("建设路", "12", "")
+
+
 def test_direction_and_numbered_road_section() -> None:
     address = normalise_address("成都市金牛区一环路北三段2号")
     assert address.road == "一环路北3段"

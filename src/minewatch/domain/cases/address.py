@@ -762,13 +762,15 @@ def normalise_address(text: str, *, region_hint: str | None = None) -> Address:
 
     reading = _read_region(cleaned.text, hint)
     slots = _Slots()
+    before = (
+        ""  # text before a region name that is not at the head: 据说|西昌市…, 建设路12号|西昌市
+    )
     for start in range(1, min(len(cleaned.text), _REGION_SEARCH_CHARS)):
         if reading.region is not None or reading.unread:
             break
         later = _read_region(cleaned.text, hint, start)
-        if later.region is not None:  # 举报：西昌市… — the words before go to the remainder
-            slots.leftovers.append(cleaned.text[:start])
-            reading = later
+        if later.region is not None:
+            before, reading = cleaned.text[:start], later
     notes += reading.notes
     confidence -= reading.penalty
     rest = cleaned.text[reading.end :]
@@ -804,11 +806,12 @@ def normalise_address(text: str, *, region_hint: str | None = None) -> Address:
             notes.append(f"the text's region {region.code} is outside region_hint {hint.code}")
             confidence -= 0.2
 
-    noise = _NOISE.findall(rest)
+    noise = _NOISE.findall(before) + _NOISE.findall(rest)
     if noise:
-        rest = _NOISE.sub("", rest)
+        before, rest = _NOISE.sub("", before), _NOISE.sub("", rest)
         notes.append("noise words removed: " + ", ".join(noise))
         confidence -= 0.05
+    _read_components(before, slots)  # apart from the rest, so that no name spans the region
     _read_components(rest, slots)
 
     county = prefecture = province = None
