@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
-from test_cases import COUNTY, _open_case, _to_confirmed
 
-from conftest import at
+from conftest import COUNTY, at, make_confirmed_case, make_open_case
 from minewatch.domain.audit.service import verify_chain
 from minewatch.domain.cases.models import MeasureKind
 from minewatch.domain.cases.service import MeasureOrder, get_case, order_measures
@@ -26,7 +25,9 @@ from minewatch.domain.measures.surcharge import BillingPeriod, CollectionStatus
 
 
 def test_ordering_the_surcharge_lists_the_account_and_bills_follow(session: Session) -> None:
-    case_no = _to_confirmed(session)  # mining since 2021-10-12 on account 5118240012345, 石棉县
+    case_no = make_confirmed_case(
+        session
+    )  # mining since 2021-10-12 on account 5118240012345, 石棉县
     order_measures(session, case_no, [MeasureOrder(MeasureKind.SURCHARGE, date(2021, 12, 31))],
                    actor=COUNTY, at=at("2021-10-27"))  # fmt: skip
     account = get_account(session, "5118240012345")
@@ -62,7 +63,7 @@ def test_ordering_the_surcharge_lists_the_account_and_bills_follow(session: Sess
 
 
 def test_an_unconfirmed_case_is_not_listed(session: Session) -> None:
-    case_no = _open_case(session)
+    case_no = make_open_case(session)
     with pytest.raises(SurchargeError, match="confirm it first"):
         list_account(session, get_case(session, case_no), actor="x")
     with pytest.raises(SurchargeError, match="not on the surcharge list"):

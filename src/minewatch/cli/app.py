@@ -27,6 +27,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "case": ("minewatch.cli.case", "app"),
     "inspect": ("minewatch.cli.inspect", "app"),
     "report": ("minewatch.cli.report", "app"),
+    "screen": ("minewatch.cli.screen", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),

@@ -11,7 +11,9 @@ made from a stale copy fails with :class:`ConcurrentEditError` instead of overwr
 saw).
 
 Fusion (:func:`fuse_leads`) attaches each open lead to the case of the same site — same account
-number, same credit code, same subject — or opens a case. A lead from a later week's scan is the
+number, same credit code, or an address that agrees down to the house number once both are read
+into their components (full-width digits, Chinese numerals, 号/弄/栋 forms, omitted province) —
+or opens a case. A lead from a later week's scan is the
 same lead row refreshed (one open lead per source and subject), so it stays on its case; a new
 lead on a cleared site attaches to that case as evidence of a relapse for a person to judge.
 Confidence combines the sources as independent witnesses, ``1 − Π(1 − pᵢ)`` over the best lead
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.cases.address import MatchLevel, match_addresses, normalise_address
 from minewatch.domain.cases.models import (
     Case,
     CaseLead,
@@ -56,6 +59,10 @@ DISMISSED_LEAD = "dismissed"
 CONFIRMED_LEAD = "confirmed"
 
 _CLOSED = frozenset({CaseStatus.DISMISSED})
+ADDRESS_LEVEL = MatchLevel.NUMBER
+"""Two addresses name one site when they agree down to the house number (or further)…"""
+ADDRESS_SCORE = 0.6
+"""…with at least this score (a conflicting building or room pulls it under)."""
 _AFTER_CLEARING = frozenset({CaseStatus.CLEARED, CaseStatus.RECHECKED})
 
 
@@ -196,8 +203,13 @@ def combined_confidence(leads: Iterable[Lead]) -> tuple[float, str]:
     return 1.0 - miss, ",".join(sorted(best))
 
 
-def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str]:
-    """The live case of the lead's site, and what it matched on."""
+def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, float]:
+    """The live case of the lead's site, what it matched on and how well.
+
+    An account number or a credit code is the same site outright; otherwise the addresses are
+    read and compared (:func:`~minewatch.domain.cases.address.match_addresses`) with the live
+    cases of the same county, and a match down to the house number or building joins them.
+    """
     live = Case.status.not_in([s.value for s in _CLOSED])
     for column, value, label in (
         (Case.account_no, lead.account_no, "account_no"),
@@ -206,8 +218,26 @@ def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str]:
         if value:
             case = session.scalar(select(Case).where(live, column == value).order_by(Case.id))
             if case is not None:
-                return case, label
-    return None, ""
+                return case, label, 1.0
+    if not lead.address or not lead.address.strip():
+        return None, "", 0.0
+    try:
+        mine = normalise_address(lead.address, region_hint=lead.region_code)
+    except ValueError:
+        return None, "", 0.0
+    if mine.county_code is None:
+        return None, "", 0.0
+    best: tuple[Case | None, str, float] = (None, "", 0.0)
+    nearby = select(Case).where(live, Case.region_code == mine.county_code).order_by(Case.id)
+    for case in session.scalars(nearby):
+        if not case.address:
+            continue
+        theirs = normalise_address(case.address, region_hint=case.region_code)
+        match = match_addresses(mine, theirs)
+        close = match.level.at_least(ADDRESS_LEVEL) and match.score >= ADDRESS_SCORE
+        if close and match.score > best[2]:
+            best = (case, f"address ({match.level.value})", match.score)
+    return best
 
 
 def _next_case_no(session: Session, region_code: str | None, when: datetime) -> str:
@@ -251,7 +281,7 @@ def fuse_leads(
         if lead.id in attached_ids:
             already += 1
             continue
-        case, matched_on = _matching_case(session, lead)
+        case, matched_on, score = _matching_case(session, lead)
         before = None if case is None else case_image(case)
         if case is None:
             case = Case(
@@ -265,12 +295,12 @@ def fuse_leads(
                 updated_at=when,
             )
             session.add(case)
-            matched_on = "new site"
+            matched_on, score = "new site", 1.0
             opened += 1
         else:
             attached += 1
         case.leads.append(
-            CaseLead(lead=lead, matched_on=matched_on, match_score=1.0, attached_at=when)
+            CaseLead(lead=lead, matched_on=matched_on, match_score=score, attached_at=when)
         )
         _refresh_from_leads(case)
         case.updated_at = when
