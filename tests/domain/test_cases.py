@@ -20,6 +20,7 @@ from conftest import (
     case_lead,
     make_confirmed_case,
     make_open_case,
+    make_uscc,
 )
 from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.audit.service import verify_chain
@@ -49,6 +50,7 @@ from minewatch.domain.cases.states import RULES, CaseStatus, Role, Transition, n
 from minewatch.domain.db import session_scope
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.leads.service import record_leads
+from minewatch.domain.ledger.models import Project
 
 
 def test_leads_of_one_site_fuse_into_one_case_with_combined_confidence(session: Session) -> None:
@@ -239,3 +241,30 @@ def test_leads_written_differently_at_one_address_fuse(session: Session) -> None
     assert link.matched_on.startswith("address")
     assert 0.6 <= link.match_score <= 1.0
     assert cases[0].sources == "meters,report"
+
+
+def test_confirming_enters_the_project_from_the_case(session: Session) -> None:
+    record_leads(
+        session,
+        [case_lead("meters", "M8", 0.9, account_no="5118240077777", uscc=make_uscc(8),
+                   customer_name="石棉县某某科技有限公司",
+                   address="四川省雅安市石棉县美罗镇工业园区8号")],
+        actor="analyst",
+        at=at("2021-10-20"),
+    )  # fmt: skip
+    fuse_leads(session, actor="analyst", at=at("2021-10-20"))
+    case_no = session.scalars(select(Case.case_no)).one()
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    record_check(session, case_no, FOUND, actor=INSPECTOR, at=at("2021-10-25"))
+    case = confirm(session, case_no, actor=COUNTY, at=at("2021-10-26"))
+    assert case.project_code is not None
+    project = session.scalars(select(Project).where(Project.code == case.project_code)).one()
+    assert project.grid_account_no == "5118240077777"
+    assert project.enterprise.uscc == make_uscc(8)
+    assert {(m.model, m.count) for m in project.machines} == {
+        ("Antminer S19 Pro", 100),
+        ("Whatsminer M30S", 20),
+    }
+    assert project.rated_power_kw == 410.0
+    assert project.discovered_by.value == "electricity_analysis"
+    assert verify_chain(session).ok

@@ -47,10 +47,18 @@ from minewatch.domain.db import utcnow
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.leads.service import OPEN as LEAD_OPEN
 from minewatch.domain.leads.service import lead_image, lead_key
+from minewatch.domain.ledger.models import Project
 from minewatch.domain.ledger.service import save_entry
 from minewatch.errors import MineWatchError
-from minewatch.reference import regions
-from minewatch.reference.ledger import LedgerEntry
+from minewatch.reference import credit_code, regions
+from minewatch.reference.ledger import (
+    DiscoveryMethod,
+    LedgerEntry,
+    MachineCount,
+    ProjectStatus,
+    SiteType,
+    SupplyKind,
+)
 
 ENTITY = "case"
 LEAD_ENTITY = "lead"
@@ -469,6 +477,56 @@ def _set_leads(session: Session, case: Case, status: str, actor: Actor, when: da
         )  # fmt: skip
 
 
+_DISCOVERY = {
+    "meters": DiscoveryMethod.ELECTRICITY_ANALYSIS,
+    "plants": DiscoveryMethod.ELECTRICITY_ANALYSIS,
+    "network": DiscoveryMethod.NETWORK_MONITORING,
+    "report": DiscoveryMethod.PUBLIC_REPORT,
+}
+
+
+def ledger_entry_from_case(session: Session, case: Case) -> LedgerEntry | None:
+    """The ledger row a confirmed case makes: its enterprise, site, county, the rigs counted on
+    site and the load measured there (or estimated), mining since the estimated start, found by
+    its first source; ``None`` when the case does not know the enterprise's credit code, name or
+    the site (the county then enters the project by `ledger import`). A project already in the
+    ledger on the same account is updated rather than entered twice."""
+    check = case.checks[-1] if case.checks else None
+    county = case.assigned_region_code or case.region_code
+    name = case.enterprise.name if case.enterprise is not None else None
+    if name is None:
+        name = next((lk.lead.customer_name for lk in case.leads if lk.lead.customer_name), None)
+    if not (case.uscc and credit_code.is_valid(case.uscc) and name and case.address and county):
+        return None
+    existing = None
+    if case.account_no:
+        existing = session.scalar(
+            select(Project.code).where(Project.grid_account_no == case.account_no).limit(1)
+        )
+    rigs = json.loads(check.rigs_json) if check is not None else {}
+    kw = (check.mining_kw_observed if check is not None else None) or case.est_mining_kw
+    first = min(case.leads, key=lambda lk: lk.id).lead.source if case.leads else ""
+    return LedgerEntry(
+        project_code=existing,
+        enterprise_name=name,
+        enterprise_uscc=credit_code.validate(case.uscc),
+        site_address=case.address,
+        region_code=county,
+        site_type=SiteType.OTHER,
+        status=ProjectStatus.OPERATING,
+        discovered_by=_DISCOVERY.get(first, DiscoveryMethod.INSPECTION),
+        responsible_region_code=county,
+        project_name=f"{case.case_no} 查实项目",
+        machines=tuple(MachineCount(model, count) for model, count in sorted(rigs.items())),
+        rated_power_kw=kw,
+        monthly_energy_kwh=None if kw is None else round(kw * 24 * 365 / 12, 1),
+        planned_production_date=case.est_start_date,
+        supply_kind=SupplyKind.GRID if case.account_no else SupplyKind.PLANT_DIRECT_LINE,
+        grid_account_no=case.account_no,
+        notes=f"由案件 {case.case_no} 现场核查查实",
+    )
+
+
 def confirm(
     session: Session,
     case_no: str,
@@ -479,16 +537,18 @@ def confirm(
     at: datetime | None = None,
     expected_version: int | None = None,
 ) -> Case:
-    """Mining confirmed: the project enters (or is updated in) the ledger from ``entry``."""
+    """Mining confirmed: the project enters (or is updated in) the ledger, from ``entry`` or, by
+    default, from the case itself (:func:`ledger_entry_from_case`)."""
     case = get_case(session, case_no)
     last = case.checks[-1] if case.checks else None
     if last is None or last.outcome != CheckOutcome.MINING_FOUND:
         raise TransitionRefusedError(f"case {case_no}: the last site check did not find mining")
 
     def change(case: Case, when: datetime) -> None:
-        if entry is not None:
+        row = entry if entry is not None else ledger_entry_from_case(session, case)
+        if row is not None:
             outcome = save_entry(
-                session, entry, actor=actor.name, at=when, reason=f"case {case.case_no}"
+                session, row, actor=actor.name, at=when, reason=f"case {case.case_no}"
             )
             case.project_code = outcome.project_code
         _set_leads(session, case, CONFIRMED_LEAD, actor, when)
