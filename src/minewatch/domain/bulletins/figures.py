@@ -416,7 +416,7 @@ def child_regions(region_code: str) -> list[regions.Region]:
     return out
 
 
-def _within(code: str | None, ancestor: str) -> bool:
+def lies_within(code: str | None, ancestor: str) -> bool:
     return code is not None and regions.is_within(code, ancestor)
 
 
@@ -452,7 +452,7 @@ def _flow(facts: _Facts, code: str, start: datetime | None) -> Flow:
     end = facts.end
     counts: Counter[str] = Counter()
     energy = 0.0
-    cases = {n for n, h in facts.histories.items() if _within(h.region_code, code)}
+    cases = {n for n, h in facts.histories.items() if lies_within(h.region_code, code)}
     for case_no in cases:
         history = facts.histories[case_no]
         for when, action, _ in history.events:
@@ -469,7 +469,7 @@ def _flow(facts: _Facts, code: str, start: datetime | None) -> Flow:
         if _in(completed_at, start, end):
             completed[kind] += 1
     return Flow(
-        leads=sum(1 for when, region in facts.leads if _within(region, code)
+        leads=sum(1 for when, region in facts.leads if lies_within(region, code)
                   and _in(when, start, end)),
         opened=counts["opened"], checked=counts["checked"], confirmed=counts["confirmed"],
         dismissed=counts["dismissed"], cleared=counts["cleared"],
@@ -477,9 +477,9 @@ def _flow(facts: _Facts, code: str, start: datetime | None) -> Flow:
         measures_ordered={k: ordered[k] for k in MeasureKind if ordered[k]},
         measures_completed={k: completed[k] for k in MeasureKind if completed[k]},
         reports_received=sum(1 for region, received, _ in facts.reports
-                             if _within(region, code) and _in(received, start, end)),
+                             if lies_within(region, code) and _in(received, start, end)),
         reports_closed=sum(1 for region, _, closed in facts.reports
-                           if _within(region, code) and _in(closed, start, end)),
+                           if lies_within(region, code) and _in(closed, start, end)),
         energy_cut_kwh=energy,
     )  # fmt: skip
 
@@ -491,7 +491,7 @@ def _figures(
     summaries: Mapping[str, RegionSummary],
     timetable: list[tuple[str, bool]],
 ) -> RegionFigures:
-    histories = [h for h in facts.histories.values() if _within(h.region_code, code)]
+    histories = [h for h in facts.histories.values() if lies_within(h.region_code, code)]
     by_stage = Counter(h.status for h in histories)
     overdue = sum(1 for h in histories if (due := h.due_at) is not None and due < facts.end)
     reports_overdue = 0
@@ -499,10 +499,10 @@ def _figures(
         region = image.get("assigned_region_code") or image.get("region_code")
         due = _parse_at(image.get("due_at"))
         closed = image.get("status") == ReportStatus.CLOSED.value
-        if _within(region, code) and due is not None and due < facts.end and not closed:
+        if lies_within(region, code) and due is not None and due < facts.end and not closed:
             reports_overdue += 1
     summary = summaries.get(code)
-    due_rows = [done for region, done in timetable if _within(region, code)]
+    due_rows = [done for region, done in timetable if lies_within(region, code)]
     return RegionFigures(
         region_code=code,
         name=name,
@@ -571,13 +571,15 @@ def bulletin_for_week(
             OverdueRow(
                 case_no=h.case_no,
                 region_code=h.region_code,
-                region_name=_region_name(h.region_code),
+                region_name=region_name_of(h.region_code),
                 status=h.status,
                 due_at=due,
                 days_overdue=(end - due).days,
             )
             for h in histories.values()
-            if _within(h.region_code, region.code) and (due := h.due_at) is not None and due < end
+            if lies_within(h.region_code, region.code)
+            and (due := h.due_at) is not None
+            and due < end
         ),
         key=lambda row: (row.due_at, row.case_no),
     )
@@ -595,7 +597,7 @@ def bulletin_for_week(
     )
 
 
-def _region_name(code: str | None) -> str:
+def region_name_of(code: str | None) -> str:
     if code is None:
         return "未知"
     found = regions.find(code)
@@ -608,10 +610,10 @@ def _cleared_series(
     clears = sorted(
         when
         for h in histories.values()
-        if _within(h.region_code, code)
+        if lies_within(h.region_code, code)
         for when in h.times(Transition.CLEAR.value)
     )
-    firsts = [h.events[0][0] for h in histories.values() if _within(h.region_code, code)]
+    firsts = [h.events[0][0] for h in histories.values() if lies_within(h.region_code, code)]
     current = Week.containing(min(firsts)) if firsts else week
     current = min(current, week)
     series: list[tuple[Week, int]] = []
