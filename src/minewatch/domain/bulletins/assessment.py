@@ -92,7 +92,7 @@ def _iso(value: datetime) -> str:
 def assessment_records(session: Session, bulletin: Bulletin) -> list[AssessmentRecord]:
     """The cases of the bulletin's region as they stood at its end, in case-number order."""
     histories = case_histories(session, bulletin.end_at)
-    ids = dict(session.execute(select(Case.case_no, Case.id)).tuples().all())
+    ids = {no: cid for no, cid in session.execute(select(Case.case_no, Case.id))}
     records: list[AssessmentRecord] = []
     for case_no in sorted(histories):
         history = histories[case_no]

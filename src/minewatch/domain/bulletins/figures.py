@@ -535,7 +535,7 @@ def bulletin_for_week(
     start = week_start(week)
     end = min(week.end_at, generated)
     histories = case_histories(session, end)
-    numbers = dict(session.execute(select(Case.id, Case.case_no)).tuples().all())
+    numbers = {cid: no for cid, no in session.execute(select(Case.id, Case.case_no))}
     facts = _Facts(
         end=end,
         start=start,
