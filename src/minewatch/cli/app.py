@@ -26,6 +26,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "estimate": ("minewatch.cli.estimate", "app"),
     "case": ("minewatch.cli.case", "app"),
     "inspect": ("minewatch.cli.inspect", "app"),
+    "bulletin": ("minewatch.cli.bulletin", "bulletin"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),
