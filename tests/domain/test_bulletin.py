@@ -155,6 +155,8 @@ def test_the_workbook_has_its_sheets_headers_and_numbers(
     assert rows["510000"]["累计下达措施·差别电价"] == 1
     assert rows["510100"]["周末逾期案件"] == 1
     assert rows["511800"]["本周复查反弹"] == 1
+    assert (rows["511800"]["周末环节·待核查"], rows["511800"]["周末环节·处置中"]) == (1, 1)
+    assert rows["510100"]["周末环节·待分派"] == 1
     overdue = list(book["逾期案件"].iter_rows(values_only=True))
     assert overdue[0][0] == "案件编号"
     assert [(r[0], r[3], r[5]) for r in overdue[1:]] == [(world.d, "待分派", 9)]

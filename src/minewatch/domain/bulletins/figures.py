@@ -242,6 +242,18 @@ STAGE_LABELS: dict[CaseStatus, str] = {
 }
 
 
+def _stage_columns() -> list[Column]:
+    return [
+        Column(
+            f"stage_{stage.value}",
+            f"周末环节·{label}",
+            f"周末时处于“{label}”环节的案件数（{stage.value}）",
+            lambda r, s=stage: r.by_stage.get(s, 0),  # type: ignore[misc]
+        )
+        for stage, label in STAGE_LABELS.items()
+    ]
+
+
 def _progress(r: RegionFigures) -> str:
     share = r.exit_progress
     return "—" if share is None else f"{share:.0%}"
@@ -277,6 +289,7 @@ COLUMNS: tuple[Column, ...] = (
            lambda r: r.open_cases),
     Column("overdue_cases", "周末逾期案件", "周末时超过本环节办理时限的案件数",
            lambda r: r.overdue_cases),
+    *_stage_columns(),
     Column("measures_ordered_week", "本周下达措施", "本周下达的处置措施数（各类合计）",
            lambda r: r.week.measures_ordered_total),
     Column("measures_completed_week", "本周落实措施", "本周落实完成的处置措施数（各类合计）",
