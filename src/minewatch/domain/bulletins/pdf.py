@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -27,6 +28,8 @@ from minewatch.domain.bulletins.xlsx import SOURCE_NOTE, bulletin_title, period_
 from minewatch.domain.cases.states import CaseStatus
 
 FONT = "STSong-Light"
+_MARGIN = 15 * mm
+_FRAME_WIDTH = A4[0] - 2 * _MARGIN
 
 PDF_COLUMNS: tuple[tuple[str, str], ...] = (
     ("地区", "name"),
@@ -85,11 +88,12 @@ def _styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", fontName=FONT, fontSize=16, leading=22, alignment=1),
         "h2": ParagraphStyle("h2", fontName=FONT, fontSize=12, leading=18, spaceBefore=8),
         "body": ParagraphStyle("body", fontName=FONT, fontSize=9, leading=13),
+        "head": ParagraphStyle("head", fontName=FONT, fontSize=7, leading=9, alignment=1),
         "small": ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=10),
     }
 
 
-def _table(rows: list[list[str]], widths: list[float] | None = None) -> Table:
+def _table(rows: list[list[Any]], widths: list[float] | None = None) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -103,6 +107,15 @@ def _table(rows: list[list[str]], widths: list[float] | None = None) -> Table:
         )
     )
     return table
+
+
+def _summary_table(bulletin: Bulletin, head: ParagraphStyle) -> Table:
+    """The summary, fitted to the A4 frame: headers wrap, the region column is wider."""
+    first = 72.0
+    rest = (_FRAME_WIDTH - first) / (len(PDF_COLUMNS) - 1)
+    header = [Paragraph(h, head) for h, _ in PDF_COLUMNS]
+    body = [[_cell(r, p) for _, p in PDF_COLUMNS] for r in bulletin.rows]
+    return _table([header, *body], [first, *([rest] * (len(PDF_COLUMNS) - 1))])
 
 
 def _stage_chart(bulletin: Bulletin) -> Drawing:
@@ -181,12 +194,7 @@ def bulletin_story(bulletin: Bulletin) -> list[Flowable]:
         Paragraph(period_text(bulletin), styles["body"]),
         Paragraph(lead, styles["body"]),
         Paragraph("一、工作进展汇总", styles["h2"]),
-        _table(
-            [
-                [h for h, _ in PDF_COLUMNS],
-                *([_cell(r, p) for _, p in PDF_COLUMNS] for r in bulletin.rows),
-            ]
-        ),
+        _summary_table(bulletin, styles["head"]),
         Paragraph("二、各地案件办理环节分布", styles["h2"]),
         _stage_chart(bulletin),
         Paragraph("三、累计整治到位情况", styles["h2"]),
@@ -235,10 +243,10 @@ def write_bulletin_pdf(bulletin: Bulletin, path: Path | str) -> None:
             pagesize=A4,
             title=title,
             author="MineWatch",
-            leftMargin=15 * mm,
-            rightMargin=15 * mm,
-            topMargin=15 * mm,
-            bottomMargin=15 * mm,
+            leftMargin=_MARGIN,
+            rightMargin=_MARGIN,
+            topMargin=_MARGIN,
+            bottomMargin=_MARGIN,
         )
         document.build(bulletin_story(bulletin))
         os.replace(tmp, path)
