@@ -28,6 +28,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("minewatch.cli.inspect", "app"),
     "report": ("minewatch.cli.report", "app"),
     "screen": ("minewatch.cli.screen", "app"),
+    "bulletin": ("minewatch.cli.bulletin", "bulletin"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),
     "enterprise": ("minewatch.cli.reference", "enterprise_app"),
