@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,3 +115,27 @@ def _bill_last_month(session: Session, case: Case, today: date) -> Decimal:
     bills = bill_account(session, account.account_no, [BillingPeriod(start, end, energy)],
                          due_date=today + timedelta(days=15), actor="电网公司营销部")  # fmt: skip
     return sum((Decimal(b.amount_fen) / 100 for b in bills), Decimal("0"))
+
+
+def write_week_bulletin(url: str, province_code: str, folder: Path) -> tuple[Path, Path]:
+    """The province's bulletin for this week, as a workbook and a PDF; its headline printed."""
+    from minewatch.domain.bulletins.figures import bulletin_for_week
+    from minewatch.domain.bulletins.pdf import write_bulletin_pdf
+    from minewatch.domain.bulletins.xlsx import bulletin_title, write_bulletin_xlsx
+    from minewatch.domain.ledger.weekly import Week
+
+    week = Week.of(utcnow().date())
+    with session_scope(open_database(url)) as session:
+        bulletin = bulletin_for_week(session, week, province_code)
+    stem = folder / f"bulletin-{province_code}-{week.year}-W{week.week:02d}"
+    xlsx, pdf = stem.with_suffix(".xlsx"), stem.with_suffix(".pdf")
+    write_bulletin_xlsx(bulletin, xlsx)
+    write_bulletin_pdf(bulletin, pdf)
+    total = bulletin.total
+    output.info(bulletin_title(bulletin))
+    output.info(
+        f"  this week: {total.week.opened} cases opened, {total.week.confirmed} confirmed, "
+        f"{total.week.dismissed} dismissed, {total.week.cleared} cleared; "
+        f"{total.open_cases} open, {total.overdue_cases} overdue"
+    )
+    return xlsx, pdf
