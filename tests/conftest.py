@@ -12,12 +12,23 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from minewatch.domain.audit.service import GENESIS_HASH
+from minewatch.domain.cases.models import Case, CheckOutcome
+from minewatch.domain.cases.service import (
+    Actor,
+    CheckData,
+    assign,
+    confirm,
+    fuse_leads,
+    record_check,
+)
+from minewatch.domain.cases.states import Role
 from minewatch.domain.db import make_engine, session_scope
+from minewatch.domain.leads.service import LeadData, record_leads
 from minewatch.domain.migrate import upgrade_database
 from minewatch.reference.credit_code import with_check_character
 from minewatch.reference.ledger import (
@@ -33,6 +44,9 @@ from minewatch.reference.ledger import (
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
+    "surcharge_payment",
+    "surcharge_bill",
+    "surcharge_account",
     "credit_record",
     "credit_commitment",
     "public_report",
@@ -157,3 +171,62 @@ def make_entry(n: int = 1, **changes: object) -> LedgerEntry:
 def at(day: str, hour: int = 10) -> datetime:
     """A UTC instant on ``day`` (ISO date)."""
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+# ---- cases, as the domain, CLI and screening tests build them
+
+PROVINCE = Actor("省发改委 张敏", Role.PROVINCIAL, "510000")
+COUNTY = Actor("石棉县发改局 李强", Role.COUNTY, "511824")
+OTHER_COUNTY = Actor("汉源县发改局 王芳", Role.COUNTY, "511823")
+INSPECTOR = Actor("石棉县检查组 赵刚", Role.INSPECTOR, "511824")
+AUDITOR = Actor("审计 钱进", Role.AUDITOR, "000000")
+
+FOUND = CheckData(
+    checked_on=date(2021, 10, 25),
+    inspectors=("赵刚", "孙丽"),
+    outcome=CheckOutcome.MINING_FOUND,
+    rigs={"Antminer S19 Pro": 100, "Whatsminer M30S": 20},
+    mining_kw_observed=410.0,
+    attachments=(("现场照片1.jpg", "ab" * 32),),
+)
+CLEAN = CheckData(date(2021, 12, 20), ("赵刚", "孙丽"), CheckOutcome.NO_MINING)
+
+
+def case_lead(source: str, subject: str, score: float, **values: object) -> LeadData:
+    fields: dict[str, object] = {
+        "source": source,
+        "subject": subject,
+        "score": score,
+        "category": "mining",
+        "reasons": f"{source}.test",
+        "evidence": {},
+        "region_code": "511824",
+        "est_start_date": date(2021, 10, 12),
+        "est_mining_kw": 650.0,
+    }
+    fields.update(values)
+    return LeadData(**fields)  # type: ignore[arg-type]
+
+
+def make_open_case(session: Session) -> str:
+    record_leads(
+        session,
+        [
+            case_lead("meters", "M1", 0.9, account_no="5118240012345", uscc=make_uscc(1)),
+            case_lead("network", "ip:10.0.0.7", 0.8, uscc=make_uscc(1)),
+        ],
+        actor="analyst",
+        at=at("2021-10-20"),
+    )
+    summary = fuse_leads(session, actor="analyst", at=at("2021-10-20"))
+    assert (summary.opened, summary.attached) == (1, 1)
+    (case_no,) = set(session.scalars(select(Case.case_no)))
+    return case_no
+
+
+def make_confirmed_case(session: Session) -> str:
+    case_no = make_open_case(session)
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    record_check(session, case_no, FOUND, actor=INSPECTOR, at=at("2021-10-25"))
+    confirm(session, case_no, actor=COUNTY, entry=make_entry(1), at=at("2021-10-26"))
+    return case_no

@@ -76,14 +76,18 @@ def test_snapshot_diff_in_both_languages(demo_db: Path, capsys: pytest.CaptureFi
     assert code == 0
     assert "在运" in out
     assert "全国" in out
-    code, out, _ = _run(
-        capsys, "--db", str(demo_db), "--lang", "en", "ledger", "diff", "--within", "四川省"
-    )
+    # the generated history ends in 2021-W42; the demo's confirmed cases enter the ledger today
+    code, out, _ = _run(capsys, "--db", str(demo_db), "--lang", "en", "ledger", "diff",
+                        "--week", "2021-W42", "--within", "四川省")  # fmt: skip
     assert code == 0
     assert "Operating" in out
     assert "Changes this week" in out
     assert "status operating→shut down" in out or "status shut down→cleared" in out
-    code, out, _ = _run(capsys, "--db", str(demo_db), "ledger", "diff", "--limit", "50")
+    code, out, _ = _run(capsys, "--db", str(demo_db), "--lang", "en", "ledger", "diff")
+    assert code == 0
+    assert "│ new " in out, "the cases confirmed by the demo are this week's new projects"
+    code, out, _ = _run(capsys, "--db", str(demo_db), "ledger", "diff", "--week", "2021-W42",
+                        "--limit", "50")  # fmt: skip
     assert code == 0
     assert "状态 " in out, "changed fields are named by their workbook headers"
     assert "status" not in out
@@ -196,3 +200,17 @@ def test_reference_lookups(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert "valid (registered in 四川省雅安市石棉县)" in out
     assert "invalid" in out
+
+
+def test_dual_control_tally_on_the_demo_ledger(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "--db", str(demo_db), "--lang", "en", "ledger", "dual-control",
+                          "--from", "2021-09-01", "--to", "2021-12-31")  # fmt: skip
+    assert code == 0, err
+    assert "000000" in out
+    assert "GB/T 2589" in out
+    code, _, err = _run(capsys, "--db", str(demo_db), "ledger", "dual-control", "--from",
+                        "2021-09-01", "--to", "2021-12-31", "--factor", "0.5")  # fmt: skip
+    assert code != 0
+    assert "VALUE:SOURCE" in err

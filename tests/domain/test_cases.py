@@ -8,7 +8,20 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from conftest import at, make_entry, make_uscc
+from conftest import (
+    AUDITOR,
+    CLEAN,
+    COUNTY,
+    FOUND,
+    INSPECTOR,
+    OTHER_COUNTY,
+    PROVINCE,
+    at,
+    case_lead,
+    make_confirmed_case,
+    make_open_case,
+    make_uscc,
+)
 from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.audit.service import verify_chain
 from minewatch.domain.cases.models import Case, CheckOutcome, MeasureKind, MeasureStatus
@@ -36,67 +49,12 @@ from minewatch.domain.cases.service import (
 from minewatch.domain.cases.states import RULES, CaseStatus, Role, Transition, next_actions
 from minewatch.domain.db import session_scope
 from minewatch.domain.leads.models import Lead
-from minewatch.domain.leads.service import LeadData, record_leads
-
-PROVINCE = Actor("省发改委 张敏", Role.PROVINCIAL, "510000")
-COUNTY = Actor("石棉县发改局 李强", Role.COUNTY, "511824")
-OTHER_COUNTY = Actor("汉源县发改局 王芳", Role.COUNTY, "511823")
-INSPECTOR = Actor("石棉县检查组 赵刚", Role.INSPECTOR, "511824")
-AUDITOR = Actor("审计 钱进", Role.AUDITOR, "000000")
-
-FOUND = CheckData(
-    checked_on=date(2021, 10, 25),
-    inspectors=("赵刚", "孙丽"),
-    outcome=CheckOutcome.MINING_FOUND,
-    rigs={"Antminer S19 Pro": 100, "Whatsminer M30S": 20},
-    mining_kw_observed=410.0,
-    attachments=(("现场照片1.jpg", "ab" * 32),),
-)
-CLEAN = CheckData(date(2021, 12, 20), ("赵刚", "孙丽"), CheckOutcome.NO_MINING)
-
-
-def _lead(source: str, subject: str, score: float, **values: object) -> LeadData:
-    fields: dict[str, object] = {
-        "source": source,
-        "subject": subject,
-        "score": score,
-        "category": "mining",
-        "reasons": f"{source}.test",
-        "evidence": {},
-        "region_code": "511824",
-        "est_start_date": date(2021, 10, 12),
-        "est_mining_kw": 650.0,
-    }
-    fields.update(values)
-    return LeadData(**fields)  # type: ignore[arg-type]
-
-
-def _open_case(session: Session) -> str:
-    record_leads(
-        session,
-        [
-            _lead("meters", "M1", 0.9, account_no="5118240012345", uscc=make_uscc(1)),
-            _lead("network", "ip:10.0.0.7", 0.8, uscc=make_uscc(1)),
-        ],
-        actor="analyst",
-        at=at("2021-10-20"),
-    )
-    summary = fuse_leads(session, actor="analyst", at=at("2021-10-20"))
-    assert (summary.opened, summary.attached) == (1, 1)
-    (case_no,) = set(session.scalars(select(Case.case_no)))
-    return case_no
-
-
-def _to_confirmed(session: Session) -> str:
-    case_no = _open_case(session)
-    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
-    record_check(session, case_no, FOUND, actor=INSPECTOR, at=at("2021-10-25"))
-    confirm(session, case_no, actor=COUNTY, entry=make_entry(1), at=at("2021-10-26"))
-    return case_no
+from minewatch.domain.leads.service import record_leads
+from minewatch.domain.ledger.models import Project
 
 
 def test_leads_of_one_site_fuse_into_one_case_with_combined_confidence(session: Session) -> None:
-    case_no = _open_case(session)
+    case_no = make_open_case(session)
     case = get_case(session, case_no)
     assert case.status == CaseStatus.OPEN
     assert case.sources == "meters,network"
@@ -104,12 +62,12 @@ def test_leads_of_one_site_fuse_into_one_case_with_combined_confidence(session: 
     assert case.account_no == "5118240012345"
     assert [link.matched_on for link in case.leads] == ["new site", "uscc"]
     # a later week's scan refreshes the same leads: nothing new opens
-    record_leads(session, [_lead("meters", "M1", 0.95, account_no="5118240012345")],
+    record_leads(session, [case_lead("meters", "M1", 0.95, account_no="5118240012345")],
                  actor="analyst", at=at("2021-10-27"))  # fmt: skip
     again = fuse_leads(session, actor="analyst", at=at("2021-10-27"))
     assert (again.opened, again.attached, again.already) == (0, 0, 2)
     # a different site opens its own case
-    record_leads(session, [_lead("plants", "plant:HP01", 0.7, account_no="999")],
+    record_leads(session, [case_lead("plants", "plant:HP01", 0.7, account_no="999")],
                  actor="analyst", at=at("2021-10-27"))  # fmt: skip
     assert fuse_leads(session, actor="analyst", at=at("2021-10-27")).opened == 1
     assert verify_chain(session).ok
@@ -123,7 +81,7 @@ def test_same_source_repeating_itself_counts_once() -> None:
 
 
 def test_the_whole_walk_from_lead_to_rechecked(session: Session) -> None:
-    case_no = _to_confirmed(session)
+    case_no = make_confirmed_case(session)
     case = get_case(session, case_no)
     assert case.status == CaseStatus.CONFIRMED
     assert case.project_code is not None
@@ -159,7 +117,7 @@ def test_the_whole_walk_from_lead_to_rechecked(session: Session) -> None:
 
 
 def test_a_relapse_reopens_the_case(session: Session) -> None:
-    case_no = _to_confirmed(session)
+    case_no = make_confirmed_case(session)
     order_measures(session, case_no, [MeasureOrder(MeasureKind.POWER_CUT, date(2021, 11, 5))],
                    actor=COUNTY, at=at("2021-10-27"))  # fmt: skip
     complete_measure(session, case_no, MeasureKind.POWER_CUT, actor=COUNTY, at=at("2021-11-01"))
@@ -172,7 +130,7 @@ def test_a_relapse_reopens_the_case(session: Session) -> None:
 
 
 def test_dismissed_leads_become_labelled_negatives_and_can_be_reopened(session: Session) -> None:
-    case_no = _open_case(session)
+    case_no = make_open_case(session)
     with pytest.raises(TransitionRefusedError, match="needs a reason"):
         dismiss(session, case_no, reason=" ", actor=PROVINCE)
     case = dismiss(session, case_no, reason="医院数据中心，负荷平稳属正常", actor=PROVINCE,
@@ -197,7 +155,7 @@ def test_every_transition_is_refused_from_a_stage_it_does_not_start_from(
 
 
 def test_refusals_by_stage_role_and_region(session: Session) -> None:
-    case_no = _open_case(session)
+    case_no = make_open_case(session)
     with pytest.raises(TransitionRefusedError, match="not possible from open"):
         record_check(session, case_no, FOUND, actor=INSPECTOR)
     with pytest.raises(TransitionRefusedError, match="a county may not assign"):
@@ -222,7 +180,7 @@ def test_refusals_by_stage_role_and_region(session: Session) -> None:
 
 
 def test_overdue_cases_are_listed_per_region(session: Session) -> None:
-    case_no = _open_case(session)
+    case_no = make_open_case(session)
     assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
     assert overdue_cases(session, now=at("2021-10-27")) == {}
     late = overdue_cases(session, now=at("2021-11-01"))
@@ -234,7 +192,7 @@ def test_overdue_cases_are_listed_per_region(session: Session) -> None:
 
 
 def test_a_stale_version_is_refused(session: Session) -> None:
-    case_no = _open_case(session)
+    case_no = make_open_case(session)
     version = get_case(session, case_no).version
     assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
     with pytest.raises(ConcurrentEditError, match="someone changed it"):
@@ -243,7 +201,7 @@ def test_a_stale_version_is_refused(session: Session) -> None:
 
 def test_two_sessions_editing_one_case_do_not_lose_an_update(engine: Engine) -> None:
     with session_scope(engine) as setup:
-        case_no = _open_case(setup)
+        case_no = make_open_case(setup)
     first, second = Session(engine), Session(engine)
     try:
         seen = get_case(second, case_no)  # the second user has the case open
@@ -261,3 +219,52 @@ def test_two_sessions_editing_one_case_do_not_lose_an_update(engine: Engine) -> 
         assert case.status == CaseStatus.ASSIGNED
         assert case.dismissed_reason is None
         assert verify_chain(check).ok
+
+
+def test_leads_written_differently_at_one_address_fuse(session: Session) -> None:
+    record_leads(
+        session,
+        [
+            case_lead("meters", "M7", 0.8, account_no="111",
+                  address="四川省雅安市石棉县美罗镇建设路12号3栋"),
+            case_lead("report", "RPT1", 0.3, address="石棉县美罗镇建设路十二号三幢（原红星厂）"),
+            case_lead("report", "RPT2", 0.3, address="石棉县美罗镇建设路14号"),
+        ],
+        actor="analyst",
+        at=at("2021-10-20"),
+    )  # fmt: skip
+    summary = fuse_leads(session, actor="analyst", at=at("2021-10-20"))
+    assert (summary.opened, summary.attached) == (2, 1)
+    cases = session.scalars(select(Case).order_by(Case.id)).all()
+    assert [len(c.leads) for c in cases] == [2, 1]
+    link = cases[0].leads[1]
+    assert link.matched_on.startswith("address")
+    assert 0.6 <= link.match_score <= 1.0
+    assert cases[0].sources == "meters,report"
+
+
+def test_confirming_enters_the_project_from_the_case(session: Session) -> None:
+    record_leads(
+        session,
+        [case_lead("meters", "M8", 0.9, account_no="5118240077777", uscc=make_uscc(8),
+                   customer_name="石棉县某某科技有限公司",
+                   address="四川省雅安市石棉县美罗镇工业园区8号")],
+        actor="analyst",
+        at=at("2021-10-20"),
+    )  # fmt: skip
+    fuse_leads(session, actor="analyst", at=at("2021-10-20"))
+    case_no = session.scalars(select(Case.case_no)).one()
+    assign(session, case_no, "511824", actor=PROVINCE, at=at("2021-10-21"))
+    record_check(session, case_no, FOUND, actor=INSPECTOR, at=at("2021-10-25"))
+    case = confirm(session, case_no, actor=COUNTY, at=at("2021-10-26"))
+    assert case.project_code is not None
+    project = session.scalars(select(Project).where(Project.code == case.project_code)).one()
+    assert project.grid_account_no == "5118240077777"
+    assert project.enterprise.uscc == make_uscc(8)
+    assert {(m.model, m.count) for m in project.machines} == {
+        ("Antminer S19 Pro", 100),
+        ("Whatsminer M30S", 20),
+    }
+    assert project.rated_power_kw == 410.0
+    assert project.discovered_by.value == "electricity_analysis"
+    assert verify_chain(session).ok

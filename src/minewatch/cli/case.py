@@ -42,7 +42,7 @@ VersionOption = Annotated[
 ]
 
 
-def _actor(name: str | None, role: Role | None, region: str | None) -> service.Actor:
+def actor_of(name: str | None, role: Role | None, region: str | None) -> service.Actor:
     role_text = role.value if role is not None else os.environ.get("MINEWATCH_ROLE")
     if not role_text:
         raise MineWatchError("say who acts: --role (or MINEWATCH_ROLE), e.g. --role county")
@@ -137,7 +137,7 @@ def assign(
 ) -> None:  # fmt: skip
     """Hand a case to a county."""
     with session_scope(context.engine()) as session:
-        _done(service.assign(session, case_no, county, actor=_actor(who, role, region),
+        _done(service.assign(session, case_no, county, actor=actor_of(who, role, region),
                              reason=reason, expected_version=version))  # fmt: skip
 
 
@@ -177,7 +177,7 @@ def check(
     """Record a site check."""
     data = _check(day, inspector, outcome, rigs, notes)
     with session_scope(context.engine()) as session:
-        _done(service.record_check(session, case_no, data, actor=_actor(who, role, region),
+        _done(service.record_check(session, case_no, data, actor=actor_of(who, role, region),
                                    expected_version=version))  # fmt: skip
 
 
@@ -190,7 +190,7 @@ def recheck(
     """Re-check a cleared site (mining found again reopens the case)."""
     data = _check(day, inspector, outcome, rigs, notes)
     with session_scope(context.engine()) as session:
-        _done(service.recheck(session, case_no, data, actor=_actor(who, role, region),
+        _done(service.recheck(session, case_no, data, actor=actor_of(who, role, region),
                               expected_version=version))  # fmt: skip
 
 
@@ -201,7 +201,7 @@ def confirm(
 ) -> None:  # fmt: skip
     """Confirm mining after a check that found it (enter the project with `ledger import`)."""
     with session_scope(context.engine()) as session:
-        _done(service.confirm(session, case_no, actor=_actor(who, role, region), reason=reason,
+        _done(service.confirm(session, case_no, actor=actor_of(who, role, region), reason=reason,
                               expected_version=version))  # fmt: skip
 
 
@@ -212,7 +212,7 @@ def dismiss(
 ) -> None:  # fmt: skip
     """No mining: close with the reason; the leads become labelled negatives."""
     with session_scope(context.engine()) as session:
-        _done(service.dismiss(session, case_no, reason=reason, actor=_actor(who, role, region),
+        _done(service.dismiss(session, case_no, reason=reason, actor=actor_of(who, role, region),
                               expected_version=version))  # fmt: skip
 
 
@@ -235,7 +235,7 @@ def order(
             kinds = ", ".join(k.value for k in MeasureKind)
             raise MineWatchError(f"--measure {text!r}: write KIND:YYYY-MM-DD ({kinds})") from error
     with session_scope(context.engine()) as session:
-        _done(service.order_measures(session, case_no, orders, actor=_actor(who, role, region),
+        _done(service.order_measures(session, case_no, orders, actor=actor_of(who, role, region),
                                      reason=reason, expected_version=version))  # fmt: skip
 
 
@@ -247,7 +247,7 @@ def complete(
 ) -> None:  # fmt: skip
     """Mark an ordered measure done."""
     with session_scope(context.engine()) as session:
-        _done(service.complete_measure(session, case_no, measure, actor=_actor(who, role, region),
+        _done(service.complete_measure(session, case_no, measure, actor=actor_of(who, role, region),
                                        reason=reason, expected_version=version))  # fmt: skip
 
 
@@ -258,7 +258,7 @@ def clear(
 ) -> None:  # fmt: skip
     """Every measure done: the site is cleared and due for re-check."""
     with session_scope(context.engine()) as session:
-        _done(service.clear(session, case_no, actor=_actor(who, role, region), reason=reason,
+        _done(service.clear(session, case_no, actor=actor_of(who, role, region), reason=reason,
                             expected_version=version))  # fmt: skip
 
 

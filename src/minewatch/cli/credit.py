@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from minewatch.cli import context, output
-from minewatch.cli.case import AsOption, RegionOption, RoleOption, _actor
+from minewatch.cli.case import AsOption, RegionOption, RoleOption, actor_of
 from minewatch.domain.credit import export, service
 from minewatch.domain.credit.models import CommitmentKind, CommitmentStatus
 from minewatch.domain.db import session_scope
@@ -127,7 +127,7 @@ def breach(
     """Make the credit record of a confirmed case whose enterprise had committed (once)."""
     with session_scope(context.engine()) as session:
         record = service.record_breach(
-            session, case_no, actor=_actor(who, role, region), authority_name=authority,
+            session, case_no, actor=actor_of(who, role, region), authority_name=authority,
             authority_uscc=authority_uscc, publicity_days=publicity_days,
         )  # fmt: skip
         output.info(
@@ -148,7 +148,7 @@ def revoke(
     """Revoke a credit record on appeal."""
     with session_scope(context.engine()) as session:
         record = service.get_record_by_no(session, record_no)
-        service.revoke(session, record.id, reason, actor=_actor(who, role, region))
+        service.revoke(session, record.id, reason, actor=actor_of(who, role, region))
         output.info(f"{record.record_no}: {record.status.value}")
 
 

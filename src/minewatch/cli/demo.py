@@ -1,11 +1,11 @@
-"""``minewatch demo``: the main job at this stage — a demo province's weekly ledger."""
+"""``minewatch demo``: the main job — a demo province from detection to cleared sites."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -115,9 +115,12 @@ def demo(
             audit = verify_chain(session)
     capture = _demo_network(url, generated, seed, locale) if network else None
     basins = _demo_plants(url, generated, seed, locale) if plants else None
-    if network or plants:
-        with session_scope(engine) as session:
-            audit = verify_chain(session)
+    from minewatch.cli.demo_cases import run_enforcement, write_week_bulletin
+
+    run_enforcement(url, generated.province_code)
+    bulletin_files = write_week_bulletin(url, generated.province_code, db_path.parent)
+    with session_scope(engine) as session:
+        audit = verify_chain(session)
     for line in output.audit_lines(audit):
         output.info(line)
     elapsed = time.perf_counter() - started
@@ -148,6 +151,11 @@ def demo(
             f"--plants {basins}/plants.csv --inflow {basins}/inflow.csv "
             f"--dispatch {basins}/events.csv --out plant-findings.csv"
         )
+    output.info(
+        f"      minewatch --db {db_path} case list | case overdue | bulletin --week "
+        f"{Week.of(date.today()).year}-W{Week.of(date.today()).week:02d} --region "
+        f"{generated.province_code}  (this week's: {bulletin_files[0]}, {bulletin_files[1]})"
+    )
     if not audit.ok:
         raise typer.Exit(1)
 

@@ -146,3 +146,42 @@ def diff(
     output.show(output.changes_table(report.changes, locale, limit=limit))
     if len(report.changes) > limit:
         output.info(f"… and {len(report.changes) - limit} more (use --limit)")
+
+
+@app.command("dual-control")
+def dual_control(
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD).")],
+    factor: Annotated[
+        str,
+        typer.Option(
+            "--factor", help="calorific, equivalent_2020, equivalent_2021, or VALUE:SOURCE."
+        ),
+    ] = "calorific",
+    within: WithinOption = None,
+) -> None:
+    """Mining energy per region for the dual-control assessment (clause 六): new projects
+    count twice."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from minewatch.domain.measures.dual_control import conversion_factor, ledger_energy, tally
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as error:
+        raise MineWatchError(f"--from/--to: {error}") from error
+    chosen = conversion_factor(factor)
+    region = _region(within)
+    with session_scope(context.engine()) as session:
+        result = tally(ledger_energy(session, first, last), chosen)
+    table = Table("region", "projects", "new", "energy [MWh]", "counted [MWh]", "counted [tce]")
+    for code, row in result.items():
+        if region is not None and not regions.is_within(code, region):
+            continue
+        table.add_row(code, str(row.projects), str(row.new_projects),
+                      f"{row.energy_kwh / 1000:,.1f}", f"{row.counted_kwh / 1000:,.1f}",
+                      f"{row.counted_tce:,.1f}")  # fmt: skip
+    output.show(table)
+    output.info(f"factor {chosen.kgce_per_kwh} kgce/kWh: {chosen.name} ({chosen.source})")

@@ -8,6 +8,7 @@ from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
+from minewatch.domain.measures.models import SurchargeAccount, SurchargeBill, SurchargePayment
 from minewatch.domain.reports.models import PublicReport
 
 __all__ = [
@@ -26,4 +27,7 @@ __all__ = [
     "ProjectMachine",
     "PublicReport",
     "SiteCheck",
+    "SurchargeAccount",
+    "SurchargeBill",
+    "SurchargePayment",
 ]

@@ -11,7 +11,9 @@ made from a stale copy fails with :class:`ConcurrentEditError` instead of overwr
 saw).
 
 Fusion (:func:`fuse_leads`) attaches each open lead to the case of the same site — same account
-number, same credit code, same subject — or opens a case. A lead from a later week's scan is the
+number, same credit code, or an address that agrees down to the house number once both are read
+into their components (full-width digits, Chinese numerals, 号/弄/栋 forms, omitted province) —
+or opens a case. A lead from a later week's scan is the
 same lead row refreshed (one open lead per source and subject), so it stays on its case; a new
 lead on a cleared site attaches to that case as evidence of a relapse for a person to judge.
 Confidence combines the sources as independent witnesses, ``1 − Π(1 − pᵢ)`` over the best lead
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.cases.address import MatchLevel, match_addresses, normalise_address
 from minewatch.domain.cases.models import (
     Case,
     CaseLead,
@@ -44,10 +47,18 @@ from minewatch.domain.db import utcnow
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.leads.service import OPEN as LEAD_OPEN
 from minewatch.domain.leads.service import lead_image, lead_key
+from minewatch.domain.ledger.models import Project
 from minewatch.domain.ledger.service import save_entry
 from minewatch.errors import MineWatchError
-from minewatch.reference import regions
-from minewatch.reference.ledger import LedgerEntry
+from minewatch.reference import credit_code, regions
+from minewatch.reference.ledger import (
+    DiscoveryMethod,
+    LedgerEntry,
+    MachineCount,
+    ProjectStatus,
+    SiteType,
+    SupplyKind,
+)
 
 ENTITY = "case"
 LEAD_ENTITY = "lead"
@@ -56,6 +67,10 @@ DISMISSED_LEAD = "dismissed"
 CONFIRMED_LEAD = "confirmed"
 
 _CLOSED = frozenset({CaseStatus.DISMISSED})
+ADDRESS_LEVEL = MatchLevel.NUMBER
+"""Two addresses name one site when they agree down to the house number (or further)…"""
+ADDRESS_SCORE = 0.6
+"""…with at least this score (a conflicting building or room pulls it under)."""
 _AFTER_CLEARING = frozenset({CaseStatus.CLEARED, CaseStatus.RECHECKED})
 
 
@@ -196,8 +211,13 @@ def combined_confidence(leads: Iterable[Lead]) -> tuple[float, str]:
     return 1.0 - miss, ",".join(sorted(best))
 
 
-def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str]:
-    """The live case of the lead's site, and what it matched on."""
+def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, float]:
+    """The live case of the lead's site, what it matched on and how well.
+
+    An account number or a credit code is the same site outright; otherwise the addresses are
+    read and compared (:func:`~minewatch.domain.cases.address.match_addresses`) with the live
+    cases of the same county, and a match down to the house number or building joins them.
+    """
     live = Case.status.not_in([s.value for s in _CLOSED])
     for column, value, label in (
         (Case.account_no, lead.account_no, "account_no"),
@@ -206,8 +226,26 @@ def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str]:
         if value:
             case = session.scalar(select(Case).where(live, column == value).order_by(Case.id))
             if case is not None:
-                return case, label
-    return None, ""
+                return case, label, 1.0
+    if not lead.address or not lead.address.strip():
+        return None, "", 0.0
+    try:
+        mine = normalise_address(lead.address, region_hint=lead.region_code)
+    except ValueError:
+        return None, "", 0.0
+    if mine.county_code is None:
+        return None, "", 0.0
+    best: tuple[Case | None, str, float] = (None, "", 0.0)
+    nearby = select(Case).where(live, Case.region_code == mine.county_code).order_by(Case.id)
+    for case in session.scalars(nearby):
+        if not case.address:
+            continue
+        theirs = normalise_address(case.address, region_hint=case.region_code)
+        match = match_addresses(mine, theirs)
+        close = match.level.at_least(ADDRESS_LEVEL) and match.score >= ADDRESS_SCORE
+        if close and match.score > best[2]:
+            best = (case, f"address ({match.level.value})", match.score)
+    return best
 
 
 def _next_case_no(session: Session, region_code: str | None, when: datetime) -> str:
@@ -251,7 +289,7 @@ def fuse_leads(
         if lead.id in attached_ids:
             already += 1
             continue
-        case, matched_on = _matching_case(session, lead)
+        case, matched_on, score = _matching_case(session, lead)
         before = None if case is None else case_image(case)
         if case is None:
             case = Case(
@@ -265,12 +303,12 @@ def fuse_leads(
                 updated_at=when,
             )
             session.add(case)
-            matched_on = "new site"
+            matched_on, score = "new site", 1.0
             opened += 1
         else:
             attached += 1
         case.leads.append(
-            CaseLead(lead=lead, matched_on=matched_on, match_score=1.0, attached_at=when)
+            CaseLead(lead=lead, matched_on=matched_on, match_score=score, attached_at=when)
         )
         _refresh_from_leads(case)
         case.updated_at = when
@@ -439,6 +477,56 @@ def _set_leads(session: Session, case: Case, status: str, actor: Actor, when: da
         )  # fmt: skip
 
 
+_DISCOVERY = {
+    "meters": DiscoveryMethod.ELECTRICITY_ANALYSIS,
+    "plants": DiscoveryMethod.ELECTRICITY_ANALYSIS,
+    "network": DiscoveryMethod.NETWORK_MONITORING,
+    "report": DiscoveryMethod.PUBLIC_REPORT,
+}
+
+
+def ledger_entry_from_case(session: Session, case: Case) -> LedgerEntry | None:
+    """The ledger row a confirmed case makes: its enterprise, site, county, the rigs counted on
+    site and the load measured there (or estimated), mining since the estimated start, found by
+    its first source; ``None`` when the case does not know the enterprise's credit code, name or
+    the site (the county then enters the project by `ledger import`). A project already in the
+    ledger on the same account is updated rather than entered twice."""
+    check = case.checks[-1] if case.checks else None
+    county = case.assigned_region_code or case.region_code
+    name = case.enterprise.name if case.enterprise is not None else None
+    if name is None:
+        name = next((lk.lead.customer_name for lk in case.leads if lk.lead.customer_name), None)
+    if not (case.uscc and credit_code.is_valid(case.uscc) and name and case.address and county):
+        return None
+    existing = None
+    if case.account_no:
+        existing = session.scalar(
+            select(Project.code).where(Project.grid_account_no == case.account_no).limit(1)
+        )
+    rigs = json.loads(check.rigs_json) if check is not None else {}
+    kw = (check.mining_kw_observed if check is not None else None) or case.est_mining_kw
+    first = min(case.leads, key=lambda lk: lk.id).lead.source if case.leads else ""
+    return LedgerEntry(
+        project_code=existing,
+        enterprise_name=name,
+        enterprise_uscc=credit_code.validate(case.uscc),
+        site_address=case.address,
+        region_code=county,
+        site_type=SiteType.OTHER,
+        status=ProjectStatus.OPERATING,
+        discovered_by=_DISCOVERY.get(first, DiscoveryMethod.INSPECTION),
+        responsible_region_code=county,
+        project_name=f"{case.case_no} 查实项目",
+        machines=tuple(MachineCount(model, count) for model, count in sorted(rigs.items())),
+        rated_power_kw=kw,
+        monthly_energy_kwh=None if kw is None else round(kw * 24 * 365 / 12, 1),
+        planned_production_date=case.est_start_date,
+        supply_kind=SupplyKind.GRID if case.account_no else SupplyKind.PLANT_DIRECT_LINE,
+        grid_account_no=case.account_no,
+        notes=f"由案件 {case.case_no} 现场核查查实",
+    )
+
+
 def confirm(
     session: Session,
     case_no: str,
@@ -449,16 +537,18 @@ def confirm(
     at: datetime | None = None,
     expected_version: int | None = None,
 ) -> Case:
-    """Mining confirmed: the project enters (or is updated in) the ledger from ``entry``."""
+    """Mining confirmed: the project enters (or is updated in) the ledger, from ``entry`` or, by
+    default, from the case itself (:func:`ledger_entry_from_case`)."""
     case = get_case(session, case_no)
     last = case.checks[-1] if case.checks else None
     if last is None or last.outcome != CheckOutcome.MINING_FOUND:
         raise TransitionRefusedError(f"case {case_no}: the last site check did not find mining")
 
     def change(case: Case, when: datetime) -> None:
-        if entry is not None:
+        row = entry if entry is not None else ledger_entry_from_case(session, case)
+        if row is not None:
             outcome = save_entry(
-                session, entry, actor=actor.name, at=when, reason=f"case {case.case_no}"
+                session, row, actor=actor.name, at=when, reason=f"case {case.case_no}"
             )
             case.project_code = outcome.project_code
         _set_leads(session, case, CONFIRMED_LEAD, actor, when)
@@ -519,6 +609,11 @@ def order_measures(
                     note=order.note,
                 )
             )  # fmt: skip
+            if order.kind is MeasureKind.SURCHARGE:
+                # the account enters the surcharge list (clause 十三) with the order
+                from minewatch.domain.measures.service import list_account
+
+                list_account(session, case, actor=actor.name, at=when)
 
     return _transition(
         session, case_no, Transition.ORDER, actor=actor, reason=reason, at=at,

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.cases.address import normalise_address
 from minewatch.domain.cases.models import CaseLead
 from minewatch.domain.cases.service import Actor, CaseError, TransitionRefusedError, fuse_leads
 from minewatch.domain.cases.states import CaseStatus, Role
@@ -170,14 +171,11 @@ def _text(value: str | None, name: str, *, required: bool) -> str | None:
 
 
 def _region_of(address: str) -> str | None:
-    """The most specific region the address begins with ("四川省雅安市石棉县美罗镇…" → 石棉县)."""
-    ends = [i + 1 for i, ch in enumerate(address[:40]) if ch in "省市州盟县区旗"]
-    for end in reversed(ends):
-        try:
-            return regions.resolve_name(address[:end]).code
-        except (regions.UnknownRegionError, regions.AmbiguousRegionError):
-            continue
-    return None
+    """The most specific region the address names ("四川省雅安市石棉县美罗镇…" → 石棉县)."""
+    try:
+        return normalise_address(address).region_code
+    except ValueError:
+        return None
 
 
 def submit_report(

@@ -1,8 +1,11 @@
 """Credit commitments and credit records (notice 1283 clause （九）)
 
 Revision ID: 20261127_03
-Revises: 20261127_02
+Revises: 20261127_04
 Create Date: 2026-11-27 04:39:35.611027
+
+Written after 20261127_02; it follows 20261127_04 (surcharge), which reached main first, so that
+a database already at 20261127_04 still receives these tables.
 """
 
 from collections.abc import Sequence
@@ -13,7 +16,7 @@ from alembic import op
 from minewatch.domain.db import UTCDateTime
 
 revision: str = "20261127_03"
-down_revision: str | None = "20261127_02"
+down_revision: str | None = "20261127_04"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
