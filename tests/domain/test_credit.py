@@ -172,8 +172,10 @@ def test_a_confirmed_case_against_a_committed_enterprise_makes_a_breach_record(
     session: Session,
 ) -> None:
     commitment_id = _sign(session)
-    case_no = _case(session)
+    case_no = _case(session)  # confirmed on 2021-10-26: the record is made with it
+    made = session.scalars(select(CreditRecord)).one()
     record = record_breach(session, case_no, actor=COUNTY, at=at("2021-10-27"))
+    assert record.id == made.id
     assert record.case_no == case_no
     assert record.record_no == f"XY{case_no}"
     assert record.uscc == USCC
@@ -184,8 +186,8 @@ def test_a_confirmed_case_against_a_committed_enterprise_makes_a_breach_record(
     assert json.loads(record.rigs_json) == {"Antminer S19 Pro": 100, "Whatsminer M30S": 20}
     assert record.power_kw == 410.0  # seen on site, not the estimate of 650
     assert record.measure == MEASURE == "不履行承诺"
-    assert record.decision_date == date(2021, 10, 27)
-    assert record.publicity_until == date(2022, 10, 27)
+    assert record.decision_date == date(2021, 10, 26)
+    assert record.publicity_until == date(2022, 10, 26)
     assert record.authority_region_code == "511824"
     assert record.authority_name == "四川省雅安市石棉县发展和改革部门"
     assert record.status == RecordStatus.PUBLISHED
@@ -217,7 +219,7 @@ def test_a_breach_record_is_made_once(session: Session) -> None:
     n_events = len(list(session.scalars(select(AuditEvent.seq))))
     second = record_breach(session, case_no, actor=PROVINCE, at=at("2021-10-28"))
     assert second.id == first.id
-    assert second.decision_date == date(2021, 10, 27)
+    assert second.decision_date == date(2021, 10, 26)  # made when the case was confirmed
     assert len(list(session.scalars(select(CreditRecord)))) == 1
     assert len(list(session.scalars(select(AuditEvent.seq)))) == n_events
     with pytest.raises(BreachRefusedError, match="an inspector may not"):
@@ -286,8 +288,7 @@ def test_a_correction_keeps_its_reason(session: Session) -> None:
 def test_the_export_layout_bom_and_values(session: Session, tmp_path: Path) -> None:
     _sign(session)
     case_no = _case(session)
-    record = record_breach(session, case_no, actor=COUNTY, at=at("2021-10-27"),
-                           authority_uscc=make_uscc(9, authority="11"))  # fmt: skip
+    record = record_breach(session, case_no, actor=COUNTY, at=at("2021-10-27"))
     out = tmp_path / "credit.csv"
     assert export.write_csv(export.export_rows(session), out) == 1
     raw = out.read_bytes()
@@ -304,10 +305,10 @@ def test_the_export_layout_bom_and_values(session: Session, tmp_path: Path) -> N
     assert "1283号" in BASIS
     assert "第九条" in BASIS
     assert row["处理措施"].startswith("不履行承诺；")
-    assert row["认定日期"] == "2021-10-27"
-    assert row["公示截止日期"] == "2022-10-27"
+    assert row["认定日期"] == "2021-10-26"  # made when the case was confirmed
+    assert row["公示截止日期"] == "2022-10-26"
     assert row["认定机关"] == row["数据来源单位"] == "四川省雅安市石棉县发展和改革部门"
-    assert row["认定机关统一社会信用代码"] == make_uscc(9, authority="11")
+    assert row["认定机关统一社会信用代码"] == ""  # optional, not configured here
     assert row["信息状态"] == "公示"
     assert "120台" in row["失信行为/违诺事实"]
     assert "2021-09" in row["备注"]

@@ -538,7 +538,8 @@ def confirm(
     expected_version: int | None = None,
 ) -> Case:
     """Mining confirmed: the project enters (or is updated in) the ledger, from ``entry`` or, by
-    default, from the case itself (:func:`ledger_entry_from_case`)."""
+    default, from the case itself (:func:`ledger_entry_from_case`); an enterprise bound by a
+    credit commitment gets its credit record."""
     case = get_case(session, case_no)
     last = case.checks[-1] if case.checks else None
     if last is None or last.outcome != CheckOutcome.MINING_FOUND:
@@ -553,10 +554,26 @@ def confirm(
             case.project_code = outcome.project_code
         _set_leads(session, case, CONFIRMED_LEAD, actor, when)
 
-    return _transition(
+    confirmed = _transition(
         session, case_no, Transition.CONFIRM, actor=actor, reason=reason, at=at,
         expected_version=expected_version, change=change,
     )  # fmt: skip
+    _credit_record_if_committed(session, confirmed, actor, at)
+    return confirmed
+
+
+def _credit_record_if_committed(
+    session: Session, case: Case, actor: Actor, at: datetime | None
+) -> None:
+    """Clause 九: a confirmed case against an enterprise that signed a commitment not to mine
+    becomes its credit record (made once; see :mod:`minewatch.domain.credit`)."""
+    from minewatch.domain.credit.service import find_in_force, record_breach
+
+    if not case.uscc or not credit_code.is_valid(case.uscc):
+        return
+    started = case.est_start_date or (utcnow() if at is None else at).date()
+    if find_in_force(session, case.uscc, started) is not None:
+        record_breach(session, case.case_no, actor=actor, at=at)
 
 
 def dismiss(
