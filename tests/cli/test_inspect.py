@@ -58,6 +58,23 @@ def test_commit_draw_verify_and_a_tampered_pool(
                           "--inspectors", str(inspectors))  # fmt: skip
     assert code == 0, err
     assert "checks out" in out
+    # the drawn team records what it found; the results are published without the teams
+    first = drawn["assignments"][0]
+    db = ("--db", str(tmp_path / "i.db"))
+    team = [x for i in first["inspector_ids"] for x in ("--inspector", i)]
+    code, out, err = _run(capsys, *db, "inspect", "record", str(record), "--targets", str(targets),
+                          "--inspectors", str(inspectors), "--target", first["target_id"],
+                          "--date", "2021-10-12", *team, "--outcome", "violation",
+                          "--findings", "现场为矿机")  # fmt: skip
+    assert code == 0, err
+    results = tmp_path / "results.csv"
+    code, out, err = _run(capsys, *db, "inspect", "results", drawn["seed_sha256"][:10],
+                          "--out", str(results))  # fmt: skip
+    assert code == 0, err
+    published = results.read_text(encoding="utf-8-sig")
+    assert "violation" in published
+    assert published.count("pending") == 4
+    assert "I0" not in published  # no inspector ids
     # one target row changed after the draw
     text = targets.read_text(encoding="utf-8").replace("用电报装7", "用电报装七")
     targets.write_text(text, encoding="utf-8")

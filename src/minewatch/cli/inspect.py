@@ -10,7 +10,8 @@ Pools are CSV files (UTF-8, with or without BOM):
 
 The order of the day: ``commit`` publishes the pools' hashes and the parameters before the seed
 source exists (a named lottery draw, a future block hash); ``draw`` runs once it does; anyone
-with the record and the pools runs ``verify``.
+with the record and the pools runs ``verify``; ``record`` keeps what each drawn team found and
+``results`` is what is published.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from minewatch.cli import output
+from minewatch.cli import context, output
+from minewatch.domain.db import session_scope
 from minewatch.domain.inspections.draw import (
     DrawParameters,
     DrawRecord,
@@ -35,6 +37,14 @@ from minewatch.domain.inspections.draw import (
     draw_inspections,
     public_summary,
     verify_draw,
+)
+from minewatch.domain.inspections.models import InspectionOutcome
+from minewatch.domain.inspections.results import (
+    ResultData,
+    get_draw,
+    published_results,
+    record_result,
+    store_draw,
 )
 from minewatch.errors import InputFileError, InputProblem, MineWatchError
 
@@ -189,3 +199,47 @@ def verify(
     for problem in result.problems:
         output.error(f"{problem.kind.value}: {problem.detail}")
     raise typer.Exit(1)
+
+
+@app.command("record")
+def record_result_command(
+    record_file: Annotated[Path, typer.Argument(help="The draw record (JSON).")],
+    targets: TargetsOption, inspectors: InspectorsOption,
+    target: Annotated[str, typer.Option("--target", help="The drawn target inspected.")],
+    day: Annotated[str, typer.Option("--date", help="Day of the inspection (YYYY-MM-DD).")],
+    inspector: Annotated[list[str], typer.Option("--inspector", help="Repeat for each.")],
+    outcome: Annotated[InspectionOutcome, typer.Option("--outcome")],
+    findings: Annotated[str | None, typer.Option("--findings")] = None,
+    who: Annotated[str | None, typer.Option("--as")] = None,
+) -> None:  # fmt: skip
+    """Record what the drawn team found at a drawn target (a violation becomes a lead)."""
+    target_pool, inspector_pool = _pools(targets, inspectors)
+    try:
+        record = DrawRecord.from_json(record_file.read_text(encoding="utf-8"))
+        inspected_on = date.fromisoformat(day)
+    except (OSError, ValueError) as error:
+        raise MineWatchError(f"{record_file} or --date: {error}") from error
+    actor = who or context.default_actor()
+    data = ResultData(target, inspected_on, tuple(inspector), outcome, findings)
+    with session_scope(context.engine()) as session:
+        draw = store_draw(session, record, target_pool, inspector_pool, actor=actor)
+        record_result(session, draw, target_pool, data, actor=actor)
+    output.info(f"{target}: {outcome.value} recorded for draw {record.seed_sha256[:16]}…")
+
+
+@app.command("results")
+def results(
+    seed: Annotated[str, typer.Argument(help="The draw's seed (its first characters suffice).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Publishable results (CSV).")] = None,
+) -> None:
+    """The results of a draw as they may be published (一公开)."""
+    with session_scope(context.engine()) as session:
+        rows = published_results(session, get_draw(session, seed))
+    for row in rows:
+        output.info(f"  {row['target_id']}: {row['outcome']} {row['inspected_on'] or ''}")
+    if out is not None:
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["target_id"])
+            writer.writeheader()
+            writer.writerows(rows)
+        output.info(f"written to {out}")

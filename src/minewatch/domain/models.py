@@ -6,6 +6,7 @@ from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
 from minewatch.domain.credit.models import Commitment, CreditRecord
 from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
+from minewatch.domain.inspections.models import InspectionDraw, InspectionResult
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
 from minewatch.domain.measures.models import SurchargeAccount, SurchargeBill, SurchargePayment
@@ -20,6 +21,8 @@ __all__ = [
     "Commitment",
     "CreditRecord",
     "Enterprise",
+    "InspectionDraw",
+    "InspectionResult",
     "IpAllocation",
     "Lead",
     "Measure",
