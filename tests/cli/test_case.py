@@ -80,6 +80,10 @@ def test_a_case_walks_from_lead_to_rechecked_on_the_command_line(
     code, out, _ = _run(capsys, *base, "show", case_no, "--role", "county")
     assert "clause 十二" in out
     assert "120 rigs" in out
+    labels = tmp_path / "labels.csv"
+    code, out, err = _run(capsys, *base, "labels", "--out", str(labels))
+    assert code == 0, err
+    assert "meters,M1,mining," in labels.read_text(encoding="utf-8-sig")
     code, out, err = _run(capsys, "--db", str(db), "audit", "verify")
     assert code == 0, out + err
     code, _, err = _run(capsys, *base, "rigs-typo")

@@ -40,6 +40,7 @@ from minewatch.domain.cases.service import (
     dismiss,
     fuse_leads,
     get_case,
+    lead_labels,
     order_measures,
     overdue_cases,
     recheck,
@@ -137,7 +138,15 @@ def test_dismissed_leads_become_labelled_negatives_and_can_be_reopened(session: 
                    at=at("2021-10-22"))  # fmt: skip
     assert case.status == CaseStatus.DISMISSED
     assert {link.lead.status for link in case.leads} == {"dismissed"}
+    labels = lead_labels(session)
+    assert {(lb.source, lb.label) for lb in labels} == {
+        ("meters", "not_mining"),
+        ("network", "not_mining"),
+    }
+    assert labels[0].reason == "医院数据中心，负荷平稳属正常"
+    assert [lb.subject for lb in lead_labels(session, "meters")] == ["M1"]
     reopen(session, case_no, reason="新的举报", actor=PROVINCE, at=at("2021-11-02"))
+    assert lead_labels(session) == []
     assert case.status == CaseStatus.OPEN
     assert {link.lead.status for link in case.leads} == {"new"}
     assert verify_chain(session).ok

@@ -7,8 +7,10 @@ role, in that region, may take it.
 
 from __future__ import annotations
 
+import csv
 import os
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -274,3 +276,23 @@ def overdue(
                 table.add_row(region, item.case_no, item.status.value,
                               f"{item.due_at:%Y-%m-%d}", str(item.days_overdue))  # fmt: skip
     output.show(table)
+
+
+@app.command("labels")
+def labels(
+    out: Annotated[Path, typer.Option("--out", help="Labelled leads (CSV).")],
+    source: Annotated[str | None, typer.Option("--source", help="meters, network, plants…")] = None,
+) -> None:
+    """Leads judged on site — confirmed mining or dismissed — as labels a detector learns from."""
+    with session_scope(context.engine()) as session:
+        rows = service.lead_labels(session, source)
+    with out.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["source", "subject", "label", "case_no", "decided_at", "reason",
+                         "detector_reasons"])  # fmt: skip
+        for row in rows:
+            writer.writerow([row.source, row.subject, row.label, row.case_no,
+                             row.decided_at.isoformat(timespec="seconds"), row.reason or "",
+                             row.reasons])  # fmt: skip
+    negatives = sum(row.label == "not_mining" for row in rows)
+    output.info(f"{len(rows)} labelled lead(s), {negatives} negative, written to {out}")

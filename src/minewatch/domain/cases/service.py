@@ -785,3 +785,40 @@ def case_leads_after_clearing(case: Case) -> list[Lead]:
     if case.status not in _AFTER_CLEARING:
         return []
     return [link.lead for link in case.leads if link.attached_at >= case.stage_entered_at]
+
+
+@dataclass(frozen=True)
+class LeadLabel:
+    """A lead whose site was judged: what a detector can learn from."""
+
+    source: str
+    subject: str
+    label: str
+    """``mining`` (confirmed on site) or ``not_mining`` (dismissed)."""
+    case_no: str
+    decided_at: datetime
+    reason: str | None
+    reasons: str
+    """The detector's own reason codes when it raised the lead."""
+
+
+def lead_labels(session: Session, source: str | None = None) -> list[LeadLabel]:
+    """Every lead on a confirmed or dismissed case, labelled by what the site check found."""
+    query = select(CaseLead).join(Lead).where(Lead.status.in_([CONFIRMED_LEAD, DISMISSED_LEAD]))
+    if source is not None:
+        query = query.where(Lead.source == source)
+    out = []
+    for link in session.scalars(query.order_by(CaseLead.id)):
+        lead, case = link.lead, link.case
+        out.append(
+            LeadLabel(
+                source=lead.source,
+                subject=lead.subject,
+                label="mining" if lead.status == CONFIRMED_LEAD else "not_mining",
+                case_no=case.case_no,
+                decided_at=case.updated_at,
+                reason=case.dismissed_reason,
+                reasons=lead.reasons,
+            )
+        )
+    return out
