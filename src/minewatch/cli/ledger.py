@@ -185,3 +185,39 @@ def dual_control(
                       f"{row.counted_tce:,.1f}")  # fmt: skip
     output.show(table)
     output.info(f"factor {chosen.kgce_per_kwh} kgce/kWh: {chosen.name} ({chosen.source})")
+
+
+@app.command("overdue-exits")
+def overdue_exits(
+    on: Annotated[str | None, typer.Option("--on", help="As of this day (default today).")] = None,
+    leads: Annotated[
+        bool, typer.Option("--leads", help="Record each as a lead for its site's case.")
+    ] = False,
+) -> None:
+    """Live projects past their exit deadline (clause 十七: to be stopped or closed)."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from minewatch.domain.leads.service import record_leads
+    from minewatch.domain.measures.closure import overdue_exit_leads
+    from minewatch.domain.measures.closure import overdue_exits as find_overdue
+
+    try:
+        day = date.fromisoformat(on) if on else date.today()
+    except ValueError as error:
+        raise MineWatchError(f"--on {on!r} is not a date") from error
+    table = Table("project", "enterprise", "region", "deadline", "days late", "kW")
+    with session_scope(context.engine()) as session:
+        late = find_overdue(session, day)
+        for row in late:
+            kw = "" if row.rated_power_kw is None else f"{row.rated_power_kw:,.0f}"
+            table.add_row(row.project_code, row.enterprise_name, row.region_code,
+                          str(row.exit_deadline), str(row.days_late), kw)  # fmt: skip
+        if leads and late:
+            summary = record_leads(session, overdue_exit_leads(session, day),
+                                   actor=context.default_actor())  # fmt: skip
+            output.info(f"leads: {summary.created} new, {summary.updated} refreshed "
+                        "(run `case fuse` to put them on cases)")  # fmt: skip
+    output.show(table)
+    output.info(f"{len(late)} project(s) past their exit deadline on {day}")
