@@ -277,3 +277,23 @@ def test_confirming_enters_the_project_from_the_case(session: Session) -> None:
     assert project.rated_power_kw == 410.0
     assert project.discovered_by.value == "electricity_analysis"
     assert verify_chain(session).ok
+
+
+def test_leads_at_one_site_by_coordinates_fuse_and_far_ones_do_not(session: Session) -> None:
+    record_leads(
+        session,
+        [
+            case_lead("ledger", "XM-1", 0.9, longitude=102.3600, latitude=29.2300),
+            case_lead("report", "R-1", 0.3, longitude=102.3612, latitude=29.2305),  # ~130 m
+            case_lead("report", "R-2", 0.3, longitude=102.3700, latitude=29.2300),  # ~970 m
+        ],
+        actor="analyst",
+        at=at("2021-10-20"),
+    )
+    summary = fuse_leads(session, actor="analyst", at=at("2021-10-20"))
+    assert (summary.opened, summary.attached) == (2, 1)
+    first = session.scalars(select(Case).order_by(Case.id)).first()
+    assert first is not None
+    assert first.leads[1].matched_on.startswith("coordinates (1")
+    assert (first.longitude, first.latitude) == (102.36, 29.23)
+    assert verify_chain(session).ok

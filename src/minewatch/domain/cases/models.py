@@ -73,6 +73,8 @@ class Case(Base):
     uscc: Mapped[str | None] = mapped_column(String(18), index=True)
     account_no: Mapped[str | None] = mapped_column(String(40), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
     confidence: Mapped[float] = mapped_column(Float)
     sources: Mapped[str] = mapped_column(String(200))
     est_start_date: Mapped[date | None] = mapped_column(Date)

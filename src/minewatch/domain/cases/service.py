@@ -23,9 +23,11 @@ of each source, so two sources agreeing count for more than one source repeating
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -69,6 +71,8 @@ CONFIRMED_LEAD = "confirmed"
 _CLOSED = frozenset({CaseStatus.DISMISSED})
 ADDRESS_LEVEL = MatchLevel.NUMBER
 """Two addresses name one site when they agree down to the house number (or further)…"""
+SITE_RADIUS_M = 200.0
+"""Two points this close are one site (a farm's sheds, a GPS fix and a map pin)."""
 ADDRESS_SCORE = 0.6
 """…with at least this score (a conflicting building or room pulls it under)."""
 _AFTER_CLEARING = frozenset({CaseStatus.CLEARED, CaseStatus.RECHECKED})
@@ -158,6 +162,11 @@ def case_image(case: Case) -> JsonObject:
         "uscc": case.uscc,
         "account_no": case.account_no,
         "address": case.address,
+        **(
+            {"longitude": case.longitude, "latitude": case.latitude}
+            if case.longitude is not None and case.latitude is not None
+            else {}
+        ),
         "confidence": round(case.confidence, 6),
         "sources": case.sources,
         "est_start_date": None if case.est_start_date is None else case.est_start_date.isoformat(),
@@ -227,6 +236,10 @@ def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, floa
             case = session.scalar(select(Case).where(live, column == value).order_by(Case.id))
             if case is not None:
                 return case, label, 1.0
+    if lead.longitude is not None and lead.latitude is not None:
+        near = _nearest_case(session, lead.longitude, lead.latitude, live)
+        if near is not None:
+            return near
     if not lead.address or not lead.address.strip():
         return None, "", 0.0
     try:
@@ -248,6 +261,40 @@ def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, floa
     return best
 
 
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance [m] (haversine on a 6,371 km sphere)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000.0 * math.asin(math.sqrt(h))
+
+
+def _nearest_case(
+    session: Session, longitude: float, latitude: float, live: Any
+) -> tuple[Case, str, float] | None:
+    """The live case whose site lies within ``SITE_RADIUS_M`` of the point, nearest first."""
+    box = SITE_RADIUS_M / 111_000.0  # degrees of latitude; a generous box for longitude too
+    scale = max(math.cos(math.radians(latitude)), 0.1)
+    candidates = session.scalars(
+        select(Case).where(
+            live,
+            Case.latitude.between(latitude - box, latitude + box),
+            Case.longitude.between(longitude - box / scale, longitude + box / scale),
+        )
+    )
+    nearest: tuple[float, Case] | None = None
+    for case in candidates:
+        assert case.longitude is not None
+        assert case.latitude is not None
+        metres = _metres(longitude, latitude, case.longitude, case.latitude)
+        if metres <= SITE_RADIUS_M and (nearest is None or metres < nearest[0]):
+            nearest = (metres, case)
+    if nearest is None:
+        return None
+    metres, case = nearest
+    return case, f"coordinates ({metres:.0f} m)", 1.0 - metres / (2 * SITE_RADIUS_M)
+
+
 def _next_case_no(session: Session, region_code: str | None, when: datetime) -> str:
     prefix = f"MW{(region_code or regions.NATIONAL)}{when.year}"
     count = session.scalar(select(func.count()).where(Case.case_no.startswith(prefix))) or 0
@@ -266,6 +313,8 @@ def _refresh_from_leads(case: Case) -> None:
         case.account_no = case.account_no or lead.account_no
         case.address = case.address or lead.address
         case.region_code = case.region_code or lead.region_code
+        if case.longitude is None and lead.longitude is not None and lead.latitude is not None:
+            case.longitude, case.latitude = lead.longitude, lead.latitude
         case.enterprise_id = case.enterprise_id or lead.enterprise_id
 
 

@@ -39,6 +39,8 @@ class Lead(Base):
     est_mining_kw: Mapped[float | None] = mapped_column(Float)
     est_rigs: Mapped[int | None]
     est_hashrate_ths: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    latitude: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[str] = mapped_column(Text)
     evidence_json: Mapped[str] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -51,6 +51,9 @@ class LeadData:
     uscc_source: str | None = None
     """Where ``uscc`` came from when not from the customer archive (``ip_allocation``: an ISP's
     allocation record of the miner's address); recorded as the lead's ``linked_by``."""
+    longitude: float | None = None
+    latitude: float | None = None
+    """Where the site is, when the source knows (a ledger project, a report's map pin) [WGS-84°]."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,12 @@ def lead_image(lead: Lead) -> JsonObject:
         "est_hashrate_ths": lead.est_hashrate_ths,
         "reasons": lead.reasons,
         "evidence": json.loads(lead.evidence_json),
+        # coordinates only when known, so that records made before they were kept still match
+        **(
+            {"longitude": lead.longitude, "latitude": lead.latitude}
+            if lead.longitude is not None and lead.latitude is not None
+            else {}
+        ),
     }
 
 
@@ -144,6 +153,7 @@ def record_leads(
         lead.est_mining_kw = data.est_mining_kw
         lead.est_rigs = data.est_rigs
         lead.est_hashrate_ths = data.est_hashrate_ths
+        lead.longitude, lead.latitude = data.longitude, data.latitude
         lead.reasons = data.reasons
         lead.evidence_json = json.dumps(data.evidence, ensure_ascii=False, sort_keys=True)
         session.flush()
