@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,7 +35,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
-from minewatch.domain.cases.address import MatchLevel, match_addresses, normalise_address
+from minewatch.domain.cases.address import (
+    Address,
+    MatchLevel,
+    match_addresses,
+    normalise_address,
+)
 from minewatch.domain.cases.models import (
     Case,
     CaseLead,
@@ -220,6 +226,16 @@ def combined_confidence(leads: Iterable[Lead]) -> tuple[float, str]:
     return 1.0 - miss, ",".join(sorted(best))
 
 
+@lru_cache(maxsize=65_536)
+def _read_address(text: str, region_hint: str | None) -> Address | None:
+    """An address read once (fusion compares each case's address with every new lead in its
+    county); ``None`` when there is nothing to read."""
+    try:
+        return normalise_address(text, region_hint=region_hint)
+    except ValueError:
+        return None
+
+
 def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, float]:
     """The live case of the lead's site, what it matched on and how well.
 
@@ -242,18 +258,15 @@ def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, floa
             return near
     if not lead.address or not lead.address.strip():
         return None, "", 0.0
-    try:
-        mine = normalise_address(lead.address, region_hint=lead.region_code)
-    except ValueError:
-        return None, "", 0.0
-    if mine.county_code is None:
+    mine = _read_address(lead.address, lead.region_code)
+    if mine is None or mine.county_code is None:
         return None, "", 0.0
     best: tuple[Case | None, str, float] = (None, "", 0.0)
     nearby = select(Case).where(live, Case.region_code == mine.county_code).order_by(Case.id)
     for case in session.scalars(nearby):
-        if not case.address:
+        theirs = _read_address(case.address, case.region_code) if case.address else None
+        if theirs is None:
             continue
-        theirs = normalise_address(case.address, region_hint=case.region_code)
         match = match_addresses(mine, theirs)
         close = match.level.at_least(ADDRESS_LEVEL) and match.score >= ADDRESS_SCORE
         if close and match.score > best[2]:
