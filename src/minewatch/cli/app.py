@@ -29,6 +29,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("minewatch.cli.report", "app"),
     "screen": ("minewatch.cli.screen", "app"),
     "bulletin": ("minewatch.cli.bulletin", "bulletin"),
+    "serve": ("minewatch.cli.serve", "serve"),
     "credit": ("minewatch.cli.credit", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),

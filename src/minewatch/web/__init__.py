@@ -1,0 +1,1 @@
+"""The web platform: FastAPI over the same service functions as the CLI."""

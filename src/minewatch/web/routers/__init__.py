@@ -1,0 +1,1 @@
+"""Typed routers, one per domain."""
