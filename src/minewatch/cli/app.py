@@ -30,6 +30,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "screen": ("minewatch.cli.screen", "app"),
     "bulletin": ("minewatch.cli.bulletin", "bulletin"),
     "serve": ("minewatch.cli.serve", "serve"),
+    "user": ("minewatch.cli.user", "app"),
     "credit": ("minewatch.cli.credit", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),

@@ -7,14 +7,18 @@ from typing import Annotated
 import typer
 
 from minewatch.cli import context, output
-from minewatch.domain.audit.service import verify_chain
 
 # Registering the audited entity types is a side effect of importing their services.
+from minewatch.domain.accounts import service as _accounts  # noqa: F401
+from minewatch.domain.audit.service import verify_chain
 from minewatch.domain.cases import service as _cases  # noqa: F401
+from minewatch.domain.credit import service as _credit  # noqa: F401
 from minewatch.domain.db import session_scope
 from minewatch.domain.enterprises import service as _enterprises  # noqa: F401
+from minewatch.domain.inspections import results as _inspections  # noqa: F401
 from minewatch.domain.leads import service as _leads  # noqa: F401
 from minewatch.domain.ledger import service as _ledger  # noqa: F401
+from minewatch.domain.measures import service as _measures  # noqa: F401
 from minewatch.domain.reports import service as _reports  # noqa: F401
 
 app = typer.Typer(help="The audit chain of every change.")

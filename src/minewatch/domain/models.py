@@ -1,5 +1,6 @@
 """Every table, imported in one place so the metadata is complete (Alembic, tests)."""
 
+from minewatch.domain.accounts.models import User
 from minewatch.domain.allocations.models import IpAllocation
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
@@ -33,4 +34,5 @@ __all__ = [
     "SurchargeAccount",
     "SurchargeBill",
     "SurchargePayment",
+    "User",
 ]

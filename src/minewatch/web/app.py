@@ -11,10 +11,13 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minewatch.domain.db import session_scope
 from minewatch.domain.migrate import open_database
@@ -33,7 +36,7 @@ def create_app(
     report_window_s: float = 3600.0,
 ) -> FastAPI:
     """The app over ``settings`` (its database, unless ``engine`` is given)."""
-    from minewatch.web.routers import public
+    from minewatch.web.routers import officials, public
 
     app = FastAPI(
         title="MineWatch",
@@ -49,6 +52,16 @@ def create_app(
     app.state.report_limit = RateLimit(report_limit, report_window_s)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     app.include_router(public.router)
+    app.include_router(officials.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _sign_in_first(request: Request, error: StarletteHTTPException) -> Response:
+        """A page that needs a signed-in user sends the browser to the login form; the API
+        answers 401 as JSON."""
+        if error.status_code == 401 and not request.url.path.startswith("/api/"):
+            return RedirectResponse("/login", status_code=303)
+        return await http_exception_handler(request, error)
+
     return app
 
 

@@ -1,0 +1,1 @@
+"""User accounts: a role bound to a region, a password hash, throttled logins."""

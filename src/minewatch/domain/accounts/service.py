@@ -1,0 +1,134 @@
+"""Accounts: created by an administrator, passwords hashed with Argon2id, logins throttled.
+
+A login that fails ``MAX_FAILURES`` times in a row locks the account for ``LOCK_MINUTES``
+(a guessing attack then makes a handful of tries an hour); a successful one clears the count.
+Every account change is in the audit chain — never the password or its hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minewatch.domain.accounts.models import User
+from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
+from minewatch.domain.cases.service import Actor
+from minewatch.domain.cases.states import Role
+from minewatch.domain.db import utcnow
+from minewatch.errors import MineWatchError
+from minewatch.reference import regions
+
+ENTITY = "user"
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+MIN_PASSWORD = 10
+_HASHER = PasswordHasher()
+
+
+class AccountError(MineWatchError):
+    """An account that cannot be made or used as asked."""
+
+
+class LoginRefusedError(AccountError):
+    """Wrong name or password, or a locked or inactive account (the message does not say which
+    of name and password was wrong)."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: int
+    actor: Actor
+
+
+def user_image(user: User) -> JsonObject:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role.value,
+        "region_code": user.region_code,
+        "active": user.active,
+    }
+
+
+def _all_images(session: Session) -> dict[str, JsonObject]:
+    return {u.username: user_image(u) for u in session.scalars(select(User))}
+
+
+register_state_reader(ENTITY, _all_images)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    display_name: str,
+    role: Role,
+    region_code: str,
+    actor: str,
+    at: datetime | None = None,
+) -> User:
+    when = utcnow() if at is None else at
+    name = username.strip()
+    if not name or len(name) > 64 or any(ch.isspace() for ch in name):
+        raise AccountError(f"user name {username!r}: 1-64 characters without spaces")
+    if session.scalar(select(User.id).where(User.username == name)) is not None:
+        raise AccountError(f"user {name} exists")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if region_code != regions.NATIONAL and not regions.is_valid_code(region_code, False):
+        raise AccountError(f"{region_code} is not a region code")
+    user = User(
+        username=name,
+        display_name=display_name.strip() or name,
+        role=role,
+        region_code=region_code,
+        password_hash=_HASHER.hash(password),
+        created_at=when,
+    )
+    session.add(user)
+    session.flush()
+    append_event(
+        session, actor=actor, entity_type=ENTITY, entity_id=name, action="create",
+        before=None, after=user_image(user), at=when,
+    )  # fmt: skip
+    return user
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(f"{user.display_name} ({user.username})", user.role, user.region_code)
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, at: datetime | None = None
+) -> SignedIn:
+    """The signed-in user, or :class:`LoginRefusedError` (and one more failure counted)."""
+    when = utcnow() if at is None else at
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None or not user.active:
+        _HASHER.hash(password)  # the same work as a real check: no timing tells names apart
+        raise LoginRefusedError("wrong user name or password")
+    if user.locked_until is not None and user.locked_until > when:
+        raise LoginRefusedError(
+            f"too many failed logins; try again after {user.locked_until:%H:%M} UTC"
+        )
+    try:
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = when + timedelta(minutes=LOCK_MINUTES)
+            user.failed_logins = 0
+        session.flush()
+        raise LoginRefusedError("wrong user name or password") from None
+    user.failed_logins = 0
+    user.locked_until = None
+    if _HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = _HASHER.hash(password)
+    session.flush()
+    return SignedIn(user.id, actor_of(user))

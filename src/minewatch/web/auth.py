@@ -1,0 +1,52 @@
+"""Signed-in sessions: a signed, expiring cookie naming the user; the user's Actor per request.
+
+The cookie holds the user id signed with the deployment secret (itsdangerous, timestamped) and
+is refused after ``SESSION_HOURS``; it is HttpOnly and SameSite=Strict, so another site cannot
+send it with a forged request. Each request reloads the user, so a deactivated account or a
+changed role or region takes effect at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from sqlalchemy.orm import Session
+
+from minewatch.domain.accounts.models import User
+from minewatch.domain.accounts.service import actor_of
+from minewatch.domain.cases.service import Actor
+from minewatch.web.app import db_session
+
+SESSION_COOKIE = "mw_session"
+SESSION_HOURS = 8
+
+
+def _signer(request: Request) -> TimestampSigner:
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    return TimestampSigner(secret, salt="minewatch-session")
+
+
+def session_cookie(request: Request, user_id: int) -> str:
+    return _signer(request).sign(str(user_id)).decode("ascii")
+
+
+def signed_in_user(request: Request, session: Session) -> User | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        user_id = int(_signer(request).unsign(token, max_age=SESSION_HOURS * 3600))
+    except (BadSignature, SignatureExpired, ValueError):
+        return None
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def current_actor(request: Request, session: Annotated[Session, Depends(db_session)]) -> Actor:
+    """The signed-in user as an :class:`Actor`, or 401 (pages redirect to the login form)."""
+    user = signed_in_user(request, session)
+    if user is None:
+        raise HTTPException(401, "sign in first", headers={"Location": "/login"})
+    return actor_of(user)

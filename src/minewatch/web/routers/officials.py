@@ -1,0 +1,114 @@
+"""Sign-in and the officials' case list, limited to the user's region and below."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minewatch.domain.accounts.service import LoginRefusedError, authenticate
+from minewatch.domain.cases.models import Case
+from minewatch.domain.cases.service import Actor
+from minewatch.domain.cases.states import next_actions
+from minewatch.reference import regions
+from minewatch.web.app import TEMPLATES, db_session
+from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, current_actor, session_cookie
+from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
+
+router = APIRouter(tags=["officials"])
+
+SessionDep = Annotated[Session, Depends(db_session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def _login_page(request: Request, error: str | None, status_code: int = 200) -> HTMLResponse:
+    token = request.app.state.csrf.issue()
+    response = TEMPLATES.TemplateResponse(
+        request, "login.html",
+        {"error": error, "csrf_field": CSRF_FIELD, "csrf_token": token},
+        status_code=status_code,
+    )  # fmt: skip
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_form(request: Request) -> HTMLResponse:
+    return _login_page(request, None)
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    if not request.app.state.csrf.valid(request.cookies.get(CSRF_COOKIE), csrf_token):
+        return _login_page(request, "页面已过期，请重新登录。", status_code=403)
+    try:
+        signed_in = authenticate(session, username, password)
+    except LoginRefusedError as error:
+        return _login_page(request, str(error), status_code=401)
+    response = RedirectResponse("/cases", status_code=303)
+    response.set_cookie(SESSION_COOKIE, session_cookie(request, signed_in.user_id),
+                        max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict")  # fmt: skip
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+class CaseRow(BaseModel):
+    case_no: str
+    status: str
+    region_code: str | None
+    sources: str
+    confidence: float
+    address: str | None
+    next_actions: list[str]
+
+
+def cases_for(session: Session, actor: Actor) -> list[CaseRow]:
+    """The cases in the actor's region and below (a case with no region only for the nation)."""
+    rows = []
+    for case in session.scalars(select(Case).order_by(Case.confidence.desc(), Case.case_no)):
+        region = case.assigned_region_code or case.region_code
+        if not actor.covers(region):
+            continue
+        rows.append(
+            CaseRow(
+                case_no=case.case_no,
+                status=case.status.value,
+                region_code=region,
+                sources=case.sources,
+                confidence=round(case.confidence, 3),
+                address=case.address,
+                next_actions=[t.value for t in next_actions(case.status, actor.role)],
+            )
+        )
+    return rows
+
+
+@router.get("/cases", response_class=HTMLResponse, summary="Cases in my region")
+def case_list(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
+    region = regions.find(actor.region_code)
+    return TEMPLATES.TemplateResponse(
+        request, "cases.html",
+        {"actor": actor, "region": region.name if region else "全国",
+         "cases": cases_for(session, actor)},
+    )  # fmt: skip
+
+
+@router.get("/api/v1/cases", response_model=list[CaseRow], summary="Cases in my region")
+def api_cases(session: SessionDep, actor: ActorDep) -> list[CaseRow]:
+    return cases_for(session, actor)
