@@ -121,7 +121,7 @@ class ContactVault:
 
 
 def new_receipt_code() -> str:
-    """Twelve random Crockford base32 characters (60 bits), as ``XXXX-XXXX-XXXX``."""
+    """Twelve random Crockford base32 characters (60 bits), grouped by four: ``7K2M-Q9RT-3VWX``."""
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
 
