@@ -813,6 +813,17 @@ def reopen(
 # lists
 
 
+def cases_within(session: Session, actor: Actor) -> list[Case]:
+    """The cases an actor may see: in their region and below (by the assigned county, else the
+    site's region; a case with no region only for the nation), most confident first."""
+    query = select(Case).order_by(Case.confidence.desc(), Case.case_no)
+    return [
+        case
+        for case in session.scalars(query)
+        if actor.covers(case.assigned_region_code or case.region_code)
+    ]
+
+
 def overdue_cases(
     session: Session, *, now: datetime | None = None, within: str = regions.NATIONAL
 ) -> dict[str, list[OverdueCase]]:

@@ -7,12 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minewatch.domain.accounts.service import LoginRefusedError, authenticate
-from minewatch.domain.cases.models import Case
-from minewatch.domain.cases.service import Actor
+from minewatch.domain.cases.service import Actor, cases_within
 from minewatch.domain.cases.states import next_actions
 from minewatch.reference import regions
 from minewatch.web.app import TEMPLATES, db_session
@@ -79,24 +77,19 @@ class CaseRow(BaseModel):
 
 
 def cases_for(session: Session, actor: Actor) -> list[CaseRow]:
-    """The cases in the actor's region and below (a case with no region only for the nation)."""
-    rows = []
-    for case in session.scalars(select(Case).order_by(Case.confidence.desc(), Case.case_no)):
-        region = case.assigned_region_code or case.region_code
-        if not actor.covers(region):
-            continue
-        rows.append(
-            CaseRow(
-                case_no=case.case_no,
-                status=case.status.value,
-                region_code=region,
-                sources=case.sources,
-                confidence=round(case.confidence, 3),
-                address=case.address,
-                next_actions=[t.value for t in next_actions(case.status, actor.role)],
-            )
+    """The actor's cases (:func:`~minewatch.domain.cases.service.cases_within`) as rows."""
+    return [
+        CaseRow(
+            case_no=case.case_no,
+            status=case.status.value,
+            region_code=case.assigned_region_code or case.region_code,
+            sources=case.sources,
+            confidence=round(case.confidence, 3),
+            address=case.address,
+            next_actions=[t.value for t in next_actions(case.status, actor.role)],
         )
-    return rows
+        for case in cases_within(session, actor)
+    ]
 
 
 @router.get("/cases", response_class=HTMLResponse, summary="Cases in my region")
