@@ -31,6 +31,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bulletin": ("minewatch.cli.bulletin", "bulletin"),
     "serve": ("minewatch.cli.serve", "serve"),
     "user": ("minewatch.cli.user", "app"),
+    "apikey": ("minewatch.cli.apikey", "app"),
     "credit": ("minewatch.cli.credit", "app"),
     "train": ("minewatch.cli.train", "app"),
     "regions": ("minewatch.cli.reference", "regions_app"),

@@ -2,6 +2,7 @@
 
 from minewatch.domain.accounts.models import User
 from minewatch.domain.allocations.models import IpAllocation
+from minewatch.domain.apikeys.models import ApiKey
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
 from minewatch.domain.credit.models import Commitment, CreditRecord
@@ -14,6 +15,7 @@ from minewatch.domain.measures.models import SurchargeAccount, SurchargeBill, Su
 from minewatch.domain.reports.models import PublicReport
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "AuditHead",
     "Base",

@@ -6,23 +6,27 @@ entry point does); ``minewatch serve`` runs it with uvicorn.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minewatch.domain.db import session_scope
 from minewatch.domain.migrate import open_database
 from minewatch.settings import Settings
 from minewatch.web.security import CsrfTokens, RateLimit
+
+ROUTERS = (
+    "public", "officials", "dashboard", "ledger", "casework", "enforcement", "inspections",
+    "bulletins", "admin",
+)  # fmt: skip
+"""The routers, one per domain, in the order their paths are matched."""
 
 _HERE = Path(str(resources.files("minewatch.web")))
 TEMPLATES = Jinja2Templates(directory=str(_HERE / "templates"))
@@ -36,7 +40,7 @@ def create_app(
     report_window_s: float = 3600.0,
 ) -> FastAPI:
     """The app over ``settings`` (its database, unless ``engine`` is given)."""
-    from minewatch.web.routers import officials, public
+    from minewatch.web.deps import install_error_handlers
 
     app = FastAPI(
         title="MineWatch",
@@ -51,17 +55,10 @@ def create_app(
     app.state.csrf = CsrfTokens(secret)
     app.state.report_limit = RateLimit(report_limit, report_window_s)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
-    app.include_router(public.router)
-    app.include_router(officials.router)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _sign_in_first(request: Request, error: StarletteHTTPException) -> Response:
-        """A page that needs a signed-in user sends the browser to the login form; the API
-        answers 401 as JSON."""
-        if error.status_code == 401 and not request.url.path.startswith("/api/"):
-            return RedirectResponse("/login", status_code=303)
-        return await http_exception_handler(request, error)
-
+    for name in ROUTERS:
+        module = importlib.import_module(f"minewatch.web.routers.{name}")
+        app.include_router(module.router)
+    install_error_handlers(app)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Signed-in sessions: a signed, expiring cookie naming the user; the user's Actor per request.
+"""Who is asking: an API key, or a signed-in session — a signed, expiring cookie naming the user.
 
 The cookie holds the user id signed with the deployment secret (itsdangerous, timestamped) and
 is refused after ``SESSION_HOURS``; it is HttpOnly and SameSite=Strict, so another site cannot
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from minewatch.domain.accounts.models import User
 from minewatch.domain.accounts.service import actor_of
+from minewatch.domain.apikeys.service import actor_for_token
 from minewatch.domain.cases.service import Actor
 from minewatch.web.app import db_session
 
@@ -45,8 +46,21 @@ def signed_in_user(request: Request, session: Session) -> User | None:
 
 
 def current_actor(request: Request, session: Annotated[Session, Depends(db_session)]) -> Actor:
-    """The signed-in user as an :class:`Actor`, or 401 (pages redirect to the login form)."""
+    """Who is asking: a system presenting an API key (``Authorization: Bearer mw_…``), else the
+    signed-in user; 401 otherwise (pages redirect to the login form). A key that is presented
+    but wrong is refused outright, never mistaken for the cookie's user."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer":
+        actor = actor_for_token(session, token.strip())
+        if actor is None:
+            raise HTTPException(401, "unknown or revoked API key",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        request.state.actor = actor
+        return actor
     user = signed_in_user(request, session)
     if user is None:
         raise HTTPException(401, "sign in first", headers={"Location": "/login"})
-    return actor_of(user)
+    actor = actor_of(user)
+    request.state.actor = actor
+    return actor

@@ -57,6 +57,7 @@ from minewatch.domain.leads.service import OPEN as LEAD_OPEN
 from minewatch.domain.leads.service import lead_image, lead_key
 from minewatch.domain.ledger.models import Project
 from minewatch.domain.ledger.service import save_entry
+from minewatch.domain.scope import answering_within
 from minewatch.errors import MineWatchError
 from minewatch.reference import credit_code, regions
 from minewatch.reference.ledger import (
@@ -816,12 +817,12 @@ def reopen(
 def cases_within(session: Session, actor: Actor) -> list[Case]:
     """The cases an actor may see: in their region and below (by the assigned county, else the
     site's region; a case with no region only for the nation), most confident first."""
-    query = select(Case).order_by(Case.confidence.desc(), Case.case_no)
-    return [
-        case
-        for case in session.scalars(query)
-        if actor.covers(case.assigned_region_code or case.region_code)
-    ]
+    query = (
+        select(Case)
+        .where(answering_within(Case.assigned_region_code, Case.region_code, actor.region_code))
+        .order_by(Case.confidence.desc(), Case.case_no)
+    )
+    return list(session.scalars(query))
 
 
 def overdue_cases(

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from minewatch.domain.accounts.service import LoginRefusedError, authenticate
 from minewatch.domain.cases.service import Actor, cases_within
 from minewatch.domain.cases.states import next_actions
-from minewatch.reference import regions
 from minewatch.web.app import TEMPLATES, db_session
 from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, current_actor, session_cookie
+from minewatch.web.deps import region_name, render
 from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
 
 router = APIRouter(tags=["officials"])
@@ -94,12 +94,9 @@ def cases_for(session: Session, actor: Actor) -> list[CaseRow]:
 
 @router.get("/cases", response_class=HTMLResponse, summary="Cases in my region")
 def case_list(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
-    region = regions.find(actor.region_code)
-    return TEMPLATES.TemplateResponse(
-        request, "cases.html",
-        {"actor": actor, "region": region.name if region else "全国",
-         "cases": cases_for(session, actor)},
-    )  # fmt: skip
+    return render(request, "cases.html",
+                  {"region": region_name(actor.region_code), "cases": cases_for(session, actor)},
+                  actor=actor)  # fmt: skip
 
 
 @router.get("/api/v1/cases", response_model=list[CaseRow], summary="Cases in my region")

@@ -1,0 +1,1 @@
+"""API keys: machine-to-machine access for grid companies and ISPs, scoped to a role and region."""
