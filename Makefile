@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants train-meters regions clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-web train-meters regions clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,12 @@ bench-network: $(STAMP)
 
 bench-plants: $(STAMP)
 	$(BIN)/python -m benchmarks.plants
+
+# Web platform: 100,000 projects and 1,000,000 leads in PostgreSQL (database minewatch_bench,
+# loaded once), 50 concurrent signed-in officials on loopback; p50/p95 of the ledger search, the
+# case page and the dashboard.
+bench-web: $(STAMP)
+	$(BIN)/python -m benchmarks.web
 
 # Retrain the packaged meter model on generated provinces (writes detect/data/meters-model.json).
 train-meters: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -76,6 +77,14 @@ def demo(
     plants: Annotated[
         bool, typer.Option(help="Also generate and scan the output of a prefecture's hydro plants.")
     ] = True,
+    serve: Annotated[
+        bool | None,
+        typer.Option(
+            "--serve/--no-serve",
+            help="End by serving the demo province on the web (default: when run in a terminal).",
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for --serve.")] = 8000,
 ) -> None:
     """Create an embedded database, load a demo province with weeks of history, print its
     weekly ledger summary per region and verify the audit chain."""
@@ -115,10 +124,16 @@ def demo(
             audit = verify_chain(session)
     capture = _demo_network(url, generated, seed, locale) if network else None
     basins = _demo_plants(url, generated, seed, locale) if plants else None
-    from minewatch.cli.demo_cases import run_enforcement, write_week_bulletin
+    from minewatch.cli.demo_cases import (
+        DEMO_PASSWORD,
+        demo_accounts,
+        run_enforcement,
+        write_week_bulletin,
+    )
 
     run_enforcement(url, generated.province_code)
     bulletin_files = write_week_bulletin(url, generated.province_code, db_path.parent)
+    accounts = demo_accounts(url, generated.province_code)
     with session_scope(engine) as session:
         audit = verify_chain(session)
     for line in output.audit_lines(audit):
@@ -158,6 +173,19 @@ def demo(
     )
     if not audit.ok:
         raise typer.Exit(1)
+    if serve is None:
+        serve = sys.stdin.isatty() and sys.stdout.isatty()
+    output.info(f"\nweb accounts (password {DEMO_PASSWORD!r}, for this demo only): "
+                + ", ".join(f"{name} ({role})" for name, role in accounts))  # fmt: skip
+    if serve:
+        from minewatch.cli.serve import serve_database
+
+        output.info(f"open http://127.0.0.1:{port}/login — Ctrl-C stops the server")
+        serve_database(url, host="127.0.0.1", port=port)
+    else:
+        output.info(
+            f"      minewatch --db {db_path} serve  (then open http://127.0.0.1:8000/login)"
+        )
 
 
 def _demo_plants(url: str, generated: DemoProvince, seed: int, locale: Locale) -> Path:

@@ -139,3 +139,39 @@ def write_week_bulletin(url: str, province_code: str, folder: Path) -> tuple[Pat
         f"{total.open_cases} open, {total.overdue_cases} overdue"
     )
     return xlsx, pdf
+
+
+DEMO_PASSWORD = "minewatch-demo"
+"""The demo accounts' password, printed by the demo: a local database for trying the platform."""
+
+
+def demo_accounts(url: str, province_code: str) -> list[tuple[str, str]]:
+    """One web account per role: the nation, the province, the prefecture and county holding the
+    most cases, an inspector and an auditor there, and an administrator."""
+    from sqlalchemy import func
+
+    from minewatch.domain.accounts.service import create_user
+
+    engine = open_database(url)
+    with session_scope(engine) as session:
+        busiest = session.execute(
+            select(Case.assigned_region_code, func.count())
+            .where(Case.assigned_region_code.is_not(None))
+            .group_by(Case.assigned_region_code)
+            .order_by(func.count().desc(), Case.assigned_region_code)
+        ).first()
+        county = str(busiest[0]) if busiest is not None else province_code
+        prefecture = county[:4] + "00"
+        made = [
+            ("national", Role.NATIONAL, regions.NATIONAL, "国家发展改革委 值班员"),
+            ("province", Role.PROVINCIAL, province_code, "省发展改革委 专班"),
+            ("city", Role.CITY, prefecture, "市发展改革委 专班"),
+            ("county", Role.COUNTY, county, "县发展改革局 专班"),
+            ("inspector", Role.INSPECTOR, county, "县检查组"),
+            ("auditor", Role.AUDITOR, province_code, "省审计厅"),
+            ("admin", Role.ADMIN, province_code, "省平台管理员"),
+        ]
+        for username, role, region, name in made:
+            create_user(session, username, DEMO_PASSWORD, display_name=name, role=role,
+                        region_code=region, actor="minewatch demo")  # fmt: skip
+    return [(username, f"{role.value} {region}") for username, role, region, _ in made]

@@ -62,6 +62,14 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app from ``MINEWATCH_*`` settings: what each worker process of ``minewatch serve
+    --workers N`` builds."""
+    from minewatch.settings import get_settings
+
+    return create_app(get_settings())
+
+
 def db_session(request: Request) -> Iterator[Session]:
     """A unit of work per request: committed when the handler returns, rolled back if it fails."""
     with session_scope(request.app.state.engine) as session:
