@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from minewatch.domain.accounts.service import LoginRefusedError, authenticate
 from minewatch.domain.cases.service import Actor, cases_within
 from minewatch.domain.cases.states import next_actions
-from minewatch.web.app import TEMPLATES, db_session
+from minewatch.web import i18n
+from minewatch.web.app import db_session
 from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, current_actor, session_cookie
 from minewatch.web.deps import region_name, render
-from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
+from minewatch.web.security import CSRF_COOKIE
 
 router = APIRouter(tags=["officials"])
 
@@ -23,15 +24,18 @@ SessionDep = Annotated[Session, Depends(db_session)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
+i18n.register(
+    {
+        "工作人员登录": "Staff sign-in",
+        "公众举报入口": "Report crypto-mining (public)",
+        "页面已过期，请重新登录。": "This page has expired; sign in again.",
+        "wrong user name or password": "wrong user name or password",
+    }
+)
+
+
 def _login_page(request: Request, error: str | None, status_code: int = 200) -> HTMLResponse:
-    token = request.app.state.csrf.issue()
-    response = TEMPLATES.TemplateResponse(
-        request, "login.html",
-        {"error": error, "csrf_field": CSRF_FIELD, "csrf_token": token},
-        status_code=status_code,
-    )  # fmt: skip
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
-    return response
+    return render(request, "login.html", {"error": error}, status_code=status_code)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
