@@ -122,7 +122,7 @@ def render(
     """A page: the template with the phrasebook (``_``), the language, the signed-in actor and
     a fresh CSRF token (also set as the double-submit cookie)."""
     lang = language(request)
-    token = request.app.state.csrf.issue()
+    token = request.app.state.csrf.current(request.cookies.get(CSRF_COOKIE))
     response = TEMPLATES.TemplateResponse(
         request,
         template,
