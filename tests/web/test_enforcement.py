@@ -38,6 +38,7 @@ from conftest import (
 )
 from minewatch.domain.accounts import service as accounts_service
 from minewatch.domain.accounts.service import create_user
+from minewatch.domain.apikeys.service import issue_key
 from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.audit.service import verify_chain
 from minewatch.domain.cases.models import Case, MeasureKind, MeasureStatus
@@ -388,6 +389,39 @@ def test_the_grid_company_bills_and_records_payments(
                           json={"paid_date": "2021-12-20", "amount_fen": 1})  # fmt: skip
     assert outside.status_code == 404
     _absent(world, outside.text)
+
+
+def test_a_grid_company_system_bills_with_its_api_key(
+    engine: Engine, client: TestClient, world: World
+) -> None:
+    with session_scope(engine) as session:
+        yaan = issue_key(session, "国网雅安供电公司营销系统", role=Role.GRID_ANALYST,
+                         region_code="511800", actor="admin")  # fmt: skip
+        chengdu = issue_key(session, "国网成都供电公司营销系统", role=Role.GRID_ANALYST,
+                            region_code="510100", actor="admin")  # fmt: skip
+    client.cookies.clear()
+    headers = {"Authorization": f"Bearer {yaan.token}"}
+    listed = client.get("/api/v1/surcharge", headers=headers).json()
+    assert {a["account_no"] for a in listed["items"]} == {INSIDE_ACCOUNT, OUTSIDE_ACCOUNT}
+    body = {"periods": [{"period_start": "2021-10-01", "period_end": "2021-10-31",
+                         "metered_wh": 310_000_000}], "due_date": "2021-12-15"}  # fmt: skip
+    billed = client.post(f"/api/v1/surcharge/{OUTSIDE_ACCOUNT}/bills", json=body, headers=headers)
+    assert billed.status_code == 201
+    assert _audited(engine, "surcharge_account", OUTSIDE_ACCOUNT, "bill") == [
+        f"API key 国网雅安供电公司营销系统 ({yaan.key_id})"
+    ]
+    too_long = {**body, "periods": [{"period_start": "2021-01-01", "period_end": "2023-12-31",
+                                     "metered_wh": 1}]}  # fmt: skip
+    refused = client.post(f"/api/v1/surcharge/{INSIDE_ACCOUNT}/bills", json=too_long,
+                          headers=headers)  # fmt: skip
+    assert refused.status_code == 422
+    assert "366 days" in refused.json()["detail"]
+    other = {"Authorization": f"Bearer {chengdu.token}"}
+    assert client.get("/api/v1/surcharge", headers=other).json()["total"] == 0
+    assert client.get(f"/api/v1/surcharge/{INSIDE_ACCOUNT}", headers=other).status_code == 404
+    screened = client.post("/api/v1/screening/connections", headers=other,
+                           json=[{"reference": "1", "name": "x", "uscc": INSIDE_USCC}])  # fmt: skip
+    assert screened.json()[0]["decision"] == "pass"
 
 
 @pytest.mark.parametrize("username", ["auditor", "inspector"])

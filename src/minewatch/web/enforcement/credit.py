@@ -408,12 +408,12 @@ def commitments_page(
     }, actor)  # fmt: skip
 
 
-async def _document(document: UploadFile | None, name: str, digest: str) -> tuple[str, str]:
+def _document(document: UploadFile | None, name: str, digest: str) -> tuple[str, str]:
     """The signed document's name and SHA-256: hashed here when uploaded, else as typed."""
     if document is not None and document.filename:
         hasher = hashlib.sha256()
         size = 0
-        while chunk := await document.read(1024 * 1024):
+        while chunk := document.file.read(1024 * 1024):
             size += len(chunk)
             if size > MAX_DOCUMENT_BYTES:
                 raise HTTPException(413, "the document is larger than 50 MB")
@@ -425,7 +425,7 @@ async def _document(document: UploadFile | None, name: str, digest: str) -> tupl
 
 
 @router.post("/credit/commitments", include_in_schema=False, dependencies=[CsrfDep])
-async def commitments_record(
+def commitments_record(
     session: SessionDep,
     actor: Writer,
     uscc: Annotated[str, Form(max_length=40)],
@@ -443,7 +443,7 @@ async def commitments_record(
     legal_representative: Annotated[str, Form(max_length=100)] = "",
     address: Annotated[str, Form(max_length=300)] = "",
 ) -> RedirectResponse:
-    doc_name, doc_sha256 = await _document(document, document_name, document_sha256)
+    doc_name, doc_sha256 = _document(document, document_name, document_sha256)
     enterprise = None
     if name.strip() or region_code.strip():
         if not (name.strip() and region_code.strip()):

@@ -230,7 +230,7 @@ def screening_one(
 
 @router.post("/screening/upload", response_class=HTMLResponse, include_in_schema=False,
              dependencies=[CsrfDep])  # fmt: skip
-async def screening_upload(
+def screening_upload(
     request: Request,
     session: SessionDep,
     actor: Screener,
@@ -238,7 +238,7 @@ async def screening_upload(
     kind: Annotated[str, Form(max_length=20)] = "",
 ) -> HTMLResponse:
     chosen = _kind(kind)
-    raw = await file.read(MAX_UPLOAD_BYTES + 1)
+    raw = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
         raise HTTPException(413, f"the file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
     source = file.filename or "upload.csv"

@@ -233,6 +233,10 @@ class PaymentIn(BaseModel):
     reference: str | None = Field(default=None, max_length=100)
 
 
+MAX_PERIOD_DAYS = 366
+"""The longest billing period accepted."""
+
+
 class ExportFormat(StrEnum):
     XLSX = "xlsx"
     CSV = "csv"
@@ -329,6 +333,10 @@ def _bill(
 
 
 def _period(start: date, end: date, energy_kwh: Decimal) -> BillingPeriod:
+    """A billing period as the grid company reads its meters; longer than
+    :data:`MAX_PERIOD_DAYS` is refused (a typing error, and each day is priced one by one)."""
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise HTTPException(422, f"billing period {start}–{end}: at most {MAX_PERIOD_DAYS} days")
     try:
         return BillingPeriod(start, end, energy_kwh)
     except (ValueError, TypeError) as error:
