@@ -58,9 +58,9 @@ from minewatch.web.deps import (
     paged,
     require,
 )
-from minewatch.web.enforcement.common import VIEWERS, WRITERS, choice, pager, show
+from minewatch.web.enforcement.common import VIEWERS, WRITERS, GuardedRoute, choice, pager, show
 
-router = APIRouter(tags=["credit"])
+router = APIRouter(tags=["credit"], route_class=GuardedRoute)
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]

@@ -34,9 +34,17 @@ from minewatch.web.deps import (
     paged,
     require,
 )
-from minewatch.web.enforcement.common import VIEWERS, WRITERS, back_to, choice, pager, show
+from minewatch.web.enforcement.common import (
+    VIEWERS,
+    WRITERS,
+    GuardedRoute,
+    back_to,
+    choice,
+    pager,
+    show,
+)
 
-router = APIRouter(tags=["measures"])
+router = APIRouter(tags=["measures"], route_class=GuardedRoute)
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]

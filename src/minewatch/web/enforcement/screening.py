@@ -35,9 +35,9 @@ from minewatch.errors import InputFileError, InputProblem
 from minewatch.reference import regions
 from minewatch.web import i18n
 from minewatch.web.deps import ERRORS, CsrfDep, SessionDep, require
-from minewatch.web.enforcement.common import SCREENERS, choice, show
+from minewatch.web.enforcement.common import SCREENERS, GuardedRoute, choice, show
 
-router = APIRouter(tags=["screening"])
+router = APIRouter(tags=["screening"], route_class=GuardedRoute)
 
 Screener = Annotated[Actor, Depends(require(SCREENERS))]
 

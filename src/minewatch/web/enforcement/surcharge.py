@@ -56,13 +56,14 @@ from minewatch.web.enforcement.common import (
     BILLERS,
     LOCAL_TZ,
     VIEWERS,
+    GuardedRoute,
     choice,
     pager,
     show,
     yuan,
 )
 
-router = APIRouter(tags=["surcharge"])
+router = APIRouter(tags=["surcharge"], route_class=GuardedRoute)
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Biller = Annotated[Actor, Depends(require(BILLERS))]
