@@ -50,42 +50,41 @@ Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]
 
 KIND_LABELS: dict[MeasureKind, str] = {
-    MeasureKind.POWER_CUT: "停止供电",
-    MeasureKind.SURCHARGE: "实行差别电价",
+    MeasureKind.POWER_CUT: "停限电",
+    MeasureKind.SURCHARGE: "差别电价",
     MeasureKind.MARKET_EXIT: "退出电力市场",
     MeasureKind.FISCAL_STOP: "停止财税支持",
     MeasureKind.FINANCE_STOP: "停止金融服务",
-    MeasureKind.CLOSURE: "停止或关闭项目",
+    MeasureKind.CLOSURE: "关停淘汰",
 }
 """What each measure is called on the pages (the clause and agency come with the measure)."""
 STATUS_LABELS: dict[MeasureStatus, str] = {
     MeasureStatus.ORDERED: "已下达",
-    MeasureStatus.COMPLETED: "已完成",
+    MeasureStatus.COMPLETED: "已落实",
 }
 
 i18n.register(
     {
-        "停止供电": "Power cut",
-        "实行差别电价": "Differential surcharge",
-        "退出电力市场": "Market exclusion",
+        "停限电": "Power cut",
+        "差别电价": "Surcharge",
+        "退出电力市场": "Market exit",
         "停止财税支持": "Fiscal support stopped",
         "停止金融服务": "Financial services stopped",
-        "停止或关闭项目": "Closure",
+        "关停淘汰": "Closure",
         "已下达": "Ordered",
-        "已完成": "Completed",
+        "已落实": "Completed",
         "措施": "Measure",
         "条款": "Clause",
-        "执行单位": "Carried out by",
-        "下达时间": "Ordered at",
-        "完成期限": "Due",
-        "完成时间": "Completed at",
+        "执行单位": "Agency",
+        "下达时间": "Ordered",
+        "完成期限": "Due date",
+        "完成时间": "Completed",
         "逾期天数": "Days overdue",
         "全部": "All",
         "只看逾期": "Overdue only",
         "标记完成": "Mark done",
         "说明（选填）": "Note (optional)",
         "没有符合条件的措施。": "No measures match.",
-        "案件环节": "Case stage",
         "电网企业": "Grid company",
         "电力交易机构": "Power exchange",
         "财政、税务部门": "Finance and tax departments",

@@ -88,7 +88,7 @@ i18n.register(
         "CSV 文件": "CSV file",
         "筛查结果": "Screening results",
         "结论": "Decision",
-        "理由": "Reasons",
+        "理由": "Reason",
         "暂停": "held",
         "文件有误，未做筛查": "The file has errors; nothing was screened",
         "行": "Row",
