@@ -571,6 +571,12 @@ def test_a_commitment_is_recorded_with_its_document_hashed_and_withdrawn(
     assert _post(client, page, page, {**form, "document_name": "a.pdf",
                                       "document_sha256": "ab" * 32}) == 422  # fmt: skip
     assert _post(client, page, page, {**form, "uscc": make_uscc(8)}) == 422
+    typed = {"document_name": "a.pdf", "document_sha256": "ab" * 32}
+    assert _post(client, page, page, {**form, **typed, "uscc": "123"}) == 422
+    assert _post(client, page, page, {**form, **typed, "uscc": make_uscc(11),
+                                      "region_code": "5118"}) == 422  # fmt: skip
+    assert _post(client, page, page, {**form, "uscc": make_uscc(12), "document_name": "a.pdf",
+                                      "document_sha256": "ab"}) == 422  # fmt: skip
     elsewhere = {**form, "uscc": make_uscc(9, "511823"), "region_code": "511823",
                  "document_name": "a.pdf", "document_sha256": "ab" * 32}  # fmt: skip
     assert _post(client, page, page, elsewhere) == 422

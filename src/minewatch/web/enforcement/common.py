@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DataError
 
 from minewatch.domain.cases.service import Actor
@@ -33,6 +34,20 @@ VIEWERS = READERS
 """Everyone but an administrator reads these lists."""
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_form(model: type[M], **values: Any) -> M:
+    """A form's fields checked as the API's model checks its JSON: what fails is a 422 naming
+    the fields (a page's form reaches the same rules as the API)."""
+    try:
+        return model(**values)
+    except ValidationError as error:
+        fields = "; ".join(
+            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        raise HTTPException(422, fields) from error
 
 
 def choice(kind: type[E], text: str | None, what: str) -> E | None:

@@ -58,7 +58,15 @@ from minewatch.web.deps import (
     paged,
     require,
 )
-from minewatch.web.enforcement.common import VIEWERS, WRITERS, GuardedRoute, choice, pager, show
+from minewatch.web.enforcement.common import (
+    VIEWERS,
+    WRITERS,
+    GuardedRoute,
+    choice,
+    from_form,
+    pager,
+    show,
+)
 
 router = APIRouter(tags=["credit"], route_class=GuardedRoute)
 
@@ -443,10 +451,11 @@ def commitments_record(
     if name.strip() or region_code.strip():
         if not (name.strip() and region_code.strip()):
             raise HTTPException(422, "give both the enterprise's name and its region code")
-        enterprise = EnterpriseIn(name=name.strip(), region_code=region_code.strip(),
-                                  legal_representative=legal_representative or None,
-                                  address=address or None)  # fmt: skip
-    body = CommitmentIn(
+        enterprise = from_form(EnterpriseIn, name=name.strip(), region_code=region_code.strip(),
+                               legal_representative=legal_representative or None,
+                               address=address or None)  # fmt: skip
+    body = from_form(
+        CommitmentIn,
         uscc=uscc.strip(), text_version=text_version.strip(), text=text or None,
         text_sha256=text_sha256 or None, signed_date=signed_date, valid_until=valid_until,
         signatory=signatory, document_name=doc_name, document_sha256=doc_sha256,
@@ -486,7 +495,7 @@ def credit_breach_form(
 ) -> RedirectResponse:
     if not case_no.strip():
         raise HTTPException(422, "case_no: give the case number")
-    record = _breach(session, actor, BreachIn(case_no=case_no.strip()))
+    record = _breach(session, actor, from_form(BreachIn, case_no=case_no.strip()))
     return RedirectResponse(f"/credit/{record.record_no}", status_code=303)
 
 

@@ -35,7 +35,7 @@ from minewatch.errors import InputFileError, InputProblem
 from minewatch.reference import regions
 from minewatch.web import i18n
 from minewatch.web.deps import ERRORS, CsrfDep, SessionDep, require
-from minewatch.web.enforcement.common import SCREENERS, GuardedRoute, choice, show
+from minewatch.web.enforcement.common import SCREENERS, GuardedRoute, choice, from_form, show
 
 router = APIRouter(tags=["screening"], route_class=GuardedRoute)
 
@@ -217,7 +217,8 @@ def screening_one(
     if not name.strip():
         raise HTTPException(422, "name: give the party's name")
     flag = {"yes": True, "no": False}.get(round_the_clock.strip())
-    item = PartyIn(
+    item = from_form(
+        PartyIn,
         reference=reference.strip() or "1", name=name, uscc=uscc or None,
         address=address or None, region_code=region_code or None,
         declared_load_kw=_number(declared_load_kw, "declared load", 1e9),
