@@ -147,12 +147,14 @@ class Measure(Base):
     __tablename__ = "case_measure"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("mining_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("mining_case.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[MeasureKind] = mapped_column(coded(MeasureKind, "measure_kind"))
     clause: Mapped[str] = mapped_column(String(8))
     agency: Mapped[str] = mapped_column(String(100))
     status: Mapped[MeasureStatus] = mapped_column(coded(MeasureStatus, "measure_status"))
-    due_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)
