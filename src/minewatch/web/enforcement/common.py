@@ -3,7 +3,6 @@ links, money and energy shown in yuan and kWh, and where a form sends the user b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,10 +12,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DataError
 
 from minewatch.domain.cases.service import Actor
 from minewatch.domain.cases.states import Role
@@ -142,21 +139,3 @@ def back_to(target: str, fallback: str) -> RedirectResponse:
     (never elsewhere: no open redirect), else to ``fallback``."""
     safe = target.startswith(fallback) and not target.startswith("//") and "\\" not in target
     return RedirectResponse(target if safe else fallback, status_code=303)
-
-
-class GuardedRoute(APIRoute):
-    """A route on which a value the database cannot store — a NUL character in a text on
-    PostgreSQL, a number out of its column's range — is the caller's 422, not a server error."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except DataError as error:
-                raise HTTPException(
-                    422, "a value given cannot be stored (a NUL character, or a number too large)"
-                ) from error
-
-        return guarded

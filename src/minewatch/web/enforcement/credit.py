@@ -61,14 +61,13 @@ from minewatch.web.deps import (
 from minewatch.web.enforcement.common import (
     VIEWERS,
     WRITERS,
-    GuardedRoute,
     choice,
     from_form,
     pager,
     show,
 )
 
-router = APIRouter(tags=["credit"], route_class=GuardedRoute)
+router = APIRouter(tags=["credit"])
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]

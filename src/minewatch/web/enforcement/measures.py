@@ -37,14 +37,13 @@ from minewatch.web.deps import (
 from minewatch.web.enforcement.common import (
     VIEWERS,
     WRITERS,
-    GuardedRoute,
     back_to,
     choice,
     pager,
     show,
 )
 
-router = APIRouter(tags=["measures"], route_class=GuardedRoute)
+router = APIRouter(tags=["measures"])
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]

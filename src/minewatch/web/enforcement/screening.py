@@ -35,9 +35,9 @@ from minewatch.errors import InputFileError, InputProblem
 from minewatch.reference import regions
 from minewatch.web import i18n
 from minewatch.web.deps import ERRORS, CsrfDep, SessionDep, require
-from minewatch.web.enforcement.common import SCREENERS, GuardedRoute, choice, from_form, show
+from minewatch.web.enforcement.common import SCREENERS, choice, from_form, show
 
-router = APIRouter(tags=["screening"], route_class=GuardedRoute)
+router = APIRouter(tags=["screening"])
 
 Screener = Annotated[Actor, Depends(require(SCREENERS))]
 

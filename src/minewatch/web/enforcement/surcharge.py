@@ -56,14 +56,13 @@ from minewatch.web.enforcement.common import (
     BILLERS,
     LOCAL_TZ,
     VIEWERS,
-    GuardedRoute,
     choice,
     pager,
     show,
     yuan,
 )
 
-router = APIRouter(tags=["surcharge"], route_class=GuardedRoute)
+router = APIRouter(tags=["surcharge"])
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Biller = Annotated[Actor, Depends(require(BILLERS))]
