@@ -182,6 +182,8 @@ def test_bad_or_future_weeks_are_refused(client: TestClient) -> None:
     future = Week.containing(utcnow()).next()
     assert client.get(f"/api/v1/bulletins/{future}").status_code == 404
     assert client.get(f"/bulletins/{future}.pdf").status_code == 404
+    assert client.get("/api/v1/bulletins/0001-W01").status_code == 404
+    assert client.get("/api/v1/bulletins/9999-W52").status_code == 404
 
 
 def test_signed_out_and_administrators_get_no_bulletin(client: TestClient) -> None:

@@ -154,7 +154,8 @@ def test_an_unknown_region_or_metric_is_refused(client: TestClient) -> None:
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid")
     assert client.get("/api/v1/dashboard/map?metric=rigs").status_code == 422
     assert client.get("/api/v1/dashboard/trend?weeks=0").status_code == 422
-    assert client.get("/api/v1/dashboard/trend?until=2021-W99").status_code == 422
+    for until in ("2021-W99", "0001-W01", "9999-W52"):
+        assert client.get(f"/api/v1/dashboard/trend?until={until}").status_code == 422
 
 
 def test_signed_out_and_administrators_see_no_dashboard(client: TestClient) -> None:

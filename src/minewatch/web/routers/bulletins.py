@@ -52,7 +52,7 @@ from minewatch.web.deps import (
     require,
 )
 from minewatch.web.memo import memo_of
-from minewatch.web.routers.dashboard import RegionQuery, chosen_region, full_name
+from minewatch.web.routers.dashboard import EARLIEST_WEEK, RegionQuery, chosen_region, full_name
 
 router = APIRouter(tags=["bulletins"])
 
@@ -271,13 +271,16 @@ def bulletin_out(bulletin: Bulletin, query: str) -> BulletinOut:
 
 
 def _week(text: str) -> Week:
-    """The week of the path; 422 if it is not one, 404 if it has not begun."""
+    """The week of the path; 422 if it is not one, 404 if it has not begun or is from before
+    2000."""
     try:
         week = Week.parse(text)
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
     if week > Week.containing(utcnow()):
         raise HTTPException(404, f"no bulletin for {week} yet")
+    if week < EARLIEST_WEEK:
+        raise HTTPException(404, f"no bulletin for {week}")
     return week
 
 

@@ -85,16 +85,17 @@ i18n.register(
         "已整治到位": "Cleared",
         "逾期案件": "Overdue cases",
         "逾期举报": "Overdue public reports",
-        "查实挖矿功率": "Mining power found",
-        "已清除挖矿功率": "Mining power removed",
-        "在办案件挖矿功率": "Mining power of open cases",
+        "查实挖矿功率（千瓦）": "Mining power found (kW)",
+        "已清除挖矿功率（千瓦）": "Mining power removed (kW)",
+        "在办案件挖矿功率（千瓦）": "Mining power of open cases (kW)",
+        "额定功率（千瓦）": "Rated power (kW)",
+        "挖矿功率（千瓦）": "Mining power (kW)",
         "台账项目": "Ledger projects",
         "在运在建额定功率": "Rated power, live projects",
         "千瓦": "kW",
         "合计": "Total",
         "项目状态": "Project status",
         "数量": "Count",
-        "额定功率": "Rated power",
         "分布": "Where",
         "按在办案件": "By open cases",
         "按挖矿功率": "By mining power",
@@ -412,13 +413,22 @@ def _map(session: Session, region_code: str, metric: MapMetric, tally: dash.Case
     )
 
 
+EARLIEST_WEEK = Week(2000, 1)
+"""No figure of the crackdown is older (notice 1283 dates from 2021; ledgers reach back)."""
+
+
 def _until(text: str | None) -> Week:
+    """The trend's last week: this week by default; a week from 2000 to this week."""
+    current = Week.containing(utcnow())
     if text is None:
-        return Week.containing(utcnow())
+        return current
     try:
-        return Week.parse(text)
+        week = Week.parse(text)
     except ValueError as error:
         raise HTTPException(422, str(error)) from None
+    if not EARLIEST_WEEK <= week <= current:
+        raise HTTPException(422, f"until: a week from {EARLIEST_WEEK} to {current}")
+    return week
 
 
 def trend_of(

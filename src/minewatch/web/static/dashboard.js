@@ -98,6 +98,8 @@
       geo: {
         map: name,
         roam: true,
+        layoutCenter: ["50%", "50%"],
+        layoutSize: "95%",
         itemStyle: { areaColor: "#f6f2f1", borderColor: "#8a8a8a" },
         emphasis: { itemStyle: { areaColor: "#f4a582" }, label: { show: false } }
       },
@@ -155,9 +157,9 @@
     var areas = view.areas.slice().sort(function (a, b) { return a.value - b.value; });
     barChart.setOption({
       animation: false,
-      grid: { left: 90, right: 30, top: 20, bottom: 30 },
+      grid: { left: 90, right: 30, top: 20, bottom: 50 },
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      xAxis: { type: "value", name: valueLabel(view.metric), nameLocation: "middle", nameGap: 22 },
+      xAxis: { type: "value", name: valueLabel(view.metric), nameLocation: "middle", nameGap: 28 },
       yAxis: { type: "category", data: areas.map(function (a) { return a.name; }) },
       series: [{ type: "bar", data: areas.map(function (a) { return a.value; }),
                  itemStyle: { color: "#8c1c13" } }]
