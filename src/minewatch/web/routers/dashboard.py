@@ -24,10 +24,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -41,10 +42,12 @@ from minewatch.reference import regions
 from minewatch.reference.ledger import ProjectStatus, label
 from minewatch.settings import Locale
 from minewatch.web import i18n
+from minewatch.web.app import TEMPLATES
 from minewatch.web.deps import ERRORS, READERS, SessionDep, render, require
 from minewatch.web.memo import memo_of
 
 router = APIRouter(tags=["dashboard"])
+M = TypeVar("M", bound=BaseModel)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]
 RegionQuery = Annotated[
@@ -286,12 +289,30 @@ def _short_name(code: str) -> str:
     return regions.get(code).name
 
 
-def summary_of(request: Request, session: Session, region_code: str) -> Summary:
+class Kept(Generic[M]):
+    """A computed response model and, once asked for, its JSON (kept together in the memo, so
+    an answer is serialised once, not once per request)."""
+
+    def __init__(self, model: M) -> None:
+        self.model = model
+        self._body: bytes | None = None
+
+    def response(self) -> Response:
+        if self._body is None:
+            self._body = self.model.model_dump_json().encode()
+        return Response(self._body, media_type="application/json")
+
+
+def summary_of(
+    request: Request, session: Session, region_code: str, position: int | None = None
+) -> Kept[Summary]:
     """The region's summary (kept until the audit chain moves on)."""
-    position = dash.chain_position(session)
+    position = dash.chain_position(session) if position is None else position
     return memo_of(request).get(
         ("summary", region_code, position),
-        lambda: _summary(session, region_code, _tally(request, session, region_code, position)),
+        lambda: Kept(
+            _summary(session, region_code, _tally(request, session, region_code, position))
+        ),
     )
 
 
@@ -361,13 +382,19 @@ def _focus_area(code: str) -> str | None:
     )
 
 
-def map_of(request: Request, session: Session, region_code: str, metric: MapMetric) -> MapOut:
+def map_of(
+    request: Request,
+    session: Session,
+    region_code: str,
+    metric: MapMetric,
+    position: int | None = None,
+) -> Kept[MapOut]:
     """What the region's map shows (kept until the audit chain moves on)."""
-    position = dash.chain_position(session)
-    memo = memo_of(request)
-    return memo.get(
+    position = dash.chain_position(session) if position is None else position
+    tally = _tally(request, session, region_code, position)
+    return memo_of(request).get(
         ("map", region_code, metric, position),
-        lambda: _map(session, region_code, metric, _tally(request, session, region_code, position)),
+        lambda: Kept(_map(session, region_code, metric, tally)),
     )
 
 
@@ -433,14 +460,14 @@ def _until(text: str | None) -> Week:
 
 def trend_of(
     request: Request, session: Session, region_code: str, weeks: int, until: Week
-) -> TrendOut:
+) -> Kept[TrendOut]:
     """The region's weekly trend (kept until the audit chain moves on)."""
     position = dash.chain_position(session)
     chosen = dash.recent_weeks(until, weeks)
 
-    def compute() -> TrendOut:
+    def compute() -> Kept[TrendOut]:
         rows = dash.weekly_trend(session, region_code, chosen)
-        return TrendOut(
+        return Kept(TrendOut(
             region_code=region_code,
             region_name=full_name(region_code),
             weeks=[
@@ -449,7 +476,7 @@ def trend_of(
                         removed_mining_kw=round(r.removed_mining_kw, 1))
                 for r in rows
             ],
-        )  # fmt: skip
+        ))  # fmt: skip
 
     return memo_of(request).get(("trend", region_code, str(until), weeks, position), compute)
 
@@ -468,8 +495,8 @@ def trend_of(
 )
 def api_summary(
     request: Request, session: SessionDep, actor: ReaderDep, region_code: RegionQuery = None
-) -> Summary:
-    return summary_of(request, session, chosen_region(actor, region_code))
+) -> Response:
+    return summary_of(request, session, chosen_region(actor, region_code)).response()
 
 
 @router.get(
@@ -489,8 +516,8 @@ def api_map(
     metric: Annotated[MapMetric, Query(description="What colours the areas")] = (
         MapMetric.OPEN_CASES
     ),
-) -> MapOut:
-    return map_of(request, session, chosen_region(actor, region_code), metric)
+) -> Response:
+    return map_of(request, session, chosen_region(actor, region_code), metric).response()
 
 
 @router.get(
@@ -510,9 +537,9 @@ def api_trend(
     until: Annotated[
         str | None, Query(max_length=10, description="Last ISO week, e.g. 2021-W43")
     ] = None,
-) -> TrendOut:
+) -> Response:
     code = chosen_region(actor, region_code)
-    return trend_of(request, session, code, weeks, _until(until))
+    return trend_of(request, session, code, weeks, _until(until)).response()
 
 
 def _crumbs(actor: Actor, code: str) -> list[tuple[str, str]]:
@@ -532,24 +559,29 @@ def dashboard_page(
     request: Request, session: SessionDep, actor: ReaderDep, region_code: RegionQuery = None
 ) -> HTMLResponse:
     code = chosen_region(actor, region_code)
-    summary = summary_of(request, session, code)
-    areas = map_of(request, session, code, MapMetric.OPEN_CASES)
-    query = f"region_code={code}"
-    translate = i18n.translator(i18n.language(request))
-    return render(
-        request,
-        "dashboard.html",
-        {
-            "s": summary,
-            "m": areas,
-            "crumbs": _crumbs(actor, code),
-            "stage_labels": {s.value: STAGE_LABELS[s] for s in CaseStatus},
-            "project_labels": {s.value: label(s) for s in ProjectStatus},
-            "map_api": f"/api/v1/dashboard/map?{query}",
-            "trend_api": f"/api/v1/dashboard/trend?{query}&weeks=26",
-            "chart_labels": json.dumps(
+    lang = i18n.language(request)
+    position = dash.chain_position(session)
+
+    def body() -> Markup:
+        """The page's content, the same for every caller of one region and language (kept
+        like the figures; the layout around it carries the caller and a fresh CSRF token)."""
+        translate = i18n.translator(lang)
+        query = f"region_code={code}"
+        html = TEMPLATES.env.get_template("dashboard_body.html").render(
+            _=translate,
+            lang=lang,
+            s=summary_of(request, session, code, position).model,
+            m=map_of(request, session, code, MapMetric.OPEN_CASES, position).model,
+            crumbs=_crumbs(actor, code),
+            stage_labels={s.value: STAGE_LABELS[s] for s in CaseStatus},
+            project_labels={s.value: label(s) for s in ProjectStatus},
+            map_api=f"/api/v1/dashboard/map?{query}",
+            trend_api=f"/api/v1/dashboard/trend?{query}&weeks=26",
+            chart_labels=json.dumps(
                 {key: translate(zh) for key, zh in CHART_LABELS.items()}, ensure_ascii=False
             ),
-        },
-        actor=actor,
-    )
+        )
+        return Markup(html)  # rendered by Jinja with autoescaping: safe to embed
+
+    key = ("page", code, actor.region_code, lang, position)
+    return render(request, "dashboard.html", {"body": memo_of(request).get(key, body)}, actor=actor)
