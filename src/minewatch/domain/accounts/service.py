@@ -77,16 +77,17 @@ def create_user(
 ) -> User:
     when = utcnow() if at is None else at
     name = username.strip()
-    if not name or len(name) > 64 or any(ch.isspace() for ch in name):
+    if not name or len(name) > 64 or any(ch.isspace() or _control(ch) for ch in name):
         raise AccountError(f"user name {username!r}: 1-64 characters without spaces")
     if session.scalar(select(User.id).where(User.username == name)) is not None:
         raise AccountError(f"user {name} exists")
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     _check_region(region_code)
+    shown = _display_name(display_name, name)
     user = User(
         username=name,
-        display_name=display_name.strip() or name,
+        display_name=shown,
         role=role,
         region_code=region_code,
         password_hash=_HASHER.hash(password),
@@ -99,6 +100,18 @@ def create_user(
         before=None, after=user_image(user), at=when,
     )  # fmt: skip
     return user
+
+
+def _control(ch: str) -> bool:
+    return ord(ch) < 32 or 127 <= ord(ch) < 160
+
+
+def _display_name(text: str, username: str) -> str:
+    """The name shown and written into the audit chain: one line of at most 100 characters."""
+    name = text.strip() or username
+    if len(name) > 100 or any(_control(ch) for ch in name):
+        raise AccountError("a display name is one line of at most 100 characters")
+    return name
 
 
 def actor_of(user: User) -> Actor:
@@ -231,9 +244,7 @@ def change_access(
     user = get_user(session, username)
     if region_code is not None:
         _check_region(region_code)
-    name = None if display_name is None else display_name.strip() or user.username
-    if name is not None and len(name) > 100:
-        raise AccountError("a display name has at most 100 characters")
+    name = None if display_name is None else _display_name(display_name, user.username)
     if (role in (None, user.role) and region_code in (None, user.region_code)
             and name in (None, user.display_name)):  # fmt: skip
         raise AccountError(f"nothing to change for user {username}")

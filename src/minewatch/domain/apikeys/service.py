@@ -75,8 +75,10 @@ def issue_key(
     """A new key for the system called ``name``, acting as ``role`` for ``region_code``."""
     when = utcnow() if at is None else at
     label = name.strip()
-    if not label or len(label) > 100:
-        raise ApiKeyError("an API key needs a name of 1-100 characters (the system using it)")
+    if not label or len(label) > 100 or any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in label):
+        raise ApiKeyError(
+            "an API key needs a one-line name of 1-100 characters (the system using it)"
+        )
     if role in (Role.ADMIN,):
         raise ApiKeyError("an API key cannot administer accounts")
     if region_code != regions.NATIONAL and not regions.is_valid_code(region_code, False):

@@ -231,6 +231,16 @@ def _next_draw_no(session: Session, region_code: str, year: int) -> str:
     return f"{prefix}{max(taken, default=0) + 1:03d}"
 
 
+def _check_text(text: str | None, what: str, *, lines: bool = False) -> None:
+    """Refuse control characters (a NUL cannot even be stored); ``lines`` allows line breaks
+    and tabs."""
+    allowed = "\n\r\t" if lines else ""
+    if text is not None and any(
+        (ord(ch) < 32 or 127 <= ord(ch) < 160) and ch not in allowed for ch in text
+    ):
+        raise RoundError(f"{what} holds control characters")
+
+
 def _check_region(actor: Actor, region_code: str) -> None:
     if region_code != regions.NATIONAL and not regions.is_valid_code(region_code, False):
         raise RoundError(f"{region_code} is not a region code")
@@ -259,6 +269,7 @@ def commit_round(
     when = utcnow() if at is None else at
     code = region_code.strip()
     _check_region(actor, code)
+    _check_text(seed_source_description, "the seed source description")
     outside = sorted(
         t.target_id
         for t in targets
@@ -326,6 +337,7 @@ def draw_round(
     if rnd.status is not RoundStatus.COMMITTED:
         raise RoundRefusedError(f"{rnd.draw_no} is already drawn")
     _check_region(actor, rnd.region_code)
+    _check_text(seed_text, "the seed source value")
     commitment = commitment_of(rnd)
     targets, inspectors = _pools_as_committed(rnd)
     try:
@@ -437,6 +449,7 @@ def record_round_result(
     record = draw_record_of(rnd)
     if rnd.draw is None or record is None:
         raise RoundRefusedError(f"{rnd.draw_no} is not drawn yet")
+    _check_text(findings, "the findings", lines=True)
     assignment = _assignment(record, target_id)
     if assignment is None:
         raise InspectionError(f"{target_id} was not drawn by {rnd.draw_no}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -56,6 +56,8 @@ from minewatch.web.deps import (
 router = APIRouter(tags=["admin"])
 
 AdminDep = Annotated[Actor, Depends(require(Role.ADMIN))]
+Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
+KeyId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="The key's public id")]
 
 ROLE_LABELS = {
     "national": "国家级",
@@ -144,10 +146,10 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
-    display_name: str = Field(min_length=1, max_length=100)
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f\x7f]+$")
+    display_name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
     role: Role
-    region_code: str = Field(pattern=r"^\d{6}$")
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
     password: str = Field(min_length=10, max_length=200, description="The initial password")
 
 
@@ -156,7 +158,7 @@ class UserPatch(BaseModel):
 
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
-    region_code: str | None = Field(default=None, pattern=r"^\d{6}$")
+    region_code: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=200,
                                  description="A new password (resets any lock)")  # fmt: skip
@@ -178,7 +180,7 @@ class KeyOut(BaseModel):
 class KeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="The system that will use it")
     role: Role
-    region_code: str = Field(pattern=r"^\d{6}$")
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class IssuedKeyOut(KeyOut):
@@ -300,14 +302,14 @@ def api_create_user(body: UserIn, session: SessionDep, actor: AdminDep) -> UserO
 
 @router.get("/api/v1/admin/users/{username}", response_model=UserOut, responses=ERRORS,
             summary="One account")  # fmt: skip
-def api_user(username: str, session: SessionDep, actor: AdminDep) -> UserOut:
+def api_user(username: Username, session: SessionDep, actor: AdminDep) -> UserOut:
     return _user_out(_user(session, actor, username))
 
 
 @router.patch("/api/v1/admin/users/{username}", response_model=UserOut, responses=ERRORS,
               summary="Change an account")  # fmt: skip
 def api_change_user(
-    username: str, body: UserPatch, request: Request, session: SessionDep, actor: AdminDep
+    username: Username, body: UserPatch, request: Request, session: SessionDep, actor: AdminDep
 ) -> UserOut:
     """Change the display name, role or region; deactivate or reactivate; reset the password.
     Each is one audited change; the password never enters the audit chain."""
@@ -335,13 +337,13 @@ def api_issue_key(body: KeyIn, session: SessionDep, actor: AdminDep) -> IssuedKe
 
 @router.get("/api/v1/admin/keys/{key_id}", response_model=KeyOut, responses=ERRORS,
             summary="One API key")  # fmt: skip
-def api_key(key_id: str, session: SessionDep, actor: AdminDep) -> KeyOut:
+def api_key(key_id: KeyId, session: SessionDep, actor: AdminDep) -> KeyOut:
     return _key_out(_key(session, actor, key_id))
 
 
 @router.delete("/api/v1/admin/keys/{key_id}", response_model=KeyOut, responses=ERRORS,
                summary="Revoke an API key")  # fmt: skip
-def api_revoke_key(key_id: str, session: SessionDep, actor: AdminDep) -> KeyOut:
+def api_revoke_key(key_id: KeyId, session: SessionDep, actor: AdminDep) -> KeyOut:
     """Refuse the key from now on (revoking a revoked key changes nothing)."""
     key = _key(session, actor, key_id)
     revoke_key(session, key.key_id, actor=actor.name)
@@ -417,7 +419,7 @@ def _user_page(
 
 @router.get("/admin/users/{username}", response_class=HTMLResponse, include_in_schema=False)
 def user_page(
-    username: str, request: Request, session: SessionDep, actor: AdminDep
+    username: Username, request: Request, session: SessionDep, actor: AdminDep
 ) -> HTMLResponse:
     return _user_page(request, session, actor, _user(session, actor, username))
 
@@ -439,7 +441,7 @@ def _user_form(
 
 @router.post("/admin/users/{username}/access", include_in_schema=False, dependencies=[CsrfDep])
 def access_page(
-    username: str, request: Request, session: SessionDep, actor: AdminDep,
+    username: Username, request: Request, session: SessionDep, actor: AdminDep,
     display_name: Annotated[str, Form(max_length=100)] = "",
     role: Annotated[str, Form(max_length=20)] = "",
     region_code: Annotated[str, Form(max_length=6)] = "",
@@ -456,7 +458,7 @@ def access_page(
 @router.post("/admin/users/{username}/deactivate", include_in_schema=False,
              dependencies=[CsrfDep])  # fmt: skip
 def deactivate_page(
-    username: str, request: Request, session: SessionDep, actor: AdminDep
+    username: Username, request: Request, session: SessionDep, actor: AdminDep
 ) -> Response:
     return _user_form(request, session, actor, username, UserPatch(active=False))
 
@@ -464,7 +466,7 @@ def deactivate_page(
 @router.post("/admin/users/{username}/reactivate", include_in_schema=False,
              dependencies=[CsrfDep])  # fmt: skip
 def reactivate_page(
-    username: str, request: Request, session: SessionDep, actor: AdminDep
+    username: Username, request: Request, session: SessionDep, actor: AdminDep
 ) -> Response:
     return _user_form(request, session, actor, username, UserPatch(active=True))
 
@@ -472,7 +474,7 @@ def reactivate_page(
 @router.post("/admin/users/{username}/password", include_in_schema=False,
              dependencies=[CsrfDep])  # fmt: skip
 def password_page(
-    username: str, request: Request, session: SessionDep, actor: AdminDep,
+    username: Username, request: Request, session: SessionDep, actor: AdminDep,
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:  # fmt: skip
     body = UserPatch.model_construct(password=password)  # the domain checks its length
@@ -524,7 +526,7 @@ def issue_key_page(
 
 
 @router.post("/admin/keys/{key_id}/revoke", include_in_schema=False, dependencies=[CsrfDep])
-def revoke_key_page(key_id: str, session: SessionDep, actor: AdminDep) -> Response:
+def revoke_key_page(key_id: KeyId, session: SessionDep, actor: AdminDep) -> Response:
     key = _key(session, actor, key_id)
     revoke_key(session, key.key_id, actor=actor.name)
     return RedirectResponse("/admin/keys", status_code=303)

@@ -17,7 +17,17 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -319,7 +329,7 @@ class ParametersIn(BaseModel):
 
 class TargetIn(BaseModel):
     target_id: str = Field(min_length=1, max_length=100)
-    region_code: str = Field(pattern=r"^\d{6}$")
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
     enterprise_uscc: str = Field(min_length=18, max_length=18)
     attributes: dict[str, str] = Field(default_factory=dict)
 
@@ -327,7 +337,7 @@ class TargetIn(BaseModel):
 class InspectorIn(BaseModel):
     inspector_id: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=100)
-    region_code: str = Field(pattern=r"^\d{6}$")
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
     agency: str = Field(min_length=1, max_length=100)
     related_usccs: list[str] = Field(default_factory=list, description="Private conflict data")
     past_inspections: dict[str, int] = Field(
@@ -341,7 +351,7 @@ class InspectorIn(BaseModel):
 class CommitIn(BaseModel):
     """A round to commit: its region, both pools, the parameters, the seed source to come."""
 
-    region_code: str = Field(pattern=r"^\d{6}$")
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
     target_source: TargetSource = Field(
         description="ledger or cases: the region's records; list: the targets given here"
     )
@@ -592,9 +602,12 @@ def _targets_for(
 
 # ── API ──────────────────────────────────────────────────────────────────────────────────────
 
+DrawNo = Annotated[
+    str, Path(pattern=r"^SJ-[0-9]{6}-[0-9]{4}-[0-9]{3,6}$", description="e.g. SJ-511824-2021-001")
+]
 StatusQuery = Annotated[RoundStatus | None, Query(description="Only rounds in this state")]
 RegionQuery = Annotated[
-    str | None, Query(pattern=r"^\d{6}$", description="Only rounds in this region and below")
+    str | None, Query(pattern=r"^[0-9]{6}$", description="Only rounds in this region and below")
 ]
 
 
@@ -644,7 +657,7 @@ def api_commit(body: CommitIn, session: SessionDep, actor: OfficialDep) -> Inspe
 @router.get("/api/v1/inspections/{draw_no}", response_model=InspectionDetail, responses=ERRORS,
             summary="One inspection round")  # fmt: skip
 def api_detail(
-    draw_no: str, request: Request, session: SessionDep, actor: ViewerDep
+    draw_no: DrawNo, request: Request, session: SessionDep, actor: ViewerDep
 ) -> InspectionDetail:
     """The commitment, and once drawn the targets with their teams (every team for officials
     and auditors, only their own for an inspector) and results."""
@@ -654,7 +667,7 @@ def api_detail(
 @router.post("/api/v1/inspections/{draw_no}/draw", response_model=InspectionDetail,
              responses=ERRORS, summary="Draw a committed round")  # fmt: skip
 def api_draw(
-    draw_no: str, body: DrawIn, session: SessionDep, actor: OfficialDep
+    draw_no: DrawNo, body: DrawIn, session: SessionDep, actor: OfficialDep
 ) -> InspectionDetail:
     """Draw from the value of the seed source the commitment named (409 when already drawn)."""
     rnd = draw_round(session, _round(session, actor, draw_no), body.seed_text, actor=actor)
@@ -663,7 +676,7 @@ def api_draw(
 
 @router.post("/api/v1/inspections/{draw_no}/verify", response_model=VerifyOut, responses=ERRORS,
              summary="Re-check a round")  # fmt: skip
-def api_verify(draw_no: str, session: SessionDep, actor: ViewerDep) -> VerifyOut:
+def api_verify(draw_no: DrawNo, session: SessionDep, actor: ViewerDep) -> VerifyOut:
     """Recompute from what is stored: the pools hash to the commitment; the draw used what was
     committed and follows from the seed source. Every mismatch is named."""
     return _verify_out(verify_round(_round(session, actor, draw_no)))
@@ -671,7 +684,7 @@ def api_verify(draw_no: str, session: SessionDep, actor: ViewerDep) -> VerifyOut
 
 @router.get("/api/v1/inspections/{draw_no}/results", response_model=list[PublicResult],
             responses=ERRORS, summary="A round's results")  # fmt: skip
-def api_results(draw_no: str, session: SessionDep, actor: ViewerDep) -> list[PublicResult]:
+def api_results(draw_no: DrawNo, session: SessionDep, actor: ViewerDep) -> list[PublicResult]:
     """Each drawn target and its outcome (or pending), as they will be published."""
     rnd = _round(session, actor, draw_no)
     if rnd.draw is None:
@@ -682,7 +695,7 @@ def api_results(draw_no: str, session: SessionDep, actor: ViewerDep) -> list[Pub
 @router.post("/api/v1/inspections/{draw_no}/results", response_model=InspectionDetail,
              status_code=201, responses=ERRORS, summary="Record a result")  # fmt: skip
 def api_record(
-    draw_no: str, body: ResultIn, request: Request, session: SessionDep, actor: InspectorDep
+    draw_no: DrawNo, body: ResultIn, request: Request, session: SessionDep, actor: InspectorDep
 ) -> InspectionDetail:
     """What the drawn team found at one of its targets, recorded by a signed-in inspector named
     for one of the team's officers in the inspector pool (403 for anyone else)."""
@@ -709,7 +722,7 @@ def _record(
 
 @router.post("/api/v1/inspections/{draw_no}/publish", response_model=InspectionDetail,
              responses=ERRORS, summary="Publish a round's results")  # fmt: skip
-def api_publish(draw_no: str, session: SessionDep, actor: OfficialDep) -> InspectionDetail:
+def api_publish(draw_no: DrawNo, session: SessionDep, actor: OfficialDep) -> InspectionDetail:
     """Make the picks and results public (without the teams); 409 before the draw or twice."""
     rnd = publish_round(session, _round(session, actor, draw_no), actor=actor)
     return _detail(rnd, actor, None)
@@ -729,7 +742,7 @@ def api_public_list(
 @router.get("/api/v1/public/inspections/{draw_no}", response_model=PublicInspection,
             responses={404: ERRORS[404]}, summary="One inspection round (public)",
             tags=["public"])  # fmt: skip
-def api_public_detail(draw_no: str, session: SessionDep) -> PublicInspection:
+def api_public_detail(draw_no: DrawNo, session: SessionDep) -> PublicInspection:
     """The commitment and, once published, the picks and results — never the teams."""
     return _public(session, get_round(session, draw_no))
 
@@ -895,14 +908,14 @@ def _detail_page(
 
 @router.get("/inspections/{draw_no}", response_class=HTMLResponse, include_in_schema=False)
 def detail_page(
-    draw_no: str, request: Request, session: SessionDep, actor: ViewerDep
+    draw_no: DrawNo, request: Request, session: SessionDep, actor: ViewerDep
 ) -> HTMLResponse:
     return _detail_page(request, session, _round(session, actor, draw_no), actor)
 
 
 @router.post("/inspections/{draw_no}/draw", include_in_schema=False, dependencies=[CsrfDep])
 def draw_page(
-    draw_no: str, request: Request, session: SessionDep, actor: OfficialDep,
+    draw_no: DrawNo, request: Request, session: SessionDep, actor: OfficialDep,
     seed_text: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:  # fmt: skip
     rnd = _round(session, actor, draw_no)
@@ -915,7 +928,7 @@ def draw_page(
 
 @router.post("/inspections/{draw_no}/verify", include_in_schema=False, dependencies=[CsrfDep])
 def verify_page(
-    draw_no: str, request: Request, session: SessionDep, actor: ViewerDep
+    draw_no: DrawNo, request: Request, session: SessionDep, actor: ViewerDep
 ) -> HTMLResponse:
     rnd = _round(session, actor, draw_no)
     verification = _verify_out(verify_round(rnd))
@@ -927,7 +940,7 @@ def verify_page(
 
 @router.post("/inspections/{draw_no}/results", include_in_schema=False, dependencies=[CsrfDep])
 def record_page(
-    draw_no: str, request: Request, session: SessionDep, actor: InspectorDep,
+    draw_no: DrawNo, request: Request, session: SessionDep, actor: InspectorDep,
     target_id: Annotated[str, Form(max_length=100)] = "",
     inspected_on: Annotated[str, Form(max_length=10)] = "",
     outcome: Annotated[str, Form(max_length=20)] = "",
@@ -948,7 +961,7 @@ def record_page(
 
 
 @router.post("/inspections/{draw_no}/publish", include_in_schema=False, dependencies=[CsrfDep])
-def publish_page(draw_no: str, session: SessionDep, actor: OfficialDep) -> Response:
+def publish_page(draw_no: DrawNo, session: SessionDep, actor: OfficialDep) -> Response:
     publish_round(session, _round(session, actor, draw_no), actor=actor)
     return RedirectResponse(f"/inspections/{draw_no}", status_code=303)
 
@@ -961,6 +974,6 @@ def public_list_page(request: Request, session: SessionDep, page: PageDep) -> HT
 
 
 @router.get("/public/inspections/{draw_no}", response_class=HTMLResponse, include_in_schema=False)
-def public_detail_page(draw_no: str, request: Request, session: SessionDep) -> HTMLResponse:
+def public_detail_page(draw_no: DrawNo, request: Request, session: SessionDep) -> HTMLResponse:
     shown = _public(session, get_round(session, draw_no))
     return render(request, "public_inspection.html", {"p": shown, **_labels()})
