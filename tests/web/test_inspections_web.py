@@ -141,10 +141,12 @@ def test_a_round_from_commitment_to_public_results(app_engine: Engine) -> None:
     assert "检查员" in client.get(f"/inspections/{draw_no}").text
     assert "检查员" not in public.get(f"/public/inspections/{draw_no}").text  # drawn ≠ published
 
-    verified = _post(client, f"/inspections/{draw_no}", f"/inspections/{draw_no}/verify",
-                     headers={"HX-Request": "true"})  # fmt: skip
+    shown = client.get(f"/inspections/{draw_no}").text
+    verified = client.post(f"/inspections/{draw_no}/verify", headers={"HX-Request": "true"},
+                           data={CSRF_FIELD: _token(shown)})  # fmt: skip
     assert "复核一致" in verified.text
     assert "<html" not in verified.text  # a fragment for htmx
+    assert "set-cookie" not in verified.headers  # the page's other forms keep their token
 
     first = picks[0]
     member = f"insp{int(first['team'][0]['inspector_id'][-2:])}"

@@ -75,6 +75,7 @@ from minewatch.domain.inspections.rounds import (
 from minewatch.errors import MineWatchError
 from minewatch.reference import regions
 from minewatch.web import i18n
+from minewatch.web.app import TEMPLATES
 from minewatch.web.auth import signed_in_user
 from minewatch.web.deps import (
     ERRORS,
@@ -90,6 +91,7 @@ from minewatch.web.deps import (
     render,
     require,
 )
+from minewatch.web.i18n import language, translator
 
 router = APIRouter(tags=["inspections"])
 
@@ -189,8 +191,6 @@ i18n.register(
         "随机源": "Seed source",
         "对象库哈希": "Target pool hash",
         "人员库哈希": "Inspector pool hash",
-        "对象库条数": "Target pool size",
-        "人员库条数": "Inspector pool size",
         "参数": "Parameters",
         "抽取": "Draw",
         "随机源开出值": "Published seed source value",
@@ -230,7 +230,6 @@ i18n.register(
         "抽取结果尚未公开。": "The draw's results are not published yet.",
         "对象库（公开）": "Target pool (public)",
         "下载 JSON": "Download JSON",
-        "企业": "Enterprise",
     }
 )
 
@@ -933,8 +932,10 @@ def verify_page(
     rnd = _round(session, actor, draw_no)
     verification = _verify_out(verify_round(rnd))
     if request.headers.get("hx-request") == "true":
-        return render(request, "inspection_verify.html", {"verification": verification},
-                      actor=actor)  # fmt: skip
+        # A fragment into the page already shown: it keeps that page's CSRF token (render()
+        # would issue a new one and the page's other forms would then be refused).
+        fragment = {"verification": verification, "_": translator(language(request))}
+        return TEMPLATES.TemplateResponse(request, "inspection_verify.html", fragment)
     return _detail_page(request, session, rnd, actor, verification=verification)
 
 
