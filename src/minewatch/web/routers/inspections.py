@@ -175,7 +175,7 @@ i18n.register(
         "按数量": "A number",
         "按比例": "A share",
         "按县分配": "Per county",
-        "数量": "Number",
+        "抽取数量": "Targets to draw",
         "比例（0–1）": "Share (0–1)",
         "各县数量（每行 地区代码:数量）": "Per county (one region code:number per line)",
         "每个对象检查人数": "Inspectors per target",

@@ -1,7 +1,7 @@
 """Inspection rounds: a double-random draw from its commitment to its publication
 
 Revision ID: 20261127_15
-Revises: 20261127_08
+Revises: 20261127_14
 Create Date: 2026-11-27 15:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from minewatch.domain.db import UTCDateTime
 
 revision: str = "20261127_15"
-down_revision: str | None = "20261127_08"
+down_revision: str | None = "20261127_14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
