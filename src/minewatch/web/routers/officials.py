@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from minewatch.domain.accounts.service import LoginRefusedError, authenticate
 from minewatch.domain.cases.service import Actor, cases_within
-from minewatch.domain.cases.states import next_actions
+from minewatch.domain.cases.states import Role, next_actions
 from minewatch.web import i18n
 from minewatch.web.app import db_session
 from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, current_actor, session_cookie
@@ -57,7 +57,8 @@ def login(
         signed_in = authenticate(session, username, password)
     except LoginRefusedError as error:
         return _login_page(request, str(error), status_code=401)
-    response = RedirectResponse("/dashboard", status_code=303)
+    home = "/admin/users" if signed_in.actor.role is Role.ADMIN else "/dashboard"
+    response = RedirectResponse(home, status_code=303)
     response.set_cookie(SESSION_COOKIE, session_cookie(request, signed_in.user_id),
                         max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict")  # fmt: skip
     return response
