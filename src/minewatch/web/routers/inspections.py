@@ -172,10 +172,10 @@ i18n.register(
         "name, region_code, agency; optional related_usccs, past_inspections and username (the "
         "MineWatch user who records for the officer; the inspector_id when empty).",
         "抽取数量": "How many to draw",
+        "个数": "Number",
         "按数量": "A number",
         "按比例": "A share",
         "按县分配": "Per county",
-        "抽取数量": "Targets to draw",
         "比例（0–1）": "Share (0–1)",
         "各县数量（每行 地区代码:数量）": "Per county (one region code:number per line)",
         "每个对象检查人数": "Inspectors per target",
