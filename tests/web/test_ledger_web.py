@@ -494,3 +494,17 @@ def test_a_system_pushes_entries_of_its_region_checked_and_audited(
         who = "shimian (shimian)"
         assert [(e.action, e.actor) for e in events] == [("create", who), ("update", who)]
         assert verify_chain(session).ok
+
+
+def test_an_export_too_large_for_the_web_is_refused_with_advice(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minewatch.web.routers import ledger
+
+    monkeypatch.setattr(ledger, "MAX_EXPORT_ROWS", 5)
+    _login(client, "shimian")
+    refused = client.get("/api/v1/projects/export.xlsx")
+    assert refused.status_code == 422
+    assert "minewatch ledger export" in refused.json()["detail"]
+    assert client.get("/ledger/export.xlsx?status=operating").status_code == 200  # five fit
+    assert "缩小筛选范围" in client.get("/ledger/export.xlsx").text
