@@ -8,6 +8,8 @@ Create Date: 2026-11-27 12:00:00
   grid account number joined as :func:`minewatch.domain.ledger.models.project_search_text`
   writes them, serving ``LIKE '%…%'`` of three characters or more (PostgreSQL only; the
   extension is trusted since PostgreSQL 13, so the database owner may create it).
+- ``ix_project_region_code_status`` replaces ``ix_project_region_code``: the same ranges of
+  site regions, and the ledger's figures by status for a region as an index-only scan.
 - ``ix_audit_event_entity_type_entity_id_seq``: one record's history in chain order.
 - ``ix_mining_case_project_code``: the cases of a ledger project.
 """
@@ -27,6 +29,8 @@ SEARCH_TEXT = (
 
 
 def upgrade() -> None:
+    op.create_index(op.f("ix_project_region_code_status"), "project", ["region_code", "status"])
+    op.drop_index(op.f("ix_project_region_code"), table_name="project")
     op.create_index(
         op.f("ix_audit_event_entity_type_entity_id_seq"),
         "audit_event",
@@ -45,3 +49,5 @@ def downgrade() -> None:
         op.execute("DROP INDEX ix_project_search_text")
     op.drop_index(op.f("ix_mining_case_project_code"), table_name="mining_case")
     op.drop_index(op.f("ix_audit_event_entity_type_entity_id_seq"), table_name="audit_event")
+    op.create_index(op.f("ix_project_region_code"), "project", ["region_code"])
+    op.drop_index(op.f("ix_project_region_code_status"), table_name="project")
