@@ -4,6 +4,7 @@ and no project of another region in any answer."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import replace
 from datetime import date
@@ -508,3 +509,37 @@ def test_an_export_too_large_for_the_web_is_refused_with_advice(
     assert "minewatch ledger export" in refused.json()["detail"]
     assert client.get("/ledger/export.xlsx?status=operating").status_code == 200  # five fit
     assert "缩小筛选范围" in client.get("/ledger/export.xlsx").text
+
+
+def test_text_a_database_cannot_hold_is_refused_not_failed(client: TestClient) -> None:
+    _login(client, "shimian")
+    assert client.get("/api/v1/projects/XM%00").status_code == 404
+    assert client.get("/ledger/XM%00").status_code == 404
+    assert client.get("/api/v1/projects?q=%00&enterprise=%00").status_code == 200
+    body = {"enterprise_name": "某\x00公司", "enterprise_uscc": make_uscc(50),
+            "site_address": "美罗镇50号", "region_code": SHIMIAN, "status": "operating",
+            "discovered_by": "inspection"}  # fmt: skip
+    assert client.post("/api/v1/projects", json=body).status_code == 422
+
+
+def test_values_too_big_for_the_ledger_are_problems_of_their_row(
+    client: TestClient, engine_with_ledger: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        replace(_shimian(20), site_address="美罗镇" * 120),
+        replace(_shimian(21), machines=(), machine_count=2**40),
+    ]
+    _login(client, "shimian")
+    reply = client.post("/api/v1/projects/import", files=_upload(_workbook(rows, tmp_path)))
+    assert reply.status_code == 422
+    assert {(p["row"], p["column"]) for p in reply.json()["detail"]} == {
+        (3, "项目地址"),
+        (4, "规模（台）"),
+    }
+    body = {"enterprise_name": "某公司", "enterprise_uscc": make_uscc(50), "hashrate": "Infinity",
+            "hashrate_unit": "TH/s", "site_address": "美罗镇50号", "region_code": SHIMIAN,
+            "status": "operating", "discovered_by": "inspection"}  # fmt: skip
+    refused = client.post("/api/v1/projects", content=json.dumps(body).replace('"Infinity"',
+                                                                              "Infinity"),
+                          headers={"content-type": "application/json"})  # fmt: skip
+    assert refused.status_code == 422

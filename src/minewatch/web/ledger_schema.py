@@ -9,6 +9,7 @@ The pages and the API take the same filters under the same names (``region_code`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +17,7 @@ from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from minewatch.domain.cases.models import Case
 from minewatch.domain.ledger.history import ProjectEvent
@@ -34,6 +35,9 @@ from minewatch.reference.ledger import (
     SiteType,
     SupplyKind,
 )
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters no ledger text holds (tab and line breaks are allowed)."""
 
 MAX_TEXT = 100
 """Longest free text or enterprise filter accepted [characters]."""
@@ -334,6 +338,8 @@ class ProjectIn(BaseModel):
     English names. Leave ``project_code`` out for a project not yet in the ledger (the system
     numbers it); give it to update that project."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
+
     project_code: str | None = Field(None, max_length=40, examples=["XM-511824-0001"])
     project_name: str = Field("", max_length=200)
     enterprise_name: str = Field(min_length=1, max_length=200)
@@ -346,7 +352,7 @@ class ProjectIn(BaseModel):
     site_type: SiteType = SiteType.OTHER
     status: ProjectStatus
     machines: list[MachineModel] = Field(default_factory=list, max_length=200)
-    machine_count: int | None = Field(None, ge=0)
+    machine_count: int | None = Field(None, ge=0, le=2**31 - 1)
     hashrate: float | None = Field(None, ge=0)
     hashrate_unit: HashrateUnit | None = None
     rated_power_kw: float | None = Field(None, ge=0)
@@ -365,6 +371,13 @@ class ProjectIn(BaseModel):
     responsible_official: str | None = Field(None, max_length=200)
     exit_deadline: date | None = None
     notes: str | None = Field(None, max_length=4000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: object) -> object:
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise ValueError("contains control characters")
+        return value
 
     def entry(self) -> LedgerEntry:
         """The ledger row (machines of the same model added up, text trimmed)."""

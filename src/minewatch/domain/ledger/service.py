@@ -267,7 +267,8 @@ def check_rows(
     problems: list[InputProblem] = []
     for row_number, entry in rows:
         problems.extend(
-            InputProblem(row_number, headers.get(f, f), reason) for f, reason in check_entry(entry)
+            InputProblem(row_number, headers.get(f, f), reason)
+            for f, reason in [*check_entry(entry), *_size_problems(entry)]
         )
     if within is not None:
         problems.extend(
@@ -294,6 +295,44 @@ def check_rows(
                 )
             )
     problems.sort(key=lambda p: p.row or 0)
+    return problems
+
+
+def _column_length(column: object) -> int:
+    length = getattr(getattr(column, "type", None), "length", None)
+    assert isinstance(length, int)
+    return length
+
+
+_TEXT_LIMITS: dict[str, int] = {
+    "project_code": _column_length(Project.__table__.c.code),
+    "project_name": _column_length(Project.__table__.c.name),
+    "site_address": _column_length(Project.__table__.c.site_address),
+    "grid_account_no": _column_length(Project.__table__.c.grid_account_no),
+    "supply_line": _column_length(Project.__table__.c.supply_line),
+    "supply_plant": _column_length(Project.__table__.c.supply_plant),
+    "responsible_official": _column_length(Project.__table__.c.responsible_official),
+    "enterprise_name": _column_length(Enterprise.__table__.c.name),
+    "legal_representative": _column_length(Enterprise.__table__.c.legal_representative),
+}
+"""The longest text each field's column holds [characters]."""
+_MODEL_LIMIT = _column_length(ProjectMachine.__table__.c.model)
+_COUNT_LIMIT = 2**31 - 1
+"""The largest machine count an integer column holds."""
+
+
+def _size_problems(entry: LedgerEntry) -> list[tuple[str, str]]:
+    """Values too long or too large for their columns, as (field, reason) pairs."""
+    problems = [
+        (name, f"is {len(value)} characters long; at most {limit} fit")
+        for name, limit in _TEXT_LIMITS.items()
+        if isinstance(value := getattr(entry, name), str) and len(value.strip()) > limit
+    ]
+    if any(len(m.model) > _MODEL_LIMIT for m in entry.machines):
+        problems.append(("machines", f"a model name is longer than {_MODEL_LIMIT} characters"))
+    counts = [m.count for m in entry.machines] + [entry.machine_count or 0]
+    if max(counts) > _COUNT_LIMIT:
+        problems.append(("machine_count", f"{max(counts)} machines is more than can be recorded"))
     return problems
 
 

@@ -472,6 +472,8 @@ def _import(session: Session, actor: Actor, upload: UploadFile, *, check_only: b
 
 
 def _project_or_404(session: Session, actor: Actor, project_code: str) -> Project:
+    if len(project_code) > 40 or not project_code.isprintable():
+        raise HTTPException(404, "not found")  # no project has such a code
     project = find_project(session, project_code, region_code=actor.region_code)
     if project is None:
         raise HTTPException(404, "not found")
@@ -715,7 +717,7 @@ def api_import(
     description="Create a project (no project_code) or bring one to the entry, checked as an "
     "imported row is: 422 lists each field at fault; an entry outside the caller's region is "
     "refused. 201 when created, 200 otherwise. Officials only; audited.",
-    responses=ERRORS,
+    responses={201: {"model": SavedProject, "description": "Created"}, **ERRORS},
     status_code=200,
 )
 def api_push(
