@@ -543,3 +543,26 @@ def test_values_too_big_for_the_ledger_are_problems_of_their_row(
                                                                               "Infinity"),
                           headers={"content-type": "application/json"})  # fmt: skip
     assert refused.status_code == 422
+
+
+def test_a_page_rendered_meanwhile_leaves_an_open_form_valid(
+    client: TestClient, engine_with_ledger: Engine, tmp_path: Path
+) -> None:
+    _login(client, "shimian")
+    token = _token(client, "/ledger/import")
+    assert client.get("/favicon.ico").status_code == 404  # the browser asks; an error page
+    client.get("/ledger")  # another tab
+    reply = client.post("/ledger/import", data={CSRF_FIELD: token},
+                        files=_upload(_workbook([_shimian(20)], tmp_path)))  # fmt: skip
+    assert reply.status_code == 200
+    assert "导入完成" in reply.text
+
+
+def test_htmx_results_carry_the_order_and_the_export_link_of_the_filters(
+    client: TestClient,
+) -> None:
+    _login(client, "shimian")
+    headers = {"HX-Request": "true", "HX-Target": "ledger-results"}
+    part = client.get("/ledger?status=cleared&sort=-power", headers=headers).text
+    assert 'id="ledger-sort" name="sort" value="-power" hx-swap-oob="true"' in part
+    assert 'href="/ledger/export.xlsx?status=cleared&amp;sort=-power" hx-swap-oob="true"' in part

@@ -121,9 +121,10 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page: the template with the phrasebook (``_``), the language, the signed-in actor and
-    a fresh CSRF token (also set as the double-submit cookie)."""
+    the browser's CSRF token (a fresh one when it has none or it is ageing; also set as the
+    double-submit cookie)."""
     lang = language(request)
-    token = request.app.state.csrf.issue()
+    token = request.app.state.csrf.current_or_new(request.cookies.get(CSRF_COOKIE))
     response = TEMPLATES.TemplateResponse(
         request,
         template,

@@ -28,6 +28,22 @@ class CsrfTokens:
     def issue(self) -> str:
         return self._serializer.dumps(secrets.token_urlsafe(16))
 
+    def current_or_new(self, cookie: str | None) -> str:
+        """The browser's token while it is sound and less than half its life old, else a new
+        one: every page of a browsing session carries the same token, so a page rendered in
+        another tab — or an error page for a missing favicon — does not void the forms of the
+        pages already open."""
+        if cookie:
+            try:
+                _, issued = self._serializer.loads(
+                    cookie, max_age=self.max_age_s // 2, return_timestamp=True
+                )
+            except (BadSignature, SignatureExpired):
+                return self.issue()
+            if issued is not None:
+                return cookie
+        return self.issue()
+
     def valid(self, cookie: str | None, field: str | None) -> bool:
         if not cookie or not field or not secrets.compare_digest(cookie, field):
             return False

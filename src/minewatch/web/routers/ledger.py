@@ -368,6 +368,7 @@ def _results_context(
         "columns": _TABLE,
         "sorts": sorts,
         "sort": query.sort,
+        "export_url": query.url("/ledger/export.xlsx"),
         "week": week,
         "results_id": RESULTS_ID,
     }
@@ -508,7 +509,6 @@ def ledger_page(
         site_types=list(SiteType),
         supply_kinds=list(SupplyKind),
         discovery_methods=list(DiscoveryMethod),
-        export_url=query.url("/ledger/export.xlsx"),
         may_import=actor.role in OFFICIALS,
         limit=page.limit,
         label=_labeller(lang),
@@ -634,6 +634,8 @@ def _shown(key: str, value: Any, lang: str) -> str:
         return "；".join(f"{m}×{c}" for m, c in value)
     if key in ("region_code", "responsible_region_code"):
         return f"{value} {full_region_name(str(value))}"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.0f}"
     return str(value)
 
 
