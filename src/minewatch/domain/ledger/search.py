@@ -169,7 +169,7 @@ def _conditions(
         matching = (
             Enterprise.uscc == uscc
             if uscc is not None
-            else Enterprise.name.icontains(enterprise, autoescape=True)
+            else _like(Enterprise.name.expression, enterprise)
         )
         conditions.append(Project.enterprise_id.in_(select(Enterprise.id).where(matching)))
     text = filters.text
@@ -193,27 +193,28 @@ TRIGRAM = 3
 def _text_condition(text: str) -> ColumnElement[bool]:
     """``text`` occurs in the project code, name, site address or grid account number.
 
-    Letters with case are compared without it (ILIKE); Chinese and digits have no case, and plain
-    LIKE is twice as fast on PostgreSQL. Text of :data:`TRIGRAM` characters or more is looked for
-    in :func:`~minewatch.domain.ledger.models.project_search_text`, which the trigram index
+    Text of :data:`TRIGRAM` characters or more is looked for in
+    :func:`~minewatch.domain.ledger.models.project_search_text`, which PostgreSQL's trigram index
     holds; shorter text, which no trigram index can narrow, field by field — a different
     statement, so a cached generic plan never picks the index for it.
     """
-    caseless = text.lower() == text.upper()
-
-    def like(column: ColumnElement[str]) -> ColumnElement[bool]:
-        if caseless:
-            return column.contains(text, autoescape=True)
-        return column.icontains(text, autoescape=True)
-
     if len(text) >= TRIGRAM:
-        return like(project_search_text())
+        return _like(project_search_text(), text)
     return or_(
-        like(Project.code.expression),
-        like(Project.name.expression),
-        like(Project.site_address.expression),
-        like(Project.grid_account_no.expression),  # type: ignore[arg-type]
+        _like(Project.code.expression, text),
+        _like(Project.name.expression, text),
+        _like(Project.site_address.expression, text),
+        _like(Project.grid_account_no.expression, text),  # type: ignore[arg-type]
     )
+
+
+def _like(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
+    """``text`` occurs in ``column``, wildcards taken literally; case is set aside only for text
+    with letters that have case (ILIKE), since Chinese and digits have none and plain LIKE is
+    twice as fast on PostgreSQL."""
+    if text.lower() == text.upper():
+        return column.contains(text, autoescape=True)
+    return column.icontains(text, autoescape=True)
 
 
 def _ordered(query: Select[int], sort: SortOrder) -> Select[int]:
