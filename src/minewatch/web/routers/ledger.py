@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from minewatch.domain.cases.service import Actor
@@ -275,6 +276,25 @@ def _region_choices(region_code: str) -> tuple[tuple[str, str], ...]:
     return tuple(choices)
 
 
+@lru_cache(maxsize=512)
+def _region_options(region_code: str) -> str:
+    """The ``<option>`` list of :func:`_region_choices`, escaped once per region."""
+    return "".join(
+        f'<option value="{code}">{escape(name)}</option>'
+        for code, name in _region_choices(region_code)
+    )
+
+
+def region_options(region_code: str, selected: str | None) -> Markup:
+    """The region choices of an official, ``selected`` marked (a page renders them each time)."""
+    html = _region_options(region_code)
+    if selected and selected.isdigit():
+        html = html.replace(
+            f'<option value="{selected}">', f'<option value="{selected}" selected>', 1
+        )
+    return Markup(html)  # built above from escaped names and digit-only codes
+
+
 @dataclass
 class _Column:
     key: ProjectSort
@@ -312,7 +332,9 @@ class _Row:
 
 
 def _row(project: Project, today: Any) -> _Row:
-    entry = project_to_entry(project)
+    machines = project.machine_count
+    if machines is None:  # 规模（台） as the ledger counts it: declared, else the sum over models
+        machines = sum(m.count for m in project.machines)
     return _Row(
         code=project.code,
         name=project.name,
@@ -320,7 +342,7 @@ def _row(project: Project, today: Any) -> _Row:
         region=full_region_name(project.region_code),
         site_type=project.site_type,
         status=project.status,
-        machines=entry.total_machines,
+        machines=machines,
         power_kw=project.rated_power_kw,
         exit_deadline=project.exit_deadline.isoformat() if project.exit_deadline else "",
         overdue=bool(
@@ -505,7 +527,7 @@ def ledger_page(
         region=full_region_name(actor.region_code)
         if actor.region_code != regions.NATIONAL
         else "全国",
-        regions=_region_choices(actor.region_code),
+        region_options=region_options(actor.region_code, query.filters.region_code),
         site_types=list(SiteType),
         supply_kinds=list(SupplyKind),
         discovery_methods=list(DiscoveryMethod),
