@@ -202,6 +202,10 @@ def test_the_page_filters_counts_sorts_and_pages_without_javascript(client: Test
     assert "offset=2" in page.text  # the next page keeps the filters
     assert "status=operating" in re.search(r'href="([^"]*offset=2[^"]*)"', page.text).group(1)  # type: ignore[union-attr]
     assert client.get("/ledger?status=paused").status_code == 422
+    _login(client, "yaan")
+    chosen = client.get("/ledger?region_code=511823").text
+    assert '<option value="511823" selected>汉源县</option>' in chosen.replace("\u3000", "")
+    assert '<option value="511824">' in chosen
 
 
 def test_an_htmx_request_gets_the_results_alone(client: TestClient) -> None:
