@@ -77,7 +77,7 @@ def login(client: TestClient, username: str) -> None:
     reply = client.post("/login", data={CSRF_FIELD: token.group(1), "username": username,
                                         "password": PASSWORD}, follow_redirects=False)  # fmt: skip
     assert reply.status_code == 303
-    assert reply.headers["location"] == "/dashboard"
+    assert reply.headers["location"] == ("/admin/users" if username == "admin" else "/dashboard")
 
 
 def test_the_province_summary_counted_by_hand(client: TestClient, world: World) -> None:

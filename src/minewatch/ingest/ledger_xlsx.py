@@ -142,6 +142,17 @@ class LedgerSheet:
     header_row: int = 1
 
 
+@dataclass
+class LedgerSheetError(InputFileError):
+    """A workbook with problems in some rows; ``rows`` holds the rows that were read soundly,
+    so a caller can check them further (against the database) and report everything at once."""
+
+    rows: list[LedgerRow] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return InputFileError.__str__(self)
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -459,7 +470,7 @@ def _read_rows(path: Path, sheet_name: str, rows: Iterable[Sequence[object]]) ->
     problems.extend(_duplicates(read))
     if problems:
         problems.sort(key=lambda p: p.row or 0)
-        raise InputFileError(path, problems)
+        raise LedgerSheetError(path, problems, rows=read)
     return LedgerSheet(read, warnings, sheet_name, header_row)
 
 

@@ -9,6 +9,7 @@ edit, 422 invalid input or a business rule refused. Pages show the same as an er
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -121,7 +122,8 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page: the template with the phrasebook (``_``), the language, the signed-in actor and
-    a fresh CSRF token (also set as the double-submit cookie)."""
+    the browser's CSRF token (a fresh one when it has none or it is ageing; also set as the
+    double-submit cookie)."""
     lang = language(request)
     token = request.app.state.csrf.current(request.cookies.get(CSRF_COOKIE))
     response = TEMPLATES.TemplateResponse(
@@ -179,6 +181,18 @@ def _error_page(request: Request, status: int, detail: Any) -> Response:
                   status_code=status)  # fmt: skip
 
 
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite numbers (an input of ``Infinity`` or ``NaN``, which Python's
+    JSON reader accepts) spelled as text, so the error about them can itself be sent as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """One error shape: JSON under ``/api/``, an error page elsewhere; 401 on a page signs in."""
 
@@ -196,7 +210,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
-        errors = jsonable_encoder(error.errors())
+        errors = _json_safe(jsonable_encoder(error.errors()))
         if _is_api(request):
             return JSONResponse({"detail": errors, "code": "invalid"}, status_code=422)
         fields = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in errors)

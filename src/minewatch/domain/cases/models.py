@@ -79,7 +79,7 @@ class Case(Base):
     sources: Mapped[str] = mapped_column(String(200))
     est_start_date: Mapped[date | None] = mapped_column(Date)
     est_mining_kw: Mapped[float | None] = mapped_column(Float)
-    project_code: Mapped[str | None] = mapped_column(String(40))
+    project_code: Mapped[str | None] = mapped_column(String(40), index=True)
     dismissed_reason: Mapped[str | None] = mapped_column(Text)
     relapses: Mapped[int] = mapped_column(default=0)
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime())

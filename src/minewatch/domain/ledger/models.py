@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minewatch.domain.db import Base, UTCDateTime
@@ -39,7 +51,7 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
     site_address: Mapped[str] = mapped_column(String(300))
-    region_code: Mapped[str] = mapped_column(String(6), index=True)
+    region_code: Mapped[str] = mapped_column(String(6))
     longitude: Mapped[float | None]
     latitude: Mapped[float | None]
     site_type: Mapped[SiteType] = mapped_column(coded(SiteType, "site_type"))
@@ -86,3 +98,40 @@ class ProjectMachine(Base):
     count: Mapped[int]
 
     project: Mapped[Project] = relationship(back_populates="machines")
+
+
+SEARCH_SEPARATOR = "\x1f"
+"""Joins the fields free text is looked for in, so a query cannot match across two of them
+(searched text never holds control characters)."""
+
+
+def project_search_text() -> ColumnElement[str]:
+    """Project code, name, site address and grid account number as one string: what the
+    ledger's free-text search (``LIKE '%…%'``) reads, and what its trigram index holds."""
+    separator: ColumnElement[str] = literal_column(f"'{SEARCH_SEPARATOR}'", String())
+    parts = (
+        separator,
+        Project.name,
+        separator,
+        Project.site_address,
+        separator,
+        func.coalesce(Project.grid_account_no, literal_column("''")),
+    )
+    # Grouped from the left as PostgreSQL spells the index expression back, so Alembic's
+    # comparison of the models with the database sees the same text.
+    text: ColumnElement[str] = Project.code.expression
+    for part in parts:
+        joined = text.op("||", return_type=String())(part)
+        text = joined.self_group() if part is not parts[-1] else joined
+    return text
+
+
+Index(
+    "ix_project_search_text",
+    project_search_text().label("search_text"),
+    postgresql_using="gin",
+    postgresql_ops={"search_text": "gin_trgm_ops"},
+    _table=cast(Table, Project.__table__),
+).ddl_if(dialect="postgresql")
+"""PostgreSQL: a trigram index (pg_trgm) serving substring search of three characters or more
+over the national ledger; SQLite scans, which at a province's size is fast enough."""

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session, object_session
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
 from minewatch.domain.db import utcnow
+from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.enterprises.service import EnterpriseData, get_by_uscc, save_enterprise
 from minewatch.domain.ledger.models import Project, ProjectMachine
+from minewatch.domain.ledger.search import jurisdiction_problems
 from minewatch.errors import InputFileError, InputProblem, NotFoundError
 from minewatch.reference import credit_code, regions
 from minewatch.reference.ledger import (
@@ -250,32 +252,30 @@ class ImportSummary:
         return self.created + self.updated + self.unchanged
 
 
-def import_rows(
+def check_rows(
     session: Session,
     rows: Sequence[tuple[int, LedgerEntry]],
     *,
-    path: Path | str,
-    actor: str,
-    at: datetime | None = None,
     column_of: dict[str, str] | None = None,
-) -> ImportSummary:
-    """Import read ledger rows (Excel row number, entry) all or nothing.
-
-    Every row is checked first, also against the database (a new row whose enterprise and
-    address match a project already in the ledger is a duplicate); any problem raises one
-    :class:`InputFileError` naming each row and column, before anything is written. The caller's
-    transaction makes the writes atomic.
-    """
+    within: str | None = None,
+) -> list[InputProblem]:
+    """Everything wrong with rows about to be written, by row and column, reading (not
+    writing) the database: each row on its own, the caller's jurisdiction when ``within`` is
+    given (:func:`minewatch.domain.ledger.search.jurisdiction_problems`), and new rows that
+    duplicate a project already in the ledger (same enterprise, same address)."""
     headers = column_of or {}
     problems: list[InputProblem] = []
     for row_number, entry in rows:
         problems.extend(
-            InputProblem(row_number, headers.get(f, f), reason) for f, reason in check_entry(entry)
+            InputProblem(row_number, headers.get(f, f), reason)
+            for f, reason in [*check_entry(entry), *_size_problems(entry)]
         )
-    existing = {
-        (p.enterprise.uscc, address_key(p.site_address)): p.code
-        for p in session.scalars(select(Project))
-    }
+    if within is not None:
+        problems.extend(
+            InputProblem(rows[p.index][0], headers.get(p.field, p.field), p.reason)
+            for p in jurisdiction_problems(session, [e for _, e in rows], region_code=within)
+        )
+    existing = _existing_sites(session, [e for _, e in rows if e.project_code is None])
     for row_number, entry in rows:
         if entry.project_code is not None:
             continue
@@ -284,14 +284,75 @@ def import_rows(
         except credit_code.InvalidCreditCodeError:
             continue  # already reported by check_entry
         if key in existing:
+            code, site_region = existing[key]
+            shown = within is None or regions.is_within(site_region, within)
+            where = f"as {code}; give that 项目编号 to update it" if shown else "of another region"
             problems.append(
                 InputProblem(
                     row_number,
                     headers.get("project_code", "project_code"),
-                    f"this enterprise's project at this address is already in the ledger as "
-                    f"{existing[key]}; give that 项目编号 to update it",
+                    f"this enterprise's project at this address is already in the ledger {where}",
                 )
             )
+    problems.sort(key=lambda p: p.row or 0)
+    return problems
+
+
+def _column_length(column: object) -> int:
+    length = getattr(getattr(column, "type", None), "length", None)
+    assert isinstance(length, int)
+    return length
+
+
+_TEXT_LIMITS: dict[str, int] = {
+    "project_code": _column_length(Project.__table__.c.code),
+    "project_name": _column_length(Project.__table__.c.name),
+    "site_address": _column_length(Project.__table__.c.site_address),
+    "grid_account_no": _column_length(Project.__table__.c.grid_account_no),
+    "supply_line": _column_length(Project.__table__.c.supply_line),
+    "supply_plant": _column_length(Project.__table__.c.supply_plant),
+    "responsible_official": _column_length(Project.__table__.c.responsible_official),
+    "enterprise_name": _column_length(Enterprise.__table__.c.name),
+    "legal_representative": _column_length(Enterprise.__table__.c.legal_representative),
+}
+"""The longest text each field's column holds [characters]."""
+_MODEL_LIMIT = _column_length(ProjectMachine.__table__.c.model)
+_COUNT_LIMIT = 2**31 - 1
+"""The largest machine count an integer column holds."""
+
+
+def _size_problems(entry: LedgerEntry) -> list[tuple[str, str]]:
+    """Values too long or too large for their columns, as (field, reason) pairs."""
+    problems = [
+        (name, f"is {len(value)} characters long; at most {limit} fit")
+        for name, limit in _TEXT_LIMITS.items()
+        if isinstance(value := getattr(entry, name), str) and len(value.strip()) > limit
+    ]
+    if any(len(m.model) > _MODEL_LIMIT for m in entry.machines):
+        problems.append(("machines", f"a model name is longer than {_MODEL_LIMIT} characters"))
+    counts = [m.count for m in entry.machines] + [entry.machine_count or 0]
+    if max(counts) > _COUNT_LIMIT:
+        problems.append(("machine_count", f"{max(counts)} machines is more than can be recorded"))
+    return problems
+
+
+def import_rows(
+    session: Session,
+    rows: Sequence[tuple[int, LedgerEntry]],
+    *,
+    path: Path | str,
+    actor: str,
+    at: datetime | None = None,
+    column_of: dict[str, str] | None = None,
+    within: str | None = None,
+) -> ImportSummary:
+    """Import read ledger rows (Excel row number, entry) all or nothing.
+
+    Every row is checked first (:func:`check_rows`, with ``within`` the importing official's
+    region); any problem raises one :class:`InputFileError` naming each row and column, before
+    anything is written. The caller's transaction makes the writes atomic.
+    """
+    problems = check_rows(session, rows, column_of=column_of, within=within)
     if problems:
         raise InputFileError(path, problems)
     when = utcnow() if at is None else at
@@ -306,6 +367,49 @@ def import_rows(
         updated=counts[SaveAction.UPDATED],
         unchanged=counts[SaveAction.UNCHANGED],
     )
+
+
+def submit_entry(
+    session: Session,
+    entry: LedgerEntry,
+    *,
+    actor: str,
+    within: str,
+    source: str,
+    at: datetime | None = None,
+) -> SaveOutcome:
+    """Save one entry a system or an official sends, checked as an imported row is
+    (:func:`check_rows` within the sender's region ``within``); raises :class:`InputFileError`
+    naming each field at fault (row 1, ``source`` as the file) before writing anything."""
+    problems = check_rows(session, [(1, entry)], within=within)
+    if problems:
+        raise InputFileError(source, problems)
+    return save_entry(session, entry, actor=actor, at=at, reason=f"submitted by {source}")
+
+
+def _existing_sites(
+    session: Session, entries: Sequence[LedgerEntry]
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(credit code, address key) → (project code, site region) of the projects already in the
+    ledger for the enterprises these entries name (only those are read, not the whole ledger)."""
+    usccs = sorted({u for e in entries if (u := _valid_uscc(e.enterprise_uscc)) is not None})
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for start in range(0, len(usccs), 500):
+        query = (
+            select(Enterprise.uscc, Project.site_address, Project.code, Project.region_code)
+            .join(Enterprise, Enterprise.id == Project.enterprise_id)
+            .where(Enterprise.uscc.in_(usccs[start : start + 500]))
+        )
+        for uscc, address, code, region in session.execute(query):
+            found[(uscc, address_key(address))] = (code, region)
+    return found
+
+
+def _valid_uscc(text: str) -> str | None:
+    try:
+        return credit_code.validate(text)
+    except credit_code.InvalidCreditCodeError:
+        return None
 
 
 def entry_from_image(image: JsonObject) -> LedgerEntry:

@@ -185,7 +185,7 @@ i18n.register(
         "随机源说明（开出前公布）": "Seed source (named before it is published)",
         "例如：福彩双色球 第2021115期开奖号码": "e.g. the winning numbers of a named lottery draw",
         "承诺并公布": "Commit and publish",
-        "基本信息": "Overview",
+        "基本信息": "Details",
         "抽取前公布的承诺": "Commitment published before the draw",
         "算法": "Scheme",
         "随机源": "Seed source",
