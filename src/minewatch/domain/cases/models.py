@@ -75,7 +75,7 @@ class Case(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     longitude: Mapped[float | None] = mapped_column(Float)
     latitude: Mapped[float | None] = mapped_column(Float)
-    confidence: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float, index=True)
     sources: Mapped[str] = mapped_column(String(200))
     est_start_date: Mapped[date | None] = mapped_column(Date)
     est_mining_kw: Mapped[float | None] = mapped_column(Float)
@@ -84,7 +84,7 @@ class Case(Base):
     relapses: Mapped[int] = mapped_column(default=0)
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1)
 
@@ -108,7 +108,9 @@ class CaseLead(Base):
     __tablename__ = "case_lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("mining_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("mining_case.id", ondelete="CASCADE"), index=True
+    )
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"), unique=True)
     matched_on: Mapped[str] = mapped_column(String(100))
     match_score: Mapped[float] = mapped_column(Float)
@@ -124,7 +126,9 @@ class SiteCheck(Base):
     __tablename__ = "site_check"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("mining_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("mining_case.id", ondelete="CASCADE"), index=True
+    )
     checked_on: Mapped[date] = mapped_column(Date)
     inspectors: Mapped[str] = mapped_column(String(300))
     outcome: Mapped[CheckOutcome] = mapped_column(coded(CheckOutcome, "check_outcome"))
@@ -147,7 +151,9 @@ class Measure(Base):
     __tablename__ = "case_measure"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("mining_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("mining_case.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[MeasureKind] = mapped_column(coded(MeasureKind, "measure_kind"))
     clause: Mapped[str] = mapped_column(String(8))
     agency: Mapped[str] = mapped_column(String(100))

@@ -1,0 +1,45 @@
+"""Indexes for the case page and lists: a case's leads, checks, measures and audit events
+
+Revision ID: 20261127_13
+Revises: 20261127_08
+Create Date: 2026-11-27 08:00:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "20261127_13"
+down_revision: str | None = "20261127_08"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_BY_CASE = ("case_lead", "site_check", "case_measure")
+
+
+def upgrade() -> None:
+    for table in _BY_CASE:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(batch_op.f(f"ix_{table}_case_id"), ["case_id"], unique=False)
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_audit_event_entity", ["entity_type", "entity_id", "seq"], unique=False
+        )
+    with op.batch_alter_table("mining_case", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mining_case_confidence"), ["confidence"])
+        batch_op.create_index(batch_op.f("ix_mining_case_opened_at"), ["opened_at"])
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lead_score"), ["score"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("lead", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lead_score"))
+    with op.batch_alter_table("mining_case", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mining_case_opened_at"))
+        batch_op.drop_index(batch_op.f("ix_mining_case_confidence"))
+    with op.batch_alter_table("audit_event", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_event_entity")
+    for table in reversed(_BY_CASE):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f"ix_{table}_case_id"))
