@@ -934,7 +934,8 @@ class CaseQuery:
     overdue: bool = False
     """Only cases past their stage's deadline."""
     text: str | None = None
-    """Part of the case number, address, account number, credit code or enterprise name."""
+    """Part of the case number, address, account number, credit code, or the enterprise's name
+    (registered, or as a lead of the case gives it)."""
     sort: CaseSort = CaseSort.CONFIDENCE
 
 
@@ -976,6 +977,13 @@ def _case_filters(actor: Actor, query: CaseQuery, now: datetime) -> list[ColumnE
     if text:
         pattern = like_pattern(text)
         named = select(Enterprise.id).where(Enterprise.name.ilike(pattern, escape="\\"))
+        # the name a lead gives, for a site whose enterprise is not (yet) registered
+        told = (
+            select(CaseLead.id)
+            .join(Lead, Lead.id == CaseLead.lead_id)
+            .where(CaseLead.case_id == Case.id, Lead.customer_name.ilike(pattern, escape="\\"))
+            .exists()
+        )
         where.append(
             or_(
                 Case.case_no.ilike(pattern, escape="\\"),
@@ -983,6 +991,7 @@ def _case_filters(actor: Actor, query: CaseQuery, now: datetime) -> list[ColumnE
                 Case.account_no.ilike(pattern, escape="\\"),
                 Case.uscc.ilike(pattern, escape="\\"),
                 Case.enterprise_id.in_(named),
+                told,
             )
         )
     return where
@@ -1027,7 +1036,7 @@ def find_case(session: Session, case_no: str, actor: Actor) -> Case:
     none *or* it lies outside the actor's region (a case elsewhere is not admitted to exist)."""
     case = session.scalar(select(Case).where(Case.case_no == case_no))
     if case is None or not actor.covers(case.assigned_region_code or case.region_code):
-        raise NotFoundError(f"no case {case_no}")
+        raise NotFoundError("case not found")  # the same words whether it exists or not
     return case
 
 
