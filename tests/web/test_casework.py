@@ -19,6 +19,7 @@ from conftest import at, case_lead, make_open_case, make_uscc
 from minewatch.cli.scan import suspects_as_leads
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.detect.plants.scan import scan_plants
+from minewatch.domain.accounts.models import User
 from minewatch.domain.accounts.service import create_user
 from minewatch.domain.apikeys.service import issue_key
 from minewatch.domain.audit.models import AuditEvent
@@ -107,23 +108,21 @@ def network_lead() -> LeadData:
 
 @pytest.fixture
 def app_engine(engine: Engine) -> Engine:
-    with session_scope(engine) as session:
-        for name, (role, region) in USERS.items():
-            create_user(
-                session,
-                name,
-                PASSWORD,
-                display_name=name,
-                role=role,
-                region_code=region,
-                actor="admin",
-            )
+    """The database; each user of :data:`USERS` is made when a test first signs in as them."""
     return engine
 
 
 def _client(engine: Engine, username: str | None = None) -> TestClient:
     client = TestClient(create_app(Settings(), engine=engine))
     if username is not None:
+        with session_scope(engine) as session:
+            if (
+                username in USERS
+                and session.scalar(select(User.id).where(User.username == username)) is None
+            ):
+                role, region = USERS[username]
+                create_user(session, username, PASSWORD, display_name=username, role=role,
+                            region_code=region, actor="admin")  # fmt: skip
         page = client.get("/login")
         token = _token(page.text)
         reply = client.post(
@@ -164,6 +163,11 @@ def _post_action(
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _case_events(session: Any) -> int:
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_type == "case")
+    return int(session.scalar(query))
 
 
 def _case_nos(session: Any) -> list[str]:
@@ -472,7 +476,7 @@ def test_dismiss_and_reopen_from_the_page(app_engine: Engine) -> None:
 def test_refusals_on_the_page_keep_nothing(app_engine: Engine) -> None:
     with session_scope(app_engine) as session:
         case_no = make_open_case(session)
-        events = session.scalar(select(func.count()).select_from(AuditEvent))
+        events = _case_events(session)
     county = _client(app_engine, "shimian")
     # a county does not assign: 403 with a message on the page
     wrong_role = _post_action(county, case_no, "assign", {"county_code": "511824"})
@@ -504,7 +508,7 @@ def test_refusals_on_the_page_keep_nothing(app_engine: Engine) -> None:
     # of all these, only the province's assignment was kept
     with session_scope(app_engine) as session:
         assert session.scalar(select(Case.status)) == CaseStatus.ASSIGNED
-        assert session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1
+        assert _case_events(session) == events + 1
     # the auditor reads everything and acts on nothing
     auditor = _client(app_engine, "auditor")
     assert auditor.get(f"/cases/{case_no}").status_code == 200
@@ -849,3 +853,16 @@ def test_the_cases_api_is_documented(app_engine: Engine) -> None:
     assert post["summary"]
     assert {"401", "403", "422"} <= set(post["responses"])
     assert date.today().year >= 2021
+
+
+def test_a_missing_favicon_does_not_expire_the_forms_on_the_page(app_engine: Engine) -> None:
+    """Browsers fetch /favicon.ico with every first page; its 404 page must keep the token."""
+    with session_scope(app_engine) as session:
+        case_no = make_open_case(session)
+    province = _client(app_engine, "sichuan")
+    page = province.get(f"/cases/{case_no}")
+    assert province.get("/favicon.ico").status_code == 404
+    form = {CSRF_FIELD: _token(page.text), "version": _version(page.text),
+            "county_code": "511824"}  # fmt: skip
+    reply = province.post(f"/cases/{case_no}/actions/assign", data=form, follow_redirects=False)
+    assert reply.status_code == 303

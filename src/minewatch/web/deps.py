@@ -120,9 +120,14 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page: the template with the phrasebook (``_``), the language, the signed-in actor and
-    a fresh CSRF token (also set as the double-submit cookie)."""
+    a CSRF token (also set as the double-submit cookie) — the browser's own while it is young,
+    so that another page (an error page for a missing ``/favicon.ico``, a second tab) does not
+    expire the forms already open."""
     lang = language(request)
-    token = request.app.state.csrf.issue()
+    held = request.cookies.get(CSRF_COOKIE)
+    token = (
+        held if held and request.app.state.csrf.reusable(held) else request.app.state.csrf.issue()
+    )
     response = TEMPLATES.TemplateResponse(
         request,
         template,

@@ -91,7 +91,7 @@ def changed_fields(
     changes = []
     for field in _SHOWN_FIELDS:
         was, now = _text(field, old.get(field)), _text(field, new.get(field))
-        if was != now:
+        if was != now and not (was in (None, "") and now in (None, "")):
             changes.append(FieldChange(field, was, now))
     return changes
 

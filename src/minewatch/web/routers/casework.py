@@ -15,7 +15,7 @@ transition or a stale version is 409, with the page saying which.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -576,6 +576,29 @@ def _fragment(request: Request, template: str, context: dict[str, Any], actor: A
     )
 
 
+def _local(moment: datetime | None) -> str:
+    """A UTC instant as Beijing time, to the minute."""
+    return "" if moment is None else moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+_STATUS_BY_VALUE = {status.value: label for status, label in STATUS_LABELS.items()}
+
+
+def _change_text(field: str, value: str | None, translate: Any) -> str:
+    """A changed field's value as an official reads it: stages and regions by name."""
+    if value is None:
+        return "—"
+    if field == "status" and value in _STATUS_BY_VALUE:
+        return str(translate(_STATUS_BY_VALUE[value]))
+    if field in ("region_code", "assigned_region_code"):
+        return region_label(value)
+    if field == "stage_due_at":
+        return _local(datetime.fromisoformat(value))
+    if field == "sources":
+        return "、".join(translate(SOURCE_LABELS.get(s, s)) for s in value.split(",") if s)
+    return value
+
+
 def _labels() -> dict[str, Any]:
     return {
         "status_labels": STATUS_LABELS,
@@ -587,9 +610,8 @@ def _labels() -> dict[str, Any]:
         "history_labels": HISTORY_LABELS,
         "field_labels": FIELD_LABELS,
         "region_label": region_label,
-        "local": lambda moment: (
-            moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
-        ),
+        "change_text": _change_text,
+        "local": _local,
     }
 
 
