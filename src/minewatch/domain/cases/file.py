@@ -15,11 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, noload
 
 from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.cases.models import Case
 from minewatch.domain.cases.service import ENTITY, Actor, find_case
+from minewatch.domain.cases.states import CaseStatus
 from minewatch.domain.credit.models import CreditRecord
 from minewatch.domain.credit.service import record_for_case
 from minewatch.domain.ledger.models import Project
@@ -31,6 +32,12 @@ _SHOWN_FIELDS = (
     "dismissed_reason", "relapses", "stage_due_at", "leads", "checks", "measures",
 )  # fmt: skip
 """The fields of a case image a history entry reports when they change, in this order."""
+
+
+_CONFIRMED_OR_LATER = frozenset({
+    CaseStatus.CONFIRMED, CaseStatus.MEASURES_ORDERED, CaseStatus.MEASURES_COMPLETED,
+    CaseStatus.CLEARED, CaseStatus.RECHECKED,
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -124,10 +131,16 @@ def case_file(session: Session, case_no: str, actor: Actor) -> CaseFile:
     :class:`~minewatch.errors.NotFoundError`, as for a case that does not exist)."""
     case = find_case(session, case_no, actor)
     project = (
-        session.scalar(select(Project).where(Project.code == case.project_code))
+        session.scalar(
+            select(Project)
+            .where(Project.code == case.project_code)
+            .options(noload(Project.machines))
+        )
         if case.project_code
         else None
     )
+    # a credit record is made on confirmation: a case never confirmed has none to look up
+    confirmed = case.status in _CONFIRMED_OR_LATER or case.relapses > 0
     codes = [link.lead.subject for link in case.leads if link.lead.source == "report"]
     reports = (
         {
@@ -143,6 +156,6 @@ def case_file(session: Session, case_no: str, actor: Actor) -> CaseFile:
         case=case,
         history=case_history(session, case.case_no),
         project=project,
-        credit_record=record_for_case(session, case.case_no),
+        credit_record=record_for_case(session, case.case_no) if confirmed else None,
         reports=reports,
     )

@@ -1034,7 +1034,9 @@ def search_cases(
 def find_case(session: Session, case_no: str, actor: Actor) -> Case:
     """The case, if the actor may see it; :class:`~minewatch.errors.NotFoundError` if there is
     none *or* it lies outside the actor's region (a case elsewhere is not admitted to exist)."""
-    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    case = session.scalar(
+        select(Case).where(Case.case_no == case_no).options(joinedload(Case.enterprise))
+    )
     if case is None or not actor.covers(case.assigned_region_code or case.region_code):
         raise NotFoundError("case not found")  # the same words whether it exists or not
     return case
