@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, noload
+from sqlalchemy.orm import Session, lazyload
 
 from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.cases.models import Case
@@ -134,7 +134,7 @@ def case_file(session: Session, case_no: str, actor: Actor) -> CaseFile:
         session.scalar(
             select(Project)
             .where(Project.code == case.project_code)
-            .options(noload(Project.machines))
+            .options(lazyload(Project.machines))
         )
         if case.project_code
         else None
