@@ -67,11 +67,22 @@ TABLES = [
 ]
 
 
+_TEST_SETTINGS = frozenset(
+    {
+        "MINEWATCH_TEST_DATABASE_URL",
+        "MINEWATCH_REQUIRE_BROWSER",
+        "MINEWATCH_CHROMIUM",
+        "MINEWATCH_E2E_SCREENSHOTS",
+    }
+)
+"""Settings of the test run itself, not of MineWatch: kept in each test's environment."""
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's settings or writes to their data directory."""
     for name in list(os.environ):
-        if name.startswith("MINEWATCH_") and name != "MINEWATCH_TEST_DATABASE_URL":
+        if name.startswith("MINEWATCH_") and name not in _TEST_SETTINGS:
             monkeypatch.delenv(name)
     monkeypatch.setenv("MINEWATCH_DATA_DIR", str(tmp_path / "data"))
     from minewatch.settings import get_settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.orm import Session
 
 from conftest import make_confirmed_case, make_uscc
@@ -10,9 +11,11 @@ from minewatch.domain.screening.service import (
     Party,
     ScreeningSettings,
     name_key,
+    read_parties,
     screen,
     watch_list,
 )
+from minewatch.errors import InputFileError
 
 
 def test_names_lose_their_legal_form_and_trade_words() -> None:
@@ -56,3 +59,41 @@ def test_a_declared_load_that_looks_like_mining_is_held() -> None:
     assert screen(parties[:1], [])[0].decision == Decision.PASS
     strict = ScreeningSettings(mining_load_kw=5_000)
     assert screen(parties[:1], [], strict, check_load=True)[0].decision == Decision.PASS
+
+
+def test_the_watch_list_is_the_screeners_region(session: Session) -> None:
+    make_confirmed_case(session)  # 石棉县 511824
+    assert {e.source.split()[0] for e in watch_list(session, within_region="511824")} >= {
+        "case",
+        "ledger",
+    }
+    assert watch_list(session, within_region="511823") == []
+    assert len(watch_list(session, within_region="510000")) == len(watch_list(session))
+
+
+def test_a_declared_daytime_load_is_not_held() -> None:
+    base = Party("D1", "某数据", declared_load_kw=2_000, industry="数据中心")
+    assert screen([base], [], check_load=True)[0].decision == Decision.HOLD  # hours not said
+    daytime = Party("D2", "某数据", declared_load_kw=2_000, industry="数据中心",
+                    round_the_clock=False)  # fmt: skip
+    assert screen([daytime], [], check_load=True)[0].decision == Decision.PASS
+
+
+def test_parties_are_read_from_csv_with_every_bad_cell_named() -> None:
+    text = ("\ufeffreference,name,uscc,declared_load_kw,daily_hours,round_the_clock,region_code\n"
+            "A1,某公司,,500,24,是,511824\n"
+            "A2,某厂,,,,,\n")  # fmt: skip
+    parties = read_parties(text, "parties.csv")
+    assert [p.reference for p in parties] == ["A1", "A2"]
+    assert (parties[0].declared_load_kw, parties[0].round_the_clock) == (500.0, True)
+    assert parties[1].round_the_clock is None
+    bad = ("reference,name,daily_hours,round_the_clock,region_code\n"
+           "B1,某厂,30,也许,999999\n"
+           ",无编号,,,\n")  # fmt: skip
+    with pytest.raises(InputFileError) as caught:
+        read_parties(bad, "bad.csv")
+    where = {(p.row, p.column) for p in caught.value.problems}
+    assert where == {(2, "daily_hours"), (2, "round_the_clock"), (2, "region_code"),
+                     (3, "reference")}  # fmt: skip
+    with pytest.raises(InputFileError, match="missing name"):
+        read_parties("reference\nX\n", "short.csv")

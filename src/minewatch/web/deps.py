@@ -17,6 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -120,14 +121,9 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """A page: the template with the phrasebook (``_``), the language, the signed-in actor and
-    a CSRF token (also set as the double-submit cookie) — the browser's own while it is young,
-    so that another page (an error page for a missing ``/favicon.ico``, a second tab) does not
-    expire the forms already open."""
+    a fresh CSRF token (also set as the double-submit cookie)."""
     lang = language(request)
-    held = request.cookies.get(CSRF_COOKIE)
-    token = (
-        held if held and request.app.state.csrf.reusable(held) else request.app.state.csrf.issue()
-    )
+    token = request.app.state.csrf.current(request.cookies.get(CSRF_COOKIE))
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -205,6 +201,15 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": errors, "code": "invalid"}, status_code=422)
         fields = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in errors)
         return _error_page(request, 422, f"请求有误：{fields}")
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, error: DataError) -> Response:
+        """A value the database cannot store — a NUL character in a text on PostgreSQL, a
+        number beyond its column — is the caller's mistake, never a server error."""
+        message = "a value given cannot be stored (a NUL character, or a number too large)"
+        if _is_api(request):
+            return JSONResponse({"detail": message, "code": "invalid"}, status_code=422)
+        return _error_page(request, 422, message)
 
     @app.exception_handler(MineWatchError)
     async def _refused(request: Request, error: MineWatchError) -> Response:

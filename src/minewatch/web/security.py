@@ -28,16 +28,17 @@ class CsrfTokens:
     def issue(self) -> str:
         return self._serializer.dumps(secrets.token_urlsafe(16))
 
-    def reusable(self, token: str | None) -> bool:
-        """Whether a token already held can go into another page: genuine and in the first half
-        of its life (so a form rendered with it has at least half an hour to be sent)."""
-        if not token:
-            return False
-        try:
-            self._serializer.loads(token, max_age=self.max_age_s // 2)
-        except (BadSignature, SignatureExpired):
-            return False
-        return True
+    def current(self, cookie: str | None) -> str:
+        """The token for a page: the browser's own while it has a good half of its life left
+        (so another tab, or a 404 for the favicon, does not expire the form in this one), else
+        a new one."""
+        if cookie:
+            try:
+                self._serializer.loads(cookie, max_age=self.max_age_s // 2)
+            except (BadSignature, SignatureExpired):
+                return self.issue()
+            return cookie
+        return self.issue()
 
     def valid(self, cookie: str | None, field: str | None) -> bool:
         if not cookie or not field or not secrets.compare_digest(cookie, field):

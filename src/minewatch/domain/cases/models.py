@@ -158,7 +158,7 @@ class Measure(Base):
     clause: Mapped[str] = mapped_column(String(8))
     agency: Mapped[str] = mapped_column(String(100))
     status: Mapped[MeasureStatus] = mapped_column(coded(MeasureStatus, "measure_status"))
-    due_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
     ordered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)

@@ -39,6 +39,7 @@ and the column.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -145,13 +146,29 @@ def export_rows(session: Session, *, within: str = regions.NATIONAL) -> list[Row
     return [record_row(record) for record in list_records(session, within=within)]
 
 
+def csv_bytes(rows: Iterable[Row]) -> bytes:
+    """Rows as the CSV file's bytes: UTF-8 with BOM, Chinese headers, ``\\r\\n`` line ends."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def jsonl_bytes(rows: Iterable[Row]) -> bytes:
+    """Rows as JSON lines' bytes (UTF-8 without BOM, keys as the CSV headers, empty optional
+    values as ``null``)."""
+    lines = (
+        json.dumps({key: (row[key] or None) for key in COLUMNS}, ensure_ascii=False) + "\n"
+        for row in rows
+    )
+    return "".join(lines).encode("utf-8")
+
+
 def write_csv(rows: Iterable[Row], path: Path) -> int:
     """Write rows as CSV (UTF-8 with BOM, Chinese headers); returns the number of rows."""
     items = list(rows)
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(items)
+    path.write_bytes(csv_bytes(items))
     return len(items)
 
 
@@ -159,10 +176,7 @@ def write_jsonl(rows: Iterable[Row], path: Path) -> int:
     """Write rows as JSON lines (UTF-8, keys as the CSV headers, empty optional values as
     ``null``); returns the number of rows."""
     items = list(rows)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        for row in items:
-            values = {key: (row[key] or None) for key in COLUMNS}
-            handle.write(json.dumps(values, ensure_ascii=False) + "\n")
+    path.write_bytes(jsonl_bytes(items))
     return len(items)
 
 

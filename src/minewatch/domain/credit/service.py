@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
@@ -43,7 +43,9 @@ from minewatch.domain.credit.models import (
     RecordStatus,
 )
 from minewatch.domain.db import utcnow
+from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.enterprises.service import EnterpriseData, get_by_uscc, save_enterprise
+from minewatch.domain.scope import within as in_region
 from minewatch.errors import MineWatchError, NotFoundError
 from minewatch.reference import credit_code, regions
 
@@ -301,6 +303,40 @@ def withdraw_commitment(
     return commitment
 
 
+def commitments_within(
+    session: Session,
+    within: str = regions.NATIONAL,
+    *,
+    status: CommitmentStatus | None = None,
+    uscc: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Commitment], int]:
+    """Commitments of enterprises registered in ``within`` and below (the enterprise's region),
+    by credit code and signing date, filtered and paged in SQL; and how many there are.
+    ``uscc`` keeps the commitments whose credit code starts with it."""
+    conditions: list[ColumnElement[bool]] = [in_region(Enterprise.region_code, within)]
+    if status is not None:
+        conditions.append(Commitment.status == status)
+    if uscc and uscc.strip():
+        conditions.append(Commitment.uscc.startswith(uscc.strip().upper(), autoescape=True))
+    where = and_(*conditions)
+    total = session.scalar(
+        select(func.count()).select_from(Commitment).join(Commitment.enterprise).where(where)
+    )
+    query = (
+        select(Commitment)
+        .join(Commitment.enterprise)
+        .options(contains_eager(Commitment.enterprise))
+        .where(where)
+        .order_by(Commitment.uscc, Commitment.signed_date, Commitment.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query)), int(total or 0)
+
+
 def list_commitments(
     session: Session,
     *,
@@ -309,14 +345,15 @@ def list_commitments(
 ) -> list[Commitment]:
     """Commitments of enterprises registered in ``within`` and below (the enterprise's region),
     by credit code and signing date."""
-    query = select(Commitment).order_by(Commitment.uscc, Commitment.signed_date, Commitment.id)
-    if status is not None:
-        query = query.where(Commitment.status == status)
-    return [
-        c
-        for c in session.scalars(query)
-        if within == regions.NATIONAL or regions.is_within(c.enterprise.region_code, within)
-    ]
+    return commitments_within(session, within, status=status)[0]
+
+
+def get_commitment(session: Session, commitment_id: int) -> Commitment:
+    """The commitment with this id, or :class:`NotFoundError`."""
+    commitment = session.get(Commitment, commitment_id)
+    if commitment is None:
+        raise NotFoundError(f"no commitment {commitment_id}")
+    return commitment
 
 
 def binds_on(commitment: Commitment, day: date) -> bool:
@@ -646,6 +683,37 @@ def revoke(
     return record
 
 
+def records_within(
+    session: Session,
+    within: str = regions.NATIONAL,
+    *,
+    statuses: Sequence[RecordStatus] | None = None,
+    uscc: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[CreditRecord], int]:
+    """Credit records decided in ``within`` and below (the deciding authority's region), by
+    decision date and number, filtered and paged in SQL; and how many there are. ``uscc`` keeps
+    the records whose credit code starts with it."""
+    conditions: list[ColumnElement[bool]] = [in_region(CreditRecord.authority_region_code, within)]
+    if statuses is not None:
+        conditions.append(CreditRecord.status.in_([s.value for s in statuses]))
+    if uscc and uscc.strip():
+        conditions.append(CreditRecord.uscc.startswith(uscc.strip().upper(), autoescape=True))
+    where = and_(*conditions)
+    total = session.scalar(select(func.count()).select_from(CreditRecord).where(where))
+    query = (
+        select(CreditRecord)
+        .options(joinedload(CreditRecord.enterprise), joinedload(CreditRecord.commitment))
+        .where(where)
+        .order_by(CreditRecord.decision_date, CreditRecord.record_no)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query)), int(total or 0)
+
+
 def list_records(
     session: Session,
     *,
@@ -653,11 +721,4 @@ def list_records(
     statuses: Sequence[RecordStatus] | None = None,
 ) -> list[CreditRecord]:
     """Credit records decided in ``within`` and below, by decision date and number."""
-    query = select(CreditRecord).order_by(CreditRecord.decision_date, CreditRecord.record_no)
-    if statuses is not None:
-        query = query.where(CreditRecord.status.in_([s.value for s in statuses]))
-    return [
-        r
-        for r in session.scalars(query)
-        if within == regions.NATIONAL or regions.is_within(r.authority_region_code, within)
-    ]
+    return records_within(session, within, statuses=statuses)[0]

@@ -29,7 +29,7 @@ from minewatch.domain.measures.surcharge import (
     reconcile,
     surcharge_for_account,
 )
-from minewatch.errors import MineWatchError
+from minewatch.errors import MineWatchError, NotFoundError
 from minewatch.reference import regions
 
 ENTITY = "surcharge_account"
@@ -48,6 +48,10 @@ _LISTABLE = frozenset(
 
 class SurchargeError(MineWatchError):
     """A surcharge-list operation that cannot be done as asked."""
+
+
+class AccountNotListedError(SurchargeError, NotFoundError):
+    """No account with this number is on the surcharge list."""
 
 
 def _fen(amount_yuan: Decimal) -> int:
@@ -105,7 +109,7 @@ def get_account(session: Session, account_no: str) -> SurchargeAccount:
         select(SurchargeAccount).where(SurchargeAccount.account_no == account_no)
     )
     if account is None:
-        raise SurchargeError(f"account {account_no} is not on the surcharge list")
+        raise AccountNotListedError(f"account {account_no} is not on the surcharge list")
     return account
 
 
@@ -165,7 +169,11 @@ def bill_account(
     actor: str,
     at: datetime | None = None,
 ) -> list[SurchargeBill]:
-    """Bill the periods (each period once: a period already billed is refused)."""
+    """Bill the periods (each period once: a period already billed is refused).
+
+    Raises :class:`SurchargeError` for a period billed before and for anything the arithmetic
+    of :func:`~minewatch.domain.measures.surcharge.surcharge_for_account` refuses (overlapping
+    periods, mining that started after the last one, no rate in force)."""
     when = utcnow() if at is None else at
     account = get_account(session, account_no)
     billed = {(b.period_start, b.period_end) for b in account.bills}
@@ -174,7 +182,10 @@ def bill_account(
         raise SurchargeError(
             f"account {account_no}: period {again[0].start_date}–{again[0].end_date} is billed"
         )
-    statement = surcharge_for_account(periods, account.mining_start_date, account.region_code)
+    try:
+        statement = surcharge_for_account(periods, account.mining_start_date, account.region_code)
+    except (ValueError, TypeError) as error:
+        raise SurchargeError(f"account {account_no}: {error}") from error
     before = account_image(account)
     bills = []
     for line in statement.lines:
@@ -220,7 +231,10 @@ def record_payment(
 ) -> SurchargePayment:
     when = utcnow() if at is None else at
     account = get_account(session, account_no)
-    checked = Payment(paid_date, amount_yuan)  # validates: positive, whole fen
+    try:
+        checked = Payment(paid_date, amount_yuan)  # validates: positive, whole fen
+    except (ValueError, TypeError) as error:
+        raise SurchargeError(f"account {account_no}: {error}") from error
     before = account_image(account)
     payment = SurchargePayment(
         paid_date=checked.paid_date,

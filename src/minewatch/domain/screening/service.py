@@ -19,10 +19,23 @@ every ledger project, every account on the surcharge list. A party matches an en
 A power-connection application is also held when its declared load *looks like mining*: a
 computing or data business (by its declared industry) asking for a large load to run around the
 clock. Every result lists each match and why; a party with none passes.
+
+**Whose records.** :func:`watch_list` takes the region of whoever screens (``within``): a
+county screens against the confirmed cases, ledger projects and surcharged accounts of its own
+county, a province against those of its counties, the nation against all. A hold's reasons name
+the entry that matched (case number, project code, account number, and the matching name or
+address), so a watch list wider than the screener's region would show them records of regions
+they may not see; an enterprise listed only elsewhere is for that region (or the province above
+both) to find.
+
+Parties are read from CSV by :func:`read_parties` (UTF-8, with or without BOM): ``reference,
+name`` and any of ``uscc, address, region_code``; power-connection applications also
+``declared_load_kw, daily_hours, round_the_clock, industry``.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -31,7 +44,7 @@ from difflib import SequenceMatcher
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from minewatch.domain.cases.address import (
     Address,
@@ -43,7 +56,9 @@ from minewatch.domain.cases.models import Case
 from minewatch.domain.cases.states import CaseStatus
 from minewatch.domain.ledger.models import Project
 from minewatch.domain.measures.models import SurchargeAccount
-from minewatch.reference import credit_code
+from minewatch.domain.scope import answering_within, within
+from minewatch.errors import InputFileError, InputProblem
+from minewatch.reference import credit_code, regions
 
 _CONFIRMED = frozenset(
     {
@@ -66,6 +81,26 @@ _COMPUTING = re.compile(r"(数据中心|数据处理|区块链|云计算|大数�
 class Decision(StrEnum):
     HOLD = "hold"
     PASS = "pass"
+
+
+class ScreeningKind(StrEnum):
+    """What is screened, and the clause of the notice it serves."""
+
+    CONNECTIONS = "connections"
+    """Power-connection applications (用电报装, clause 十): also judged on their declared load."""
+    MARKET = "market"
+    """Electricity-market participants (clause 十四)."""
+    CUSTOMERS = "customers"
+    """A bank's or payment institution's customers (clause 十六)."""
+
+    @property
+    def check_load(self) -> bool:
+        """Whether a declared load that looks like mining holds the party."""
+        return self is ScreeningKind.CONNECTIONS
+
+    @property
+    def clause(self) -> str:
+        return {"connections": "十", "market": "十四", "customers": "十六"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -104,6 +139,9 @@ class Party:
     region_code: str | None = None
     declared_load_kw: float | None = None
     daily_hours: float | None = None
+    round_the_clock: bool | None = None
+    """Declared to run around the clock; ``None`` when not said. Without ``daily_hours`` a
+    party is taken to run 24 h a day unless it says it does not (``False``)."""
     industry: str | None = None
 
 
@@ -139,10 +177,20 @@ def name_key(name: str) -> str:
     return _TRADE_WORDS.sub("", text) or text
 
 
-def watch_list(session: Session) -> list[WatchEntry]:
-    """Every confirmed case, ledger project and surcharged account, as screening sees them."""
+def watch_list(session: Session, *, within_region: str = regions.NATIONAL) -> list[WatchEntry]:
+    """Every confirmed case, ledger project and surcharged account in ``within_region`` and
+    below, as screening sees them (a case by its answering region, a project by its site's
+    region, an account by the region it is priced by; see the module's note on whose records)."""
     entries: list[WatchEntry] = []
-    for case in session.scalars(select(Case).where(Case.status.in_([s.value for s in _CONFIRMED]))):
+    cases = (
+        select(Case)
+        .where(
+            Case.status.in_([s.value for s in _CONFIRMED]),
+            answering_within(Case.assigned_region_code, Case.region_code, within_region),
+        )
+        .order_by(Case.case_no)
+    )
+    for case in session.scalars(cases):
         name = case.enterprise.name if case.enterprise is not None else None
         entries.append(
             WatchEntry(
@@ -152,7 +200,8 @@ def watch_list(session: Session) -> list[WatchEntry]:
                 _address(case.address, case.region_code),
             )
         )
-    for project in session.scalars(select(Project).order_by(Project.code)):
+    projects = select(Project).where(within(Project.region_code, within_region))
+    for project in session.scalars(projects.order_by(Project.code)):
         entries.append(
             WatchEntry(
                 f"ledger {project.code}",
@@ -161,17 +210,17 @@ def watch_list(session: Session) -> list[WatchEntry]:
                 _address(project.site_address, project.region_code),
             )
         )
-    for account in session.scalars(select(SurchargeAccount)):
-        owner = session.scalar(select(Case).where(Case.case_no == account.case_no))
-        if owner is not None:
-            entries.append(
-                WatchEntry(
-                    f"surcharge {account.account_no}",
-                    None,
-                    owner.uscc,
-                    _address(owner.address, account.region_code),
-                )
-            )
+    owner = aliased(Case)
+    accounts = (
+        select(SurchargeAccount.account_no, SurchargeAccount.region_code, owner.uscc, owner.address)
+        .join(owner, owner.case_no == SurchargeAccount.case_no)
+        .where(within(SurchargeAccount.region_code, within_region))
+        .order_by(SurchargeAccount.account_no)
+    )
+    for account_no, region_code, uscc, address in session.execute(accounts):
+        entries.append(
+            WatchEntry(f"surcharge {account_no}", None, uscc, _address(address, region_code))
+        )
     return entries
 
 
@@ -189,7 +238,11 @@ def _looks_like_mining(party: Party, settings: ScreeningSettings) -> str | None:
         return None
     if not party.industry or not _COMPUTING.search(party.industry):
         return None
-    hours = party.daily_hours if party.daily_hours is not None else 24.0
+    hours = party.daily_hours
+    if hours is None:
+        if party.round_the_clock is False:
+            return None
+        hours = 24.0
     if hours < settings.round_the_clock_hours:
         return None
     return (
@@ -256,3 +309,81 @@ def _unique(hits: Iterable[Hit]) -> list[Hit]:
             seen.add((hit.source, hit.on))
             out.append(hit)
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# reading parties
+
+
+_YES = frozenset({"1", "y", "yes", "true", "是", "全天", "全天候"})
+_NO = frozenset({"0", "n", "no", "false", "否"})
+
+
+def _number(
+    row: dict[str, str], column: str, line: int, problems: list[InputProblem]
+) -> float | None:
+    text = row.get(column, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        problems.append(InputProblem(line, column, f"{text!r} is not a number"))
+        return None
+    if value != value or value < 0 or value == float("inf"):
+        problems.append(InputProblem(line, column, f"{text!r} is not a non-negative number"))
+        return None
+    return value
+
+
+def _flag(row: dict[str, str], column: str, line: int, problems: list[InputProblem]) -> bool | None:
+    text = row.get(column, "").strip().lower()
+    if not text:
+        return None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    problems.append(InputProblem(line, column, f"{text!r} is not yes or no (是/否)"))
+    return None
+
+
+def read_parties(text: str, source: str) -> list[Party]:
+    """The parties of a CSV text (see the module docstring for the columns); all or nothing:
+    every bad cell is reported as an :class:`~minewatch.errors.InputFileError` naming ``source``,
+    its row (the header is row 1) and column."""
+    reader = csv.DictReader(text.lstrip("\ufeff").splitlines())
+    header = {(h or "").strip() for h in reader.fieldnames or []}
+    missing = [c for c in ("reference", "name") if c not in header]
+    if missing:
+        raise InputFileError(source, [InputProblem(1, None, f"missing {', '.join(missing)}")])
+    parties: list[Party] = []
+    problems: list[InputProblem] = []
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
+        if not row.get("reference") or not row.get("name"):
+            column = "reference" if not row.get("reference") else "name"
+            problems.append(InputProblem(line, column, "empty"))
+            continue
+        hours = _number(row, "daily_hours", line, problems)
+        if hours is not None and hours > 24:
+            problems.append(InputProblem(line, "daily_hours", f"{hours:g} h is more than a day"))
+        region = row.get("region_code") or None
+        if region is not None and not regions.is_valid_code(region):
+            problems.append(InputProblem(line, "region_code", f"{region!r} is not a region code"))
+        parties.append(
+            Party(
+                reference=row["reference"],
+                name=row["name"],
+                uscc=row.get("uscc") or None,
+                address=row.get("address") or None,
+                region_code=region,
+                declared_load_kw=_number(row, "declared_load_kw", line, problems),
+                daily_hours=hours,
+                round_the_clock=_flag(row, "round_the_clock", line, problems),
+                industry=row.get("industry") or None,
+            )
+        )
+    if problems:
+        raise InputFileError(source, problems)
+    return parties

@@ -1,7 +1,16 @@
-"""Placeholder router for the enforcement pages and API; filled in by its own change."""
+"""Enforcement: the measures of the region's cases, the differential-surcharge list, screening
+against the watch list, and credit commitments and records (notice 1283 clauses 九-十七).
+
+One router gathering the four screens of :mod:`minewatch.web.enforcement`, each a page set and
+its JSON API under ``/api/v1``.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(tags=["enforcement"])
+from minewatch.web.enforcement import credit, measures, screening, surcharge
+
+router = APIRouter()
+for part in (measures, surcharge, screening, credit):
+    router.include_router(part.router)

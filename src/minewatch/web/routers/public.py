@@ -91,7 +91,7 @@ def _page(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
     lang = _lang(request)
-    token = request.app.state.csrf.issue()
+    token = request.app.state.csrf.current(request.cookies.get(CSRF_COOKIE))
     response = TEMPLATES.TemplateResponse(
         request,
         name,

@@ -1,7 +1,9 @@
-"""Indexes for the case page and lists: a case's leads, checks, measures and audit events
+"""Indexes for the case page and lists: a case's leads, checks and audit events
+
+(A case's measures are indexed by 20261127_14.)
 
 Revision ID: 20261127_13
-Revises: 20261127_08
+Revises: 20261127_14
 Create Date: 2026-11-27 08:00:00
 """
 
@@ -10,11 +12,11 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261127_13"
-down_revision: str | None = "20261127_08"
+down_revision: str | None = "20261127_14"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_BY_CASE = ("case_lead", "site_check", "case_measure")
+_BY_CASE = ("case_lead", "site_check")
 
 
 def upgrade() -> None:
