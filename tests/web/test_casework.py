@@ -866,3 +866,26 @@ def test_a_missing_favicon_does_not_expire_the_forms_on_the_page(app_engine: Eng
             "county_code": "511824"}  # fmt: skip
     reply = province.post(f"/cases/{case_no}/actions/assign", data=form, follow_redirects=False)
     assert reply.status_code == 303
+
+
+def test_a_nul_character_is_named_not_stored(app_engine: Engine, keys: dict[str, str]) -> None:
+    """PostgreSQL cannot store a NUL in a text: the field is refused by name, on either backend."""
+    with session_scope(app_engine) as session:
+        case_no = make_open_case(session)
+    client = _client(app_engine)
+    pushed = client.post("/api/v1/leads", headers=_bearer(keys["grid"]),
+                         json={"leads": [_pushed(), _pushed(subject="x\x00")]})  # fmt: skip
+    assert pushed.status_code == 422
+    assert pushed.json()["detail"][0]["loc"] == ["body", "leads", 1, "subject"]
+    check = {"checked_on": "2021-10-25", "inspectors": ["赵\x00刚"], "outcome": "no_mining"}
+    province = _bearer(keys["province"])
+    client.post(f"/api/v1/cases/{case_no}/actions/assign", headers=province,
+                json={"county_code": "511824"})  # fmt: skip
+    reply = client.post(f"/api/v1/cases/{case_no}/actions/check", json=check,
+                        headers=_bearer(keys["inspector"]))  # fmt: skip
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["loc"][:2] == ["body", "inspectors"]
+    rigs = {**check, "inspectors": ["赵刚"], "outcome": "mining_found", "rigs": {"S\x0019": 3}}
+    reply = client.post(f"/api/v1/cases/{case_no}/actions/check", json=rigs,
+                        headers=_bearer(keys["inspector"]))  # fmt: skip
+    assert reply.status_code == 422

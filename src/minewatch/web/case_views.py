@@ -515,10 +515,20 @@ Version = Annotated[
 ]
 
 
+def _no_nul(value: Any) -> Any:
+    """A text with a NUL character cannot be stored (PostgreSQL refuses it): name the field."""
+    texts = list(value) if isinstance(value, list | dict) else [value]
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        raise ValueError("text must not contain a NUL character")
+    return value
+
+
 class ActionBody(BaseModel):
     """What every action takes: why, and the version of the case the caller saw."""
 
     model_config = ConfigDict(extra="forbid")
+
+    _texts = field_validator("*")(_no_nul)
 
     reason: Reason = None
     version: Version = None
@@ -564,6 +574,8 @@ class ReasonedBody(ActionBody):
 
 class MeasureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    _texts = field_validator("*")(_no_nul)
 
     kind: MeasureKind
     due_date: date
@@ -686,6 +698,8 @@ class LeadIn(BaseModel):
     est_hashrate_ths: float | None = Field(None, ge=0.0)
     longitude: float | None = Field(None, ge=-180.0, le=180.0)
     latitude: float | None = Field(None, ge=-90.0, le=90.0)
+
+    _texts = field_validator("*")(_no_nul)
 
     @field_validator("region_code")
     @classmethod
