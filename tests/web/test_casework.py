@@ -9,16 +9,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from casework_leads import network_lead, scanned_meter_lead, scanned_plant_lead
 from conftest import at, case_lead, make_open_case, make_uscc
-from minewatch.cli.scan import suspects_as_leads
-from minewatch.detect.meters.settings import MeterScanSettings
-from minewatch.detect.plants.scan import scan_plants
 from minewatch.domain.accounts.models import User
 from minewatch.domain.accounts.service import create_user
 from minewatch.domain.apikeys.service import issue_key
@@ -29,15 +26,10 @@ from minewatch.domain.cases.service import Actor, fuse_leads
 from minewatch.domain.cases.states import CaseStatus, Role
 from minewatch.domain.db import session_scope
 from minewatch.domain.leads.models import Lead
-from minewatch.domain.leads.network import network_leads
-from minewatch.domain.leads.plants import plant_findings_as_leads
 from minewatch.domain.leads.service import LeadData, record_leads
 from minewatch.domain.reports.models import Channel
 from minewatch.domain.reports.service import ContactVault, ReportData, submit_report, triage
-from minewatch.engine.local import scan_meters
 from minewatch.settings import Settings
-from minewatch.synth.meters import generate_meters
-from minewatch.synth.plants import PlantSynthParams, generate_plants
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
 
@@ -58,49 +50,12 @@ TODAY = datetime.now(UTC).date()
 
 @pytest.fixture(scope="module")
 def meter_lead() -> LeadData:
-    """A suspected meter of a generated prefecture, as ``scan meters --leads`` records it."""
-    province = generate_meters(31, n_meters=300, days=28)
-    settings = MeterScanSettings()
-    result = scan_meters(
-        province.readings,
-        customers=province.customers,
-        weather=province.weather,
-        settings=settings,
-    )
-    leads = suspects_as_leads(result.findings, province.customers, settings, result.series)
-    dated = [lead for lead in leads if lead.evidence["series"]["start_date"]]
-    chosen = dated[0] if dated else leads[0]
-    return dataclasses.replace(
-        chosen, region_code="511824", account_no="5118249990001", uscc=make_uscc(7)
-    )
+    return scanned_meter_lead()
 
 
 @pytest.fixture(scope="module")
 def plant_lead() -> LeadData:
-    """A plant short of what its water allows, as ``scan plants --leads`` records it."""
-    generated = generate_plants(9300, PlantSynthParams(basins=2, plants_per_basin=(5, 6)))
-    found = scan_plants(
-        generated.plants, generated.generation, generated.inflow, generated.events
-    ).findings
-    (first, *_) = plant_findings_as_leads(found)
-    return dataclasses.replace(first, region_code="511824", uscc=make_uscc(8), address=None)
-
-
-def network_lead() -> LeadData:
-    row: dict[str, Any] = {
-        "capture": "week1.pcap", "client_ip": "61.139.8.17", "client_port": 40111,
-        "server_ip": "203.0.113.50", "server_port": 3333, "transport": "tcp",
-        "first_seen": datetime(2021, 11, 15, 18, tzinfo=UTC),
-        "last_seen": datetime(2021, 11, 15, 19, tzinfo=UTC), "mining": True, "coin": "BTC",
-        "pool_host": "ss.antpool.com", "wallet": "farm7wallet", "worker": "rig9",
-        "agent": "cgminer/4.11", "method": "mining.authorize", "confidence": 0.99,
-        "reason": "network.stratum.authorize", "packets": 84, "bytes": 9840,
-        "evidence": '{"method":"mining.authorize"}', "enterprise": "石棉县鑫源9科技有限公司",
-        "address": "四川省雅安市石棉县美罗镇9号厂房", "uscc": make_uscc(9),
-        "region_code": "511824", "attributed_by": "allocation",
-    }  # fmt: skip
-    (lead,) = network_leads(pa.Table.from_pylist([row]))
-    return lead
+    return scanned_plant_lead()
 
 
 # ---- the app and its users
