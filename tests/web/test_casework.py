@@ -840,6 +840,15 @@ def test_a_nul_character_is_named_not_stored(app_engine: Engine, keys: dict[str,
                         headers=_bearer(keys["inspector"]))  # fmt: skip
     assert reply.status_code == 422
     assert reply.json()["detail"][0]["loc"][:2] == ["body", "inspectors"]
+    # nor does JSON carry a number that is not finite
+    infinite = '{"leads": [{"source": "meters", "subject": "m", "score": 0.5, "reasons": "x", '
+    infinite += '"region_code": "511824", "evidence": {"kw": NaN}, "est_hashrate_ths": Infinity}]}'
+    headers = {**_bearer(keys["grid"]), "Content-Type": "application/json"}
+    reply = client.post("/api/v1/leads", headers=headers, content=infinite)
+    assert reply.status_code == 422
+    assert {tuple(e["loc"][3:4]) for e in reply.json()["detail"]} == {
+        ("evidence",), ("est_hashrate_ths",),
+    }  # fmt: skip
     rigs = {**check, "inspectors": ["赵刚"], "outcome": "mining_found", "rigs": {"S\x0019": 3}}
     reply = client.post(f"/api/v1/cases/{case_no}/actions/check", json=rigs,
                         headers=_bearer(keys["inspector"]))  # fmt: skip

@@ -526,7 +526,7 @@ def _no_nul(value: Any) -> Any:
 class ActionBody(BaseModel):
     """What every action takes: why, and the version of the case the caller saw."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     _texts = field_validator("*")(_no_nul)
 
@@ -573,7 +573,7 @@ class ReasonedBody(ActionBody):
 
 
 class MeasureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     _texts = field_validator("*")(_no_nul)
 
@@ -679,7 +679,7 @@ MAX_EVIDENCE_CHARS = 65_536
 class LeadIn(BaseModel):
     """One pushed lead: what the source saw, where, and the evidence behind it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: PushedSource
     subject: str = Field(min_length=1, max_length=64, description="Meter id, IP, plant id…")
@@ -718,7 +718,11 @@ class LeadIn(BaseModel):
     @field_validator("evidence")
     @classmethod
     def _small_evidence(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value, ensure_ascii=False)) > MAX_EVIDENCE_CHARS:
+        try:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except ValueError as error:
+            raise ValueError("evidence must hold finite numbers only") from error
+        if len(text) > MAX_EVIDENCE_CHARS:
             raise ValueError(f"evidence is longer than {MAX_EVIDENCE_CHARS} characters of JSON")
         return value
 
@@ -747,7 +751,7 @@ class LeadIn(BaseModel):
 class LeadBatch(BaseModel):
     """A batch of leads: accepted whole, or not at all."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     leads: list[LeadIn] = Field(min_length=1, max_length=1000)
 

@@ -9,6 +9,7 @@ edit, 422 invalid input or a business rule refused. Pages show the same as an er
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -179,6 +180,16 @@ def _error_page(request: Request, status: int, detail: Any) -> Response:
                   status_code=status)  # fmt: skip
 
 
+def _json_safe(error: dict[str, Any]) -> dict[str, Any]:
+    """A validation error that JSON can carry: an echoed input or context holding a number
+    JSON has no spelling for (NaN, Infinity, which Python's parser lets in) is echoed as text."""
+    try:
+        json.dumps(error, allow_nan=False)
+    except ValueError:
+        return {**error, **{k: repr(error[k]) for k in ("input", "ctx") if k in error}}
+    return error
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """One error shape: JSON under ``/api/``, an error page elsewhere; 401 on a page signs in."""
 
@@ -196,7 +207,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> Response:
-        errors = jsonable_encoder(error.errors())
+        errors = [_json_safe(e) for e in jsonable_encoder(error.errors())]
         if _is_api(request):
             return JSONResponse({"detail": errors, "code": "invalid"}, status_code=422)
         fields = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) for e in errors)
