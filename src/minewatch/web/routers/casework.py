@@ -556,7 +556,7 @@ i18n.register(
         "办理人": "By",
         "事项": "Action",
         "变更": "Changes",
-        "无权办理": "Not allowed",
+        "无权办理：": "Not allowed: ",
         "案件已被他人修改，请刷新页面后重试。": "The case was changed by someone else; reload "
         "and try again.",
         "无法办理：": "Refused: ",
@@ -584,12 +584,12 @@ def _local(moment: datetime | None) -> str:
 _STATUS_BY_VALUE = {status.value: label for status, label in STATUS_LABELS.items()}
 
 
-def _change_text(field: str, value: str | None, translate: Any) -> str:
+def _change_text(field: str, value: str | None, translate: Callable[[str], str]) -> str:
     """A changed field's value as an official reads it: stages and regions by name."""
     if value is None:
         return "—"
     if field == "status" and value in _STATUS_BY_VALUE:
-        return str(translate(_STATUS_BY_VALUE[value]))
+        return translate(_STATUS_BY_VALUE[value])
     if field in ("region_code", "assigned_region_code"):
         return region_label(value)
     if field == "stage_due_at":
@@ -656,7 +656,7 @@ def _case_page(
     actor: Actor,
     case_no: str,
     *,
-    error: str | None = None,
+    error: tuple[str, str] | None = None,
     status_code: int = 200,
     revealed: dict[str, str | None] | None = None,
 ) -> HTMLResponse:
@@ -736,7 +736,7 @@ def _order_form(form: FormData) -> dict[str, Any]:
     }
 
 
-_FORM_READERS: dict[CaseAction, Any] = {
+_FORM_READERS: dict[CaseAction, Callable[[FormData], dict[str, Any]]] = {
     CaseAction.ASSIGN: lambda form: {"county_code": form.get("county_code") or ""},
     CaseAction.CHECK: _check_form,
     CaseAction.RECHECK: _check_form,
@@ -778,27 +778,27 @@ def case_action(
     (403 role, 409 stage or stale version, 422 invalid) and nothing of it is kept."""
     find_case(session, case_no, actor)  # 404 outside the region, before anything else
     if actor.role not in ACTION_ROLES[action]:
-        message = f"无权办理：{ACTION_LABELS[action]}"
-        return _case_page(request, session, actor, case_no, error=message, status_code=403)
+        refusal = ("无权办理：", ACTION_LABELS[action])
+        return _case_page(request, session, actor, case_no, error=refusal, status_code=403)
     try:
         body = _form_body(action, form)
         ACTIONS[action].call(session, case_no, body, actor)
     except (ValidationError, ValueError) as error:
         session.rollback()
         return _case_page(request, session, actor, case_no, status_code=422,
-                          error=f"请求有误：{_validation_text(error)}")  # fmt: skip
+                          error=("请求有误：", _validation_text(error)))  # fmt: skip
     except ConcurrentEditError:
         session.rollback()
         return _case_page(request, session, actor, case_no, status_code=409,
-                          error="案件已被他人修改，请刷新页面后重试。")  # fmt: skip
+                          error=("案件已被他人修改，请刷新页面后重试。", ""))  # fmt: skip
     except TransitionRefusedError as error:
         session.rollback()
         return _case_page(request, session, actor, case_no, status_code=409,
-                          error=f"无法办理：{error}")  # fmt: skip
+                          error=("无法办理：", str(error)))  # fmt: skip
     except CaseError as error:
         session.rollback()
         return _case_page(request, session, actor, case_no, status_code=422,
-                          error=f"无法办理：{error}")  # fmt: skip
+                          error=("无法办理：", str(error)))  # fmt: skip
     return RedirectResponse(f"/cases/{case_no}?done={action.value}", status_code=303)
 
 
@@ -823,16 +823,16 @@ def reveal_report_contact(
         raise NotFoundError(f"case {case_no} has no report {code}")
     if actor.role is not Role.COUNTY:
         return _case_page(request, session, actor, case_no, status_code=403,
-                          error="无权办理：查看举报人联系方式")  # fmt: skip
+                          error=("无权办理：", "查看举报人联系方式"))  # fmt: skip
     vault = ContactVault(request.app.state.settings.secret_key.get_secret_value())
     try:
         contact = reveal_contact(session, code, actor=actor, vault=vault, reason=reason)
     except TransitionRefusedError as error:
         session.rollback()
         return _case_page(request, session, actor, case_no, status_code=403,
-                          error=f"无法办理：{error}")  # fmt: skip
+                          error=("无法办理：", str(error)))  # fmt: skip
     except CaseError as error:
         session.rollback()
         return _case_page(request, session, actor, case_no, status_code=422,
-                          error=f"无法办理：{error}")  # fmt: skip
+                          error=("无法办理：", str(error)))  # fmt: skip
     return _case_page(request, session, actor, case_no, revealed={code: contact})
