@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-web train-meters regions clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-web train-meters regions maps clean
 
 setup: $(STAMP)
 
@@ -66,6 +66,12 @@ train-meters: $(STAMP)
 # Rebuild the packaged GB/T 2260 table from the shared CC0 source (output is committed).
 regions: $(STAMP)
 	$(BIN)/python tools/build_regions.py ../shared/data/regions src/minewatch/reference/data
+
+# Rebuild the dashboard's offline maps (src/minewatch/web/static/maps, committed) from the map
+# data of ECharts 4.9's npm package: make maps ECHARTS4=path/to/echarts-4.9.0.tgz
+ECHARTS4 ?= echarts-4.9.0.tgz
+maps: $(STAMP)
+	PYTHONPATH=src $(BIN)/python tools/build_maps.py $(ECHARTS4) src/minewatch/web/static/maps
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build src/*.egg-info src/minewatch/detect/meters/_kernels*.so

@@ -46,6 +46,7 @@ BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
     "api_key",
     "app_user",
+    "inspection_round",
     "inspection_result",
     "inspection_draw",
     "surcharge_payment",

@@ -52,6 +52,8 @@ def test_an_official_reads_the_evidence_and_records_the_check(
         page.fill("input[name=username]", "shimian")
         page.fill("input[name=password]", PASSWORD)
         page.click("main button[type=submit]")
+        page.wait_for_url("**/dashboard")
+        page.click("nav.main a[href='/cases']")
         page.wait_for_url("**/cases")
         # the list narrows in place (HTMX) as a filter changes
         page.select_option("select[name=source]", "plants")

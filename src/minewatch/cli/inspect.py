@@ -1,6 +1,7 @@
 """``minewatch inspect``: double-random inspections (双随机、一公开) anyone can verify.
 
-Pools are CSV files (UTF-8, with or without BOM):
+Pools are CSV files (UTF-8, with or without BOM), read by
+:mod:`minewatch.domain.inspections.pools`:
 
 * targets — ``target_id, region_code, enterprise_uscc`` and any further columns, kept as the
   target's attributes;
@@ -18,10 +19,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
@@ -39,6 +39,7 @@ from minewatch.domain.inspections.draw import (
     verify_draw,
 )
 from minewatch.domain.inspections.models import InspectionOutcome
+from minewatch.domain.inspections.pools import read_inspector_pool, read_target_pool
 from minewatch.domain.inspections.results import (
     ResultData,
     get_draw,
@@ -46,11 +47,9 @@ from minewatch.domain.inspections.results import (
     record_result,
     store_draw,
 )
-from minewatch.errors import InputFileError, InputProblem, MineWatchError
+from minewatch.errors import MineWatchError
 
 app = typer.Typer(help="Double-random inspections (双随机、一公开): commit, draw, verify.")
-
-T = TypeVar("T")
 
 TargetsOption = Annotated[Path, typer.Option("--targets", help="Target pool CSV.")]
 InspectorsOption = Annotated[Path, typer.Option("--inspectors", help="Inspector pool CSV.")]
@@ -60,57 +59,17 @@ ShareOption = Annotated[float | None, typer.Option("--share", help="Share of the
 PerTargetOption = Annotated[int, typer.Option("--per-target", help="Inspectors per target.")]
 
 
-def _rows(path: Path, required: Sequence[str], build: Callable[[dict[str, str]], T]) -> list[T]:
-    """Each row of ``path`` built into an item; every bad row named, nothing returned then."""
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise MineWatchError(f"{path}: cannot be read ({error.strerror})") from error
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [name for name in required if name not in header]
-    if missing:
-        problem = InputProblem(1, None, f"missing column(s) {', '.join(missing)}")
-        raise InputFileError(str(path), [problem])
-    items: list[T] = []
-    problems: list[InputProblem] = []
-    for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-        try:
-            items.append(build(row))
-        except (ValueError, MineWatchError) as error:
-            problems.append(InputProblem(number, None, str(error)))
-    if problems:
-        raise InputFileError(str(path), problems)
-    return items
-
-
-def _target(row: dict[str, str]) -> Target:
-    core = ("target_id", "region_code", "enterprise_uscc")
-    extra = {k: v for k, v in row.items() if k not in core and k}
-    return Target(row["target_id"], row["region_code"], row["enterprise_uscc"], extra)
-
-
-def _inspector(row: dict[str, str]) -> Inspector:
-    related = frozenset(c.strip() for c in row.get("related_usccs", "").split(";") if c.strip())
-    past: dict[str, int] = {}
-    for pair in row.get("past_inspections", "").split(";"):
-        if not pair.strip():
-            continue
-        target, sep, ago = pair.rpartition(":")
-        if not sep or not ago.strip().isdigit():
-            raise ValueError(f"past_inspections {pair!r}: write target:draws_ago")
-        past[target.strip()] = int(ago)
-    return Inspector(
-        row["inspector_id"], row["name"], row["region_code"], row["agency"], related, past
-    )
 
 
 def _pools(targets: Path, inspectors: Path) -> tuple[list[Target], list[Inspector]]:
-    return (
-        _rows(targets, ("target_id", "region_code", "enterprise_uscc"), _target),
-        _rows(inspectors, ("inspector_id", "name", "region_code", "agency"), _inspector),
-    )
+    """Both pools from their CSV files (:mod:`minewatch.domain.inspections.pools`)."""
+    inspector_pool = read_inspector_pool(_read(inspectors), str(inspectors))
+    return read_target_pool(_read(targets), str(targets)), list(inspector_pool.inspectors)
 
 
 def _parameters(day: str, count: int | None, share: float | None, per: int) -> DrawParameters:

@@ -8,7 +8,7 @@ from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
 from minewatch.domain.credit.models import Commitment, CreditRecord
 from minewatch.domain.db import Base
 from minewatch.domain.enterprises.models import Enterprise
-from minewatch.domain.inspections.models import InspectionDraw, InspectionResult
+from minewatch.domain.inspections.models import InspectionDraw, InspectionResult, InspectionRound
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
 from minewatch.domain.measures.models import SurchargeAccount, SurchargeBill, SurchargePayment
@@ -26,6 +26,7 @@ __all__ = [
     "Enterprise",
     "InspectionDraw",
     "InspectionResult",
+    "InspectionRound",
     "IpAllocation",
     "Lead",
     "Measure",

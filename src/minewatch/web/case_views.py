@@ -148,7 +148,7 @@ FIELD_LABELS: dict[str, str] = {
     "sources": "来源",
     "est_start_date": "估计开始日期",
     "est_mining_kw": "估计挖矿负荷（kW）",
-    "project_code": "台账项目",
+    "project_code": "入账项目",
     "dismissed_reason": "排除理由",
     "relapses": "反弹次数",
     "stage_due_at": "环节期限",

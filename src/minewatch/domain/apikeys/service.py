@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minewatch.domain.apikeys.models import ApiKey
@@ -23,6 +23,7 @@ from minewatch.domain.audit.service import JsonObject, append_event, register_st
 from minewatch.domain.cases.service import Actor
 from minewatch.domain.cases.states import Role
 from minewatch.domain.db import utcnow
+from minewatch.domain.scope import within
 from minewatch.errors import MineWatchError, NotFoundError
 from minewatch.reference import regions
 
@@ -74,8 +75,10 @@ def issue_key(
     """A new key for the system called ``name``, acting as ``role`` for ``region_code``."""
     when = utcnow() if at is None else at
     label = name.strip()
-    if not label or len(label) > 100:
-        raise ApiKeyError("an API key needs a name of 1-100 characters (the system using it)")
+    if not label or len(label) > 100 or any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in label):
+        raise ApiKeyError(
+            "an API key needs a one-line name of 1-100 characters (the system using it)"
+        )
     if role in (Role.ADMIN,):
         raise ApiKeyError("an API key cannot administer accounts")
     if region_code != regions.NATIONAL and not regions.is_valid_code(region_code, False):
@@ -95,9 +98,7 @@ def issue_key(
 
 def revoke_key(session: Session, key_id: str, *, actor: str, at: datetime | None = None) -> None:
     when = utcnow() if at is None else at
-    key = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
-    if key is None:
-        raise NotFoundError(f"no API key {key_id}")
+    key = get_key(session, key_id)
     if key.revoked_at is not None:
         return
     before = key_image(key)
@@ -124,3 +125,37 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
 
 def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id)))
+
+
+def get_key(session: Session, key_id: str) -> ApiKey:
+    """The key with this id (never its secret); raises :class:`NotFoundError`."""
+    key = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
+    if key is None:
+        raise NotFoundError(f"no API key {key_id}")
+    return key
+
+
+def keys_within(
+    session: Session,
+    region_code: str,
+    *,
+    revoked: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ApiKey], int]:
+    """The keys bound to ``region_code`` or below, oldest first, and how many there are in all;
+    ``revoked`` keeps only revoked (``True``) or only live (``False``) keys."""
+    conditions = [within(ApiKey.region_code, region_code)]
+    if revoked is not None:
+        conditions.append(
+            ApiKey.revoked_at.is_not(None) if revoked else ApiKey.revoked_at.is_(None)
+        )
+    total = session.scalar(select(func.count()).select_from(ApiKey).where(*conditions)) or 0
+    rows = session.scalars(
+        select(ApiKey)
+        .where(*conditions)
+        .order_by(ApiKey.created_at, ApiKey.key_id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total

@@ -41,6 +41,7 @@ from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.weekly import LOCAL_TZ, RegionSummary, Week, weekly_report
 from minewatch.domain.reports.models import PublicReport, ReportStatus
 from minewatch.domain.reports.service import ENTITY as REPORT_ENTITY
+from minewatch.domain.scope import answering_within, within
 from minewatch.reference import regions
 
 OPEN_ACTION = "open"
@@ -538,12 +539,20 @@ def _figures(
 def bulletin_for_week(
     session: Session, week: Week, region_code: str, *, now: datetime | None = None
 ) -> Bulletin:
-    """The bulletin of ``region_code`` (a province, prefecture or county) for ``week``.
+    """The bulletin of ``region_code`` (the nation ``000000``, a province, prefecture or county)
+    for ``week``; the nation's children are the provinces.
 
     ``now`` (default: the current time) is the generation time; a week not yet over is read up
     to ``now``. Unknown region codes raise :class:`minewatch.reference.regions.UnknownRegionError`.
+    Leads and public reports are read for the region only (by their region, in SQL); case
+    histories are read whole, since a case belongs where its last image before the end put it.
     """
-    region = regions.get(region_code)
+    if region_code == regions.NATIONAL:
+        code, name = regions.NATIONAL, "全国"
+        below: list[regions.Region] = list(regions.provinces())
+    else:
+        region = regions.get(region_code)
+        code, name, below = region.code, region.full_name, child_regions(region.code)
     generated = utcnow() if now is None else _aware(now)
     start = week_start(week)
     end = min(week.end_at, generated)
@@ -554,7 +563,8 @@ def bulletin_for_week(
         start=start,
         histories=histories,
         leads=[(_aware(w), r) for w, r in session.execute(
-            select(Lead.first_seen_at, Lead.region_code).where(Lead.first_seen_at < end))],
+            select(Lead.first_seen_at, Lead.region_code)
+            .where(Lead.first_seen_at < end, within(Lead.region_code, code)))],
         measures=[(numbers[cid], kind, _aware(o), None if c is None else _aware(c))
                   for cid, kind, o, c in session.execute(
                       select(Measure.case_id, Measure.kind, Measure.ordered_at,
@@ -563,21 +573,21 @@ def bulletin_for_week(
                  for a, r, w, c in session.execute(
                      select(PublicReport.assigned_region_code, PublicReport.region_code,
                             PublicReport.received_at, PublicReport.closed_at)
-                     .where(PublicReport.received_at < end))],
+                     .where(PublicReport.received_at < end,
+                            answering_within(PublicReport.assigned_region_code,
+                                             PublicReport.region_code, code)))],
         report_images=_report_images(session, end),
     )  # fmt: skip
-    ledger = weekly_report(session, week, within=region.code)
+    ledger = weekly_report(session, week, within=code)
     summaries = {s.region_code: s for s in ledger.summaries}
     timetable = [
         (entry.region_code, not entry.status.is_active)
         for entry in ledger.ledger.values()
         if entry.exit_deadline is not None and entry.exit_deadline <= week.sunday
     ]
-    name = region.full_name
-    total = _figures(facts, region.code, name, summaries, timetable)
+    total = _figures(facts, code, name, summaries, timetable)
     children = tuple(
-        _figures(facts, child.code, child.name, summaries, timetable)
-        for child in child_regions(region.code)
+        _figures(facts, child.code, child.name, summaries, timetable) for child in below
     )
     overdue = sorted(
         (
@@ -590,15 +600,13 @@ def bulletin_for_week(
                 days_overdue=(end - due).days,
             )
             for h in histories.values()
-            if lies_within(h.region_code, region.code)
-            and (due := h.due_at) is not None
-            and due < end
+            if lies_within(h.region_code, code) and (due := h.due_at) is not None and due < end
         ),
         key=lambda row: (row.due_at, row.case_no),
     )
     return Bulletin(
         week=week,
-        region_code=region.code,
+        region_code=code,
         region_name=name,
         start_at=start,
         end_at=end,
@@ -606,7 +614,7 @@ def bulletin_for_week(
         total=total,
         children=children,
         overdue=tuple(overdue),
-        cleared_by_week=_cleared_series(histories, region.code, week, end),
+        cleared_by_week=_cleared_series(histories, code, week, end),
     )
 
 

@@ -85,6 +85,7 @@ class Case(Base):
     stage_entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """When fusion opened the case (the dashboard counts new cases per week by it)."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(default=1)
 

@@ -844,6 +844,9 @@ class DrawProblemKind(StrEnum):
     """The recorded recusals are not those the rules give."""
     INVALID_POOL = "invalid_pool"
     """The pools given cannot be drawn from with the recorded parameters."""
+    COMMITMENT_MISMATCH = "commitment_mismatch"
+    """The record's pool hashes, pool sizes, parameters or seed source description are not
+    those published in the commitment before the draw."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from minewatch.domain.db import Base, UTCDateTime
@@ -23,6 +23,16 @@ class Project(Base):
     """A mining project in the ledger, existing or under construction (notice 1283 (三)(四))."""
 
     __tablename__ = "project"
+    __table_args__ = (
+        # projects of a region by status and their power, read from the index alone
+        # (the dashboard); PostgreSQL carries the power in the index, SQLite looks it up
+        Index(
+            "ix_project_region_code_status",
+            "region_code",
+            "status",
+            postgresql_include=["rated_power_kw"],
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)

@@ -392,9 +392,9 @@ def api_push_leads(
 
 i18n.register(
     {
-        "待分派": "Awaiting assignment",
-        "待核查": "Awaiting site check",
-        "待认定": "Awaiting decision",
+        "待分派": "To assign",
+        "待核查": "To check",
+        "待认定": "To decide",
         "已认定": "Confirmed",
         "已排除": "Dismissed",
         "处置中": "Measures ordered",
@@ -438,7 +438,7 @@ i18n.register(
         "用电户号": "Electricity account",
         "估计开始日期": "Estimated start",
         "估计挖矿负荷（kW）": "Estimated mining load (kW)",
-        "台账项目": "Ledger project",
+        "入账项目": "Ledger project",
         "排除理由": "Reason dismissed",
         "反弹次数": "Relapses",
         "环节期限": "Stage deadline",
@@ -533,7 +533,7 @@ i18n.register(
         "举报人联系方式：": "Reporter's contact: ",
         "举报人未留联系方式。": "The reporter left no contact.",
         "检查发现": "Findings",
-        "检查人员": "Inspectors",
+        "核查人员": "Inspectors",
         "证据": "Evidence",
         "核查日期与结果": "Checks",
         "矿机": "Rigs",

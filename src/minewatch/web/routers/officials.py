@@ -53,7 +53,7 @@ def login(
         signed_in = authenticate(session, username, password)
     except LoginRefusedError as error:
         return _login_page(request, str(error), status_code=401)
-    response = RedirectResponse("/cases", status_code=303)
+    response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(SESSION_COOKIE, session_cookie(request, signed_in.user_id),
                         max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict")  # fmt: skip
     return response

@@ -1,9 +1,9 @@
 """Indexes for the case page and lists: a case's leads, checks and audit events
 
-(A case's measures are indexed by 20261127_14.)
+(A case's measures are indexed by 20261127_14, cases by opening time by 20261127_11.)
 
 Revision ID: 20261127_13
-Revises: 20261127_14
+Revises: 20261127_15
 Create Date: 2026-11-27 08:00:00
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261127_13"
-down_revision: str | None = "20261127_14"
+down_revision: str | None = "20261127_15"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -29,7 +29,6 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("mining_case", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_mining_case_confidence"), ["confidence"])
-        batch_op.create_index(batch_op.f("ix_mining_case_opened_at"), ["opened_at"])
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lead_score"), ["score"], unique=False)
 
@@ -38,7 +37,6 @@ def downgrade() -> None:
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lead_score"))
     with op.batch_alter_table("mining_case", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_mining_case_opened_at"))
         batch_op.drop_index(batch_op.f("ix_mining_case_confidence"))
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_event_entity")

@@ -1,7 +1,7 @@
 """Indexes for the measures list: a case's measures, and measures by due date
 
 Revision ID: 20261127_14
-Revises: 20261127_08
+Revises: 20261127_11
 Create Date: 2026-11-27 14:00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261127_14"
-down_revision: str | None = "20261127_08"
+down_revision: str | None = "20261127_11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
