@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -55,8 +56,19 @@ def test_scan_writes_one_row_per_meter_and_records_leads(
         (events,) = connection.execute(
             "SELECT count(*) FROM audit_event WHERE entity_type = 'lead'"
         ).fetchone()
+        evidence = [json.loads(row[0]) for row in connection.execute(
+            "SELECT evidence_json FROM lead"
+        )]  # fmt: skip
     assert leads == suspected
     assert events == suspected
+    # each lead carries its meter's load curve over the 21 days scanned, for the case page
+    for found in evidence:
+        series = found["series"]
+        assert len(series["daily_kwh"]) == 21
+        assert len(series["floor_kw"]) == 21
+        assert len(series["profile_after_kw"]) == 24
+        assert series["first_date"] == "2021-09-01"
+    assert any(found["series"]["start_date"] for found in evidence)
     code, printed, _ = _run(capsys, "--db", str(db), "audit", "verify")
     assert code == 0
 

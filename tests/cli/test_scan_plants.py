@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -49,10 +50,21 @@ def test_scan_plants_writes_findings_status_and_leads(
     assert f"{len(diverters)} short for no recorded reason" in printed + err
     with sqlite3.connect(db) as connection:
         leads = connection.execute(
-            "SELECT subject, source, est_mining_kw, est_rigs FROM lead ORDER BY subject"
+            "SELECT subject, source, est_mining_kw, est_rigs, evidence_json FROM lead "
+            "ORDER BY subject"
         ).fetchall()
     assert [subject for subject, *_ in leads] == sorted(f"plant:{p}" for p in diverters)
-    assert all(source == "plants" and kw and kw > 0 and rigs for _, source, kw, rigs in leads)
+    assert all(source == "plants" and kw and kw > 0 and rigs for _, source, kw, rigs, _ in leads)
+    # each lead keeps the weekly expected and delivered energy for the case page's chart
+    for *_, evidence_json in leads:
+        series = json.loads(evidence_json)["series"]
+        assert series["bin_days"] == 7
+        assert len(series["expected_kwh"]) == len(series["observed_kwh"]) > 4
+        shortfall = [
+            e - o for e, o in zip(series["expected_kwh"], series["observed_kwh"], strict=True)
+            if e is not None and o is not None
+        ]  # fmt: skip
+        assert max(shortfall) > 0
     # a second scan refreshes the same leads
     code, printed, err = _run(
         capsys, "--db", str(db), "--lang", "en", "scan", "plants",

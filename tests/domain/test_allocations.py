@@ -131,6 +131,11 @@ def test_flows_of_one_machine_make_one_lead_linked_by_allocation(session: Sessio
     assert evidence["wallets"] == ["farm7", "farm8"]
     assert evidence["pools"] == ["203.0.113.50:3333", "203.0.113.51:3333"]
     assert evidence["first_seen"] == "2021-11-15T18:00:00+00:00"
+    # and each flow, largest first, for the case page's table
+    assert [(f["wallet"], f["bytes"], f["server_port"]) for f in evidence["flow_rows"]] == [
+        ("farm7", 9840, 3333), ("farm8", 160, 3333),
+    ]  # fmt: skip
+    assert evidence["flow_rows"][0]["last_seen"] == "2021-11-15T19:00:00+00:00"
     assert leads[0].reasons == "network.ndpi.mining; network.stratum.authorize"
     summary = record_leads(session, leads, actor="网络监测", at=at("2021-11-16"))
     assert (summary.created, summary.linked) == (2, 1)

@@ -33,8 +33,8 @@ def test_a_key_sees_its_region_only_and_stops_when_revoked(engine: Engine) -> No
     client = TestClient(create_app(Settings(), engine=engine))
     seen = client.get("/api/v1/cases", headers=_bearer(inside.token))
     assert seen.status_code == 200
-    assert [c["case_no"] for c in seen.json()] == [case_no]
-    assert client.get("/api/v1/cases", headers=_bearer(outside.token)).json() == []
+    assert [c["case_no"] for c in seen.json()["items"]] == [case_no]
+    assert client.get("/api/v1/cases", headers=_bearer(outside.token)).json()["items"] == []
     refused = client.get("/api/v1/cases", headers=_bearer(inside.token + "x"))
     assert refused.status_code == 401
     assert refused.json()["code"] == "unauthorised"

@@ -285,7 +285,10 @@ def _demo_meters(
         f"against the generator's ground truth: {hits} of {flagged.num_rows} suspects mine; "
         f"{sum(bool(v) for v in truth.values())} meters really mine"
     )
-    summary = save_leads(result.findings, province.customers, settings, "电网公司用电分析", url)
+    summary = save_leads(
+        result.findings, province.customers, settings, "电网公司用电分析", url,
+        series=result.series,
+    )  # fmt: skip
     output.info(f"leads recorded: {summary.created} new, {summary.linked} linked to an enterprise")
 
 

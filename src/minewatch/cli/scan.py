@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,9 +40,13 @@ app = typer.Typer(
 
 
 def suspects_as_leads(
-    findings: pa.Table, customers: pa.Table | None, settings: MeterScanSettings
+    findings: pa.Table,
+    customers: pa.Table | None,
+    settings: MeterScanSettings,
+    series: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[LeadData]:
-    """The suspected meters as leads, with what the customer archive says about each."""
+    """The suspected meters as leads, with what the customer archive says about each and, from
+    ``series`` (:attr:`~minewatch.engine.local.ScanResult.series`), the meter's load curve."""
     from minewatch.domain.leads.service import LeadData
 
     suspects = findings.filter(findings.column("suspected")).to_pylist()
@@ -69,6 +74,11 @@ def suspects_as_leads(
                     "valid_days": row["valid_days"],
                     "warnings": row["warnings"],
                     "settings": {k: _jsonable(v) for k, v in settings.as_dict().items()},
+                    **(
+                        {"series": series[str(row["meter_id"])]}
+                        if series and str(row["meter_id"]) in series
+                        else {}
+                    ),
                 },
                 account_no=text("account_no"),
                 customer_name=text("customer_name"),
@@ -144,7 +154,7 @@ def meters(
     output.show(output.suspects_table(result.findings, top, context.locale()))
     output.info(output.scan_summary(result.findings, result.reading_rows, out))
     if leads:
-        summary = save_leads(result.findings, archive, settings, actor)
+        summary = save_leads(result.findings, archive, settings, actor, series=result.series)
         output.info(
             f"leads: {summary.created} new, {summary.updated} updated, "
             f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
@@ -157,12 +167,14 @@ def save_leads(
     settings: MeterScanSettings,
     actor: str | None,
     url: str | None = None,
+    *,
+    series: Mapping[str, dict[str, Any]] | None = None,
 ) -> LeadSummary:
-    """Record the suspects of a scan as leads (one transaction)."""
+    """Record the suspects of a scan as leads (one transaction), each with its load curve."""
     from minewatch.domain.db import session_scope
     from minewatch.domain.leads.service import record_leads
 
-    data = suspects_as_leads(findings, customers, settings)
+    data = suspects_as_leads(findings, customers, settings, series)
     with session_scope(context.engine(url)) as session:
         return record_leads(session, data, actor=actor or context.default_actor())
 

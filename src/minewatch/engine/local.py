@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Queue
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from minewatch.detect.meters.daily import DAILY_SCHEMA, daily_features
 from minewatch.detect.meters.features import meter_codes
 from minewatch.detect.meters.model import TreeModel, load_packaged_model
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
+from minewatch.detect.meters.series import load_series
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.ingest.meters import iter_readings
 
@@ -35,6 +37,9 @@ class ScanResult:
     findings: pa.Table
     reading_rows: int
     meters: int
+    series: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The load curve of each suspected meter, by meter id (see
+    :mod:`minewatch.detect.meters.series`): the evidence its lead shows an official."""
 
 
 def prefetch(batches: Iterable[T], depth: int = 2) -> Iterator[T]:
@@ -142,4 +147,17 @@ def scan_meters(
     daily, rows = reduce_days(batches, settings, progress)
     findings = score_in_chunks(daily, customers, weather, settings, model)
     findings = findings.sort_by([("score", "descending"), ("meter_id", "ascending")])
-    return ScanResult(findings=findings, reading_rows=rows, meters=findings.num_rows)
+    suspects = findings.filter(pc.fill_null(findings.column("suspected"), False))
+    starts = dict(
+        zip(
+            suspects.column("meter_id").to_pylist(),
+            suspects.column("est_start_date").to_pylist(),
+            strict=True,
+        )
+    )
+    return ScanResult(
+        findings=findings,
+        reading_rows=rows,
+        meters=findings.num_rows,
+        series=load_series(daily, starts, settings),
+    )

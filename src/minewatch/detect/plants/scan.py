@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -1167,10 +1168,42 @@ def _finding(
                 ],
                 "capacity_kw": capacity,
                 "observed_share_of_expected": None if own_ratio is None else round(own_ratio, 3),
+                "series": weekly_series(data.first_day, lead.expected, obs),
             },
             ensure_ascii=False,
         ),
         "settings": json.dumps(settings.as_dict()),
+    }
+
+
+SERIES_BIN_DAYS = 7
+
+
+def weekly_series(first_day: date, expected: Arr, observed: Arr) -> dict[str, Any]:
+    """What the plant should have sent and what it sent, week by week, over the whole scan.
+
+    Weeks of :data:`SERIES_BIN_DAYS` days from ``first_day``; each total [kWh] sums the days on
+    which both are known (a week with none is ``None``), so the two lines compare like with
+    like and a chart of them shows where the shortfall opened.
+    """
+    both = np.isfinite(expected) & np.isfinite(observed)
+    bins = (len(observed) + SERIES_BIN_DAYS - 1) // SERIES_BIN_DAYS
+    out_expected: list[float | None] = []
+    out_observed: list[float | None] = []
+    for week in range(bins):
+        span = slice(week * SERIES_BIN_DAYS, (week + 1) * SERIES_BIN_DAYS)
+        keep = both[span]
+        if not keep.any():
+            out_expected.append(None)
+            out_observed.append(None)
+            continue
+        out_expected.append(round(float(expected[span][keep].sum()), 1))
+        out_observed.append(round(float(observed[span][keep].sum()), 1))
+    return {
+        "first_date": first_day.isoformat(),
+        "bin_days": SERIES_BIN_DAYS,
+        "expected_kwh": out_expected,
+        "observed_kwh": out_observed,
     }
 
 

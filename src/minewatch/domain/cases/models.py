@@ -75,7 +75,7 @@ class Case(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     longitude: Mapped[float | None] = mapped_column(Float)
     latitude: Mapped[float | None] = mapped_column(Float)
-    confidence: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float, index=True)
     sources: Mapped[str] = mapped_column(String(200))
     est_start_date: Mapped[date | None] = mapped_column(Date)
     est_mining_kw: Mapped[float | None] = mapped_column(Float)
@@ -109,7 +109,9 @@ class CaseLead(Base):
     __tablename__ = "case_lead"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("mining_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("mining_case.id", ondelete="CASCADE"), index=True
+    )
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id"), unique=True)
     matched_on: Mapped[str] = mapped_column(String(100))
     match_score: Mapped[float] = mapped_column(Float)
@@ -125,7 +127,9 @@ class SiteCheck(Base):
     __tablename__ = "site_check"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("mining_case.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("mining_case.id", ondelete="CASCADE"), index=True
+    )
     checked_on: Mapped[date] = mapped_column(Date)
     inspectors: Mapped[str] = mapped_column(String(300))
     outcome: Mapped[CheckOutcome] = mapped_column(coded(CheckOutcome, "check_outcome"))

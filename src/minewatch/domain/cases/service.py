@@ -27,11 +27,12 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
@@ -52,13 +53,14 @@ from minewatch.domain.cases.models import (
 )
 from minewatch.domain.cases.states import RULES, STAGE_DAYS, CaseStatus, Role, Transition, allowed
 from minewatch.domain.db import utcnow
+from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.leads.service import OPEN as LEAD_OPEN
-from minewatch.domain.leads.service import lead_image, lead_key
+from minewatch.domain.leads.service import LeadData, LeadSummary, lead_image, lead_key, record_leads
 from minewatch.domain.ledger.models import Project
 from minewatch.domain.ledger.service import save_entry
 from minewatch.domain.scope import answering_within
-from minewatch.errors import MineWatchError
+from minewatch.errors import MineWatchError, NotFoundError
 from minewatch.reference import credit_code, regions
 from minewatch.reference.ledger import (
     DiscoveryMethod,
@@ -346,7 +348,13 @@ def fuse_leads(
         if leads is None
         else list(leads)
     )
-    attached_ids = set(session.scalars(select(CaseLead.lead_id)))
+    if leads is None:
+        attached_ids = set(session.scalars(select(CaseLead.lead_id)))
+    else:  # only these leads' links: a pushed batch must not read the whole table
+        ids = [lead.id for lead in todo if lead.id is not None]
+        attached_ids = set(
+            session.scalars(select(CaseLead.lead_id).where(CaseLead.lead_id.in_(ids)))
+        )
     opened = attached = already = 0
     for lead in todo:
         if lead.id in attached_ids:
@@ -384,6 +392,75 @@ def fuse_leads(
             at=when,
         )  # fmt: skip
     return FusionSummary(opened=opened, attached=attached, already=already)
+
+
+@dataclass(frozen=True)
+class TouchedCase:
+    """A case a batch of leads reached: opened by it, or joined by some of its leads."""
+
+    case_no: str
+    status: CaseStatus
+    answering_region_code: str | None
+    opened: bool
+    items: tuple[int, ...]
+    """The positions in the batch of the leads that reached it."""
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What a batch of leads did: the leads recorded, the fusion, the cases reached."""
+
+    leads: LeadSummary
+    fusion: FusionSummary
+    cases: list[TouchedCase]
+
+
+def take_leads(
+    session: Session, leads: Sequence[LeadData], *, actor: Actor, at: datetime | None = None
+) -> Intake:
+    """Record a batch of leads (a grid company's or an ISP's push) and fuse them into cases, in
+    the caller's transaction: the batch lands whole or, if anything fails, not at all."""
+    when = utcnow() if at is None else at
+    summary = record_leads(session, leads, actor=actor.name, at=when)
+    rows: list[Lead] = []
+    for data in leads:
+        lead = session.scalar(
+            select(Lead).where(
+                Lead.source == data.source, Lead.subject == data.subject, Lead.status == LEAD_OPEN
+            )
+        )
+        assert lead is not None, "record_leads keeps one open lead per source and subject"
+        rows.append(lead)
+    fusion = fuse_leads(session, actor=actor.name, leads=rows, at=when)
+    links = {
+        link.lead_id: link
+        for link in session.scalars(
+            select(CaseLead).where(CaseLead.lead_id.in_([lead.id for lead in rows]))
+        )
+    }
+    touched: dict[str, tuple[Case, bool, list[int]]] = {}
+    for index, lead in enumerate(rows):
+        link = links.get(lead.id)
+        if link is None:
+            continue
+        case = link.case
+        opened = link.matched_on == "new site" and link.attached_at == when
+        _, was_opened, items = touched.setdefault(case.case_no, (case, opened, []))
+        touched[case.case_no] = (case, was_opened or opened, [*items, index])
+    return Intake(
+        leads=summary,
+        fusion=fusion,
+        cases=[
+            TouchedCase(
+                case_no=case.case_no,
+                status=case.status,
+                answering_region_code=case.assigned_region_code or case.region_code,
+                opened=opened,
+                items=tuple(items),
+            )
+            for case, opened, items in touched.values()
+        ],
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -719,6 +796,11 @@ def complete_measure(
         raise CaseError(f"case {case_no} has no open {kind.value} measure")
     if len(open_) > 1:
         # one measure done, others pending: the case stays where it is, the measure is audited
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrentEditError(
+                f"case {case_no} is at version {case.version}, not {expected_version}: "
+                "someone changed it; reload and try again"
+            )
         _check(case, Transition.COMPLETE, actor, reason)
         when = utcnow() if at is None else at
         before = case_image(case)
@@ -823,6 +905,147 @@ def cases_within(session: Session, actor: Actor) -> list[Case]:
         .order_by(Case.confidence.desc(), Case.case_no)
     )
     return list(session.scalars(query))
+
+
+class CaseSort(StrEnum):
+    """How a case list is ordered (each with the case number as the tie-break)."""
+
+    CONFIDENCE = "confidence"
+    """Most confident first."""
+    NEWEST = "newest"
+    """Most recently opened first."""
+    OLDEST = "oldest"
+    DUE = "due"
+    """Nearest stage deadline first (most overdue at the top; no deadline last)."""
+    UPDATED = "updated"
+    """Most recently changed first."""
+    CASE_NO = "case_no"
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """What a case list is filtered by; every filter narrows the actor's own region."""
+
+    statuses: Sequence[CaseStatus] = ()
+    source: str | None = None
+    """A lead source the case has (``meters``, ``network``, ``plants``, ``report``, …)."""
+    region_code: str | None = None
+    """The answering region (assigned county, else the site's region) lies here or below."""
+    overdue: bool = False
+    """Only cases past their stage's deadline."""
+    text: str | None = None
+    """Part of the case number, address, account number, credit code, or the enterprise's name
+    (registered, or as a lead of the case gives it)."""
+    sort: CaseSort = CaseSort.CONFIDENCE
+
+
+_ORDER: dict[CaseSort, tuple[Any, ...]] = {
+    CaseSort.CONFIDENCE: (Case.confidence.desc(), Case.case_no),
+    CaseSort.NEWEST: (Case.opened_at.desc(), Case.case_no.desc()),
+    CaseSort.OLDEST: (Case.opened_at, Case.case_no),
+    CaseSort.DUE: (Case.stage_due_at.is_(None), Case.stage_due_at, Case.case_no),
+    CaseSort.UPDATED: (Case.updated_at.desc(), Case.case_no),
+    CaseSort.CASE_NO: (Case.case_no,),
+}
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` with the wildcards of ``text`` escaped (``\\`` is the escape character)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _case_filters(actor: Actor, query: CaseQuery, now: datetime) -> list[ColumnElement[bool]]:
+    where = [answering_within(Case.assigned_region_code, Case.region_code, actor.region_code)]
+    if query.region_code:
+        where.append(
+            answering_within(Case.assigned_region_code, Case.region_code, query.region_code)
+        )
+    if query.statuses:
+        where.append(Case.status.in_(list(query.statuses)))
+    if query.source:
+        # the sources are a sorted comma-joined list: match one whole name
+        where.append(
+            (literal(",") + Case.sources + literal(",")).like(
+                like_pattern(f",{query.source},"), escape="\\"
+            )
+        )
+    if query.overdue:
+        where.append(Case.stage_due_at.is_not(None))
+        where.append(Case.stage_due_at < now)
+    text = (query.text or "").strip()
+    if text:
+        pattern = like_pattern(text)
+        named = select(Enterprise.id).where(Enterprise.name.ilike(pattern, escape="\\"))
+        # the name a lead gives, for a site whose enterprise is not (yet) registered
+        told = (
+            select(CaseLead.id)
+            .join(Lead, Lead.id == CaseLead.lead_id)
+            .where(CaseLead.case_id == Case.id, Lead.customer_name.ilike(pattern, escape="\\"))
+            .exists()
+        )
+        where.append(
+            or_(
+                Case.case_no.ilike(pattern, escape="\\"),
+                Case.address.ilike(pattern, escape="\\"),
+                Case.account_no.ilike(pattern, escape="\\"),
+                Case.uscc.ilike(pattern, escape="\\"),
+                Case.enterprise_id.in_(named),
+                told,
+            )
+        )
+    return where
+
+
+def search_cases(
+    session: Session,
+    actor: Actor,
+    query: CaseQuery | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> tuple[list[Case], int]:
+    """One page of the cases the actor may see, filtered and sorted in SQL, and how many match.
+
+    The actor's region always applies (:func:`~minewatch.domain.scope.answering_within`); a
+    ``region_code`` filter outside it simply matches nothing. The rows come with their
+    enterprise; their leads, checks and measures are not loaded (a list shows none of them).
+    """
+    query = query or CaseQuery()
+    where = _case_filters(actor, query, utcnow() if now is None else now)
+    total = session.scalar(select(func.count()).select_from(Case).where(*where)) or 0
+    rows = session.scalars(
+        select(Case)
+        .where(*where)
+        .options(
+            joinedload(Case.enterprise),
+            lazyload(Case.leads),
+            lazyload(Case.checks),
+            lazyload(Case.measures),
+        )
+        .order_by(*_ORDER[query.sort])
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+def find_case(session: Session, case_no: str, actor: Actor) -> Case:
+    """The case, if the actor may see it; :class:`~minewatch.errors.NotFoundError` if there is
+    none *or* it lies outside the actor's region (a case elsewhere is not admitted to exist)."""
+    case = session.scalar(
+        select(Case).where(Case.case_no == case_no).options(joinedload(Case.enterprise))
+    )
+    if case is None or not actor.covers(case.assigned_region_code or case.region_code):
+        raise NotFoundError("case not found")  # the same words whether it exists or not
+    return case
+
+
+def is_overdue(case: Case, now: datetime | None = None) -> bool:
+    """Whether the case is past its stage's deadline."""
+    when = utcnow() if now is None else now
+    return case.stage_due_at is not None and case.stage_due_at < when
 
 
 def overdue_cases(

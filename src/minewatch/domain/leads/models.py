@@ -33,7 +33,7 @@ class Lead(Base):
     region_code: Mapped[str | None] = mapped_column(String(6), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
     linked_by: Mapped[str | None] = mapped_column(String(20))
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float, index=True)
     category: Mapped[str] = mapped_column(String(20))
     est_start_date: Mapped[date | None] = mapped_column(Date)
     est_mining_kw: Mapped[float | None] = mapped_column(Float)

@@ -17,7 +17,9 @@ scan next week refreshes the same open lead instead of opening another:
 The lead carries the enterprise (``customer_name``), its credit code, street address and region
 from the allocation record; the credit code links it to the enterprise in the ledger
 (``linked_by = ip_allocation``). ``evidence`` lists the pools, wallets, workers, agents, coins,
-methods, first and last seen, bytes, packets, matched messages and how the miner was traced.
+methods, first and last seen, bytes, packets, matched messages and how the miner was traced,
+and ``flow_rows``: the machine's largest flows one by one (pool, wallet, worker, ports,
+transport, bytes, packets, first and last seen).
 """
 
 from __future__ import annotations
@@ -80,6 +82,29 @@ def _first(rows: list[dict[str, Any]], key: str) -> Any:
     return next((row[key] for row in rows if row.get(key) not in (None, "")), None)
 
 
+FLOW_ROW_FIELDS = (
+    "client_ip", "client_port", "server_ip", "server_port", "transport", "pool_host", "coin",
+    "wallet", "worker", "method", "bytes", "packets", "first_seen", "last_seen",
+)  # fmt: skip
+"""What each of a lead's largest flows keeps (``flow_rows``), for an official to read."""
+FLOW_ROWS = 50
+
+
+def _flow_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The machine's flows, largest first (at most :data:`FLOW_ROWS`), each as its pool, wallet,
+    worker, ports, transport, bytes, packets and first and last seen."""
+    largest = sorted(
+        rows, key=lambda r: (-int(r.get("bytes") or 0), str(r.get("first_seen") or ""))
+    )[:FLOW_ROWS]
+    return [
+        {
+            key: _iso(row.get(key)) if key in ("first_seen", "last_seen") else row.get(key)
+            for key in FLOW_ROW_FIELDS
+        }
+        for row in largest
+    ]
+
+
 def network_leads(findings: pa.Table) -> list[LeadData]:
     """One lead per mining machine of an attributed findings table (mining rows only)."""
     if "mining" in findings.column_names:
@@ -115,6 +140,7 @@ def network_leads(findings: pa.Table) -> list[LeadData]:
             "methods": _distinct(row.get("method") for row in rows),
             "messages": _distinct(row.get("evidence") for row in rows)[:_MESSAGES],
             "captures": _distinct(row.get("capture") for row in rows),
+            "flow_rows": _flow_rows(rows),
             "traced": {
                 key: _first(rows, key)
                 for key in (

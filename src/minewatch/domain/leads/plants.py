@@ -5,7 +5,8 @@ says a plant sent less to the grid than its water (or its own terminal meter) al
 from a date — the sign of miners fed through a private line (notice 1283 clause 五). The lead's
 subject is ``plant:<plant id>``; it carries the plant's owner, credit code, address and region
 from the plants table, the start of the period, the private line's draw [kW] and, from the
-packaged hardware catalogue, the rigs and hash rate that draw would run.
+packaged hardware catalogue, the rigs and hash rate that draw would run; its evidence keeps
+the scan's ``series`` — expected and delivered energy week by week — for the case page's chart.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def plant_findings_as_leads(findings: pa.Table, *, include_shared: bool = False)
         if rig is not None and draw_kw > 0:
             rigs = int(draw_kw * 1000.0 // rig.power_w)
             hashrate = rigs * rig.hashrate_hs / 1e12
+        found = json.loads(row["evidence"] or "{}")
         evidence: dict[str, Any] = {
             "period": [str(row["period_start_date"]), str(row["period_end_date"])],
             "expected_kwh": row["expected_kwh"],
@@ -43,7 +45,8 @@ def plant_findings_as_leads(findings: pa.Table, *, include_shared: bool = False)
             "capacity_kw": row["capacity_kw"],
             "driver": row["driver"],
             "ruled_out": json.loads(row["ruled_out"] or "[]"),
-            "lines": json.loads(row["evidence"] or "{}").get("lines", []),
+            "lines": found.get("lines", []),
+            "series": found.get("series"),
             "settings": json.loads(row["settings"] or "{}"),
             "rig_model": RIG_MODEL,
         }

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
@@ -23,7 +23,8 @@ from minewatch.domain.enterprises.models import Enterprise
 from minewatch.domain.enterprises.service import get_by_uscc
 from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project
-from minewatch.reference import credit_code
+from minewatch.domain.scope import within
+from minewatch.reference import credit_code, regions
 
 ENTITY = "lead"
 OPEN = "new"
@@ -180,3 +181,69 @@ def open_leads(session: Session, source: str | None = None) -> list[Lead]:
     if source is not None:
         query = query.where(Lead.source == source)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    """What a lead list is filtered by; every filter narrows the caller's own region."""
+
+    source: str | None = None
+    status: str | None = None
+    """``new`` (open), ``confirmed`` or ``dismissed``."""
+    region_code: str | None = None
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class LeadHit:
+    """A lead of a list, with the case it joined when the caller may see that case."""
+
+    lead: Lead
+    case_no: str | None
+
+
+def search_leads(
+    session: Session,
+    region_code: str,
+    query: LeadQuery | None = None,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[LeadHit], int]:
+    """One page of the leads in ``region_code`` (the caller's) and below, highest score first,
+    and how many match. A lead's case is named only when the case itself answers to a region
+    inside the caller's (fusion by account number may join a lead to a case elsewhere)."""
+    from minewatch.domain.cases.models import Case, CaseLead
+
+    query = query or LeadQuery()
+    where = [within(Lead.region_code, region_code)]
+    if query.region_code:
+        where.append(within(Lead.region_code, query.region_code))
+    if query.source:
+        where.append(Lead.source == query.source)
+    if query.status:
+        where.append(Lead.status == query.status)
+    if query.min_score is not None:
+        where.append(Lead.score >= query.min_score)
+    total = session.scalar(select(func.count()).select_from(Lead).where(*where)) or 0
+    rows = session.execute(
+        select(Lead, Case.case_no, Case.assigned_region_code, Case.region_code)
+        .outerjoin(CaseLead, CaseLead.lead_id == Lead.id)
+        .outerjoin(Case, Case.id == CaseLead.case_id)
+        .where(*where)
+        .order_by(Lead.score.desc(), Lead.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    hits = []
+    for lead, case_no, assigned, site in rows:
+        answering = assigned or site
+        visible = case_no is not None and _covers(region_code, answering)
+        hits.append(LeadHit(lead=lead, case_no=case_no if visible else None))
+    return hits, total
+
+
+def _covers(region_code: str, code: str | None) -> bool:
+    if region_code == regions.NATIONAL:
+        return True
+    return code is not None and regions.is_within(code, region_code)

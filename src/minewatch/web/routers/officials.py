@@ -1,4 +1,4 @@
-"""Sign-in and the officials' case list, limited to the user's region and below."""
+"""Sign-in and sign-out of officials (their case list is :mod:`minewatch.web.routers.casework`)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from minewatch.domain.accounts.service import LoginRefusedError, authenticate
-from minewatch.domain.cases.service import Actor, cases_within
-from minewatch.domain.cases.states import Role, next_actions
+from minewatch.domain.cases.states import Role
 from minewatch.web import i18n
 from minewatch.web.app import db_session
-from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, current_actor, session_cookie
-from minewatch.web.deps import region_name, render
+from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, session_cookie
+from minewatch.web.deps import render
 from minewatch.web.security import CSRF_COOKIE
 
 router = APIRouter(tags=["officials"])
 
 SessionDep = Annotated[Session, Depends(db_session)]
-ActorDep = Annotated[Actor, Depends(current_actor)]
 
 
 i18n.register(
@@ -69,41 +66,3 @@ def logout() -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
-
-
-class CaseRow(BaseModel):
-    case_no: str
-    status: str
-    region_code: str | None
-    sources: str
-    confidence: float
-    address: str | None
-    next_actions: list[str]
-
-
-def cases_for(session: Session, actor: Actor) -> list[CaseRow]:
-    """The actor's cases (:func:`~minewatch.domain.cases.service.cases_within`) as rows."""
-    return [
-        CaseRow(
-            case_no=case.case_no,
-            status=case.status.value,
-            region_code=case.assigned_region_code or case.region_code,
-            sources=case.sources,
-            confidence=round(case.confidence, 3),
-            address=case.address,
-            next_actions=[t.value for t in next_actions(case.status, actor.role)],
-        )
-        for case in cases_within(session, actor)
-    ]
-
-
-@router.get("/cases", response_class=HTMLResponse, summary="Cases in my region")
-def case_list(request: Request, session: SessionDep, actor: ActorDep) -> HTMLResponse:
-    return render(request, "cases.html",
-                  {"region": region_name(actor.region_code), "cases": cases_for(session, actor)},
-                  actor=actor)  # fmt: skip
-
-
-@router.get("/api/v1/cases", response_model=list[CaseRow], summary="Cases in my region")
-def api_cases(session: SessionDep, actor: ActorDep) -> list[CaseRow]:
-    return cases_for(session, actor)
