@@ -333,24 +333,6 @@ def status_figures(session: Session, filters: ProjectFilters, *, region_code: st
     return StatusFigures(projects, tuple(filters.statuses))
 
 
-def search_with_figures(
-    session: Session,
-    filters: ProjectFilters,
-    *,
-    region_code: str,
-    limit: int,
-    offset: int = 0,
-    sort: SortOrder | None = None,
-) -> tuple[list[Project], StatusFigures]:
-    """A page of :func:`search_projects` and the :func:`status_figures` of the same filters, in
-    two queries (the total is :attr:`StatusFigures.total`)."""
-    figures = status_figures(session, filters, region_code=region_code)
-    rows = page_of_projects(
-        session, filters, region_code=region_code, limit=limit, offset=offset, sort=sort
-    )
-    return rows, figures
-
-
 def iter_projects(
     session: Session,
     filters: ProjectFilters,

@@ -23,16 +23,19 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from minewatch.domain.cases.service import Actor
+from minewatch.domain.dashboard.figures import chain_position
 from minewatch.domain.ledger.history import project_history
 from minewatch.domain.ledger.models import Project
 from minewatch.domain.ledger.search import (
+    ProjectFilters,
     ProjectSort,
+    StatusFigures,
     count_projects_matching,
     find_project,
     iter_projects,
+    page_of_projects,
     project_cases,
-    search_projects,
-    search_with_figures,
+    status_figures,
 )
 from minewatch.domain.ledger.service import (
     ImportSummary,
@@ -90,6 +93,7 @@ from minewatch.web.ledger_schema import (
     saved_of,
     summary_of,
 )
+from minewatch.web.memo import memo_of
 
 router = APIRouter(tags=["ledger"])
 
@@ -352,10 +356,27 @@ def _row(project: Project, today: Any) -> _Row:
     )
 
 
+def _figures(
+    request: Request, session: Session, filters: ProjectFilters, region_code: str
+) -> StatusFigures:
+    """The counts by status of a search, kept in the app's memo until the audit chain moves on
+    (every ledger write appends to it): a national count reads every project, a page does not."""
+    key = ("ledger-figures", filters, region_code, chain_position(session))
+    return memo_of(request).get(
+        key, lambda: status_figures(session, filters, region_code=region_code)
+    )
+
+
 def _results_context(
-    session: Session, actor: Actor, query: LedgerQuery, limit: int, offset: int
+    request: Request,
+    session: Session,
+    actor: Actor,
+    query: LedgerQuery,
+    limit: int,
+    offset: int,
 ) -> dict[str, Any]:
-    rows, figures = search_with_figures(
+    figures = _figures(request, session, query.filters, actor.region_code)
+    rows = page_of_projects(
         session, query.filters, region_code=actor.region_code, limit=limit, offset=offset,
         sort=query.sort,
     )  # fmt: skip
@@ -516,7 +537,7 @@ def _project_or_404(session: Session, actor: Actor, project_code: str) -> Projec
 def ledger_page(
     request: Request, session: SessionDep, actor: ReaderDep, query: PageQueryDep, page: PageDep
 ) -> HTMLResponse:
-    context = _results_context(session, actor, query, page.limit, page.offset)
+    context = _results_context(request, session, actor, query, page.limit, page.offset)
     if _is_fragment(request):
         label_of = _labeller(i18n.language(request))
         return _fragment(
@@ -684,9 +705,10 @@ def _fields(project: Project, lang: str) -> list[tuple[str, str]]:
     responses=ERRORS,
 )
 def api_projects(
-    session: SessionDep, actor: ReaderDep, query: ApiQueryDep, page: PageDep
+    request: Request, session: SessionDep, actor: ReaderDep, query: ApiQueryDep, page: PageDep
 ) -> Paged[ProjectSummary]:
-    rows, total = search_projects(
+    total = _figures(request, session, query.filters, actor.region_code).total
+    rows = page_of_projects(
         session, query.filters, region_code=actor.region_code, limit=page.limit,
         offset=page.offset, sort=query.sort,
     )  # fmt: skip
