@@ -491,12 +491,8 @@ def main() -> None:
         else:
             raise SystemExit("bench-web: the server did not start")
         for think_s in args.think_s:
-            runs.append(
-                (
-                    think_s,
-                    asyncio.run(_drive(base, clients, args.duration_s, args.warmup_s, think_s)),
-                )  # fmt: skip
-            )
+            tally = asyncio.run(_drive(base, clients, args.duration_s, args.warmup_s, think_s))
+            runs.append((think_s, tally))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
