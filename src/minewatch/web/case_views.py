@@ -7,6 +7,7 @@ body and the service function it calls with the actor — looked up by name, nev
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -173,26 +174,38 @@ def region_label(code: str | None) -> str:
     return found.full_name if found is not None else code
 
 
-def county_choices(region_code: str) -> list[tuple[str, str]]:
-    """The counties an actor of ``region_code`` may assign to, as (code, full name)."""
+def county_choices(region_code: str, site_region_code: str | None = None) -> list[tuple[str, str]]:
+    """The counties an actor of ``region_code`` may assign a case to, as (code, full name): those
+    of the site's province (a case is handed to a county near its site), within the actor's
+    region; all of the actor's when the site's region is not known."""
+    scope = region_code
+    if site_region_code is not None and regions.is_valid_code(site_region_code):
+        province = site_region_code[:2] + "0000"
+        if region_code == regions.NATIONAL or regions.is_within(province, region_code):
+            scope = province
+    return list(_counties_within(scope))
+
+
+@functools.lru_cache(maxsize=256)
+def _counties_within(region_code: str) -> tuple[tuple[str, str], ...]:
     if region_code == regions.NATIONAL:
-        return [
+        return tuple(
             (r.code, r.full_name)
             for r in regions.all_regions()
             if r.level is regions.RegionLevel.COUNTY and not r.is_grouping
-        ]
+        )
     found = regions.find(region_code)
     if found is None:
-        return []
+        return ()
     if found.level is regions.RegionLevel.COUNTY:
-        return [(found.code, found.full_name)]
-    return [
+        return ((found.code, found.full_name),)
+    return tuple(
         (r.code, r.full_name)
         for r in regions.all_regions()
         if r.level is regions.RegionLevel.COUNTY
         and not r.is_grouping
         and regions.is_within(r.code, region_code)
-    ]
+    )
 
 
 def region_choices(region_code: str) -> list[tuple[str, str]]:

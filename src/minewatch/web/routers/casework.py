@@ -679,7 +679,7 @@ def _case_page(
         "case": detail,
         "charts": {lead.lead_id: lead_charts(lead, translate) for lead in detail.leads},
         "actions": detail.next_actions,
-        "counties": county_choices(actor.region_code)
+        "counties": county_choices(actor.region_code, detail.site_region_code)
         if CaseAction.ASSIGN in detail.next_actions
         else [],
         "outcomes": list(CheckOutcome),
