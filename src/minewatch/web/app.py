@@ -71,6 +71,11 @@ def app_from_environment() -> FastAPI:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """A unit of work per request: committed when the handler returns, rolled back if it fails."""
+    """A unit of work per request: committed when the handler returns, rolled back if it fails.
+
+    Every use takes it with ``scope="function"``, so the commit comes before the response is
+    sent: a browser following the redirect after a form reads what the form wrote (with the
+    default scope the commit came after, and the next page could show the case as it was).
+    """
     with session_scope(request.app.state.engine) as session:
         yield session

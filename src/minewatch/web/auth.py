@@ -45,7 +45,9 @@ def signed_in_user(request: Request, session: Session) -> User | None:
     return user if user is not None and user.active else None
 
 
-def current_actor(request: Request, session: Annotated[Session, Depends(db_session)]) -> Actor:
+def current_actor(
+    request: Request, session: Annotated[Session, Depends(db_session, scope="function")]
+) -> Actor:
     """Who is asking: a system presenting an API key (``Authorization: Bearer mw_…``), else the
     signed-in user; 401 otherwise (pages redirect to the login form). A key that is presented
     but wrong is refused outright, never mistaken for the cookie's user."""

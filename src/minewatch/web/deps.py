@@ -31,7 +31,7 @@ from minewatch.web.auth import current_actor
 from minewatch.web.i18n import LANG_COOKIE, language, translator
 from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
 
-SessionDep = Annotated[Session, Depends(db_session)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
 OFFICIALS = frozenset({Role.NATIONAL, Role.PROVINCIAL, Role.CITY, Role.COUNTY})

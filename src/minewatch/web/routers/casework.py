@@ -596,7 +596,41 @@ def _change_text(field: str, value: str | None, translate: Callable[[str], str])
         return _local(datetime.fromisoformat(value))
     if field == "sources":
         return "、".join(translate(SOURCE_LABELS.get(s, s)) for s in value.split(",") if s)
+    if field == "measures":  # "power_cut:ordered、surcharge:ordered"
+        return "、".join(_measure_text(item, translate) for item in value.split("、") if item)
+    if field == "checks":  # "2021-11-20 mining_found、2021-12-20 no_mining (复查)"
+        return "、".join(_check_text(item, translate) for item in value.split("、") if item)
     return value
+
+
+_MEASURE_BY_VALUE = {kind.value: label for kind, label in MEASURE_LABELS.items()}
+_MEASURE_STATUS_BY_VALUE = {s.value: label for s, label in MEASURE_STATUS_LABELS.items()}
+_OUTCOME_BY_VALUE = {outcome.value: label for outcome, label in OUTCOME_LABELS.items()}
+
+
+def _measure_text(item: str, translate: Callable[[str], str]) -> str:
+    kind, _, status = item.partition(":")
+    name = translate(_MEASURE_BY_VALUE.get(kind, kind))
+    if not status:
+        return name
+    return f"{name}（{translate(_MEASURE_STATUS_BY_VALUE.get(status, status))}）"
+
+
+def _check_text(item: str, translate: Callable[[str], str]) -> str:
+    checked_on, _, rest = item.partition(" ")
+    outcome, _, recheck = rest.partition(" ")
+    text = f"{checked_on} {translate(_OUTCOME_BY_VALUE.get(outcome, outcome))}"
+    return f"{text}（{translate('复查')}）" if recheck else text
+
+
+def _reason_text(action: str, reason: str | None, translate: Callable[[str], str]) -> str:
+    """An event's reason as an official reads it: a measure completed without a reason is
+    recorded under its kind, which reads by name."""
+    if not reason:
+        return ""
+    if action == "complete_measure" and reason in _MEASURE_BY_VALUE:
+        return translate(_MEASURE_BY_VALUE[reason])
+    return reason
 
 
 def _labels() -> dict[str, Any]:
@@ -611,6 +645,7 @@ def _labels() -> dict[str, Any]:
         "field_labels": FIELD_LABELS,
         "region_label": region_label,
         "change_text": _change_text,
+        "reason_text": _reason_text,
         "local": _local,
     }
 

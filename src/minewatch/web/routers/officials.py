@@ -18,7 +18,7 @@ from minewatch.web.security import CSRF_COOKIE
 
 router = APIRouter(tags=["officials"])
 
-SessionDep = Annotated[Session, Depends(db_session)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 
 i18n.register(

@@ -29,7 +29,7 @@ from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
 
 router = APIRouter(tags=["public reports"])
 
-SessionDep = Annotated[Session, Depends(db_session)]
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 TEXT = {
     "zh": {

@@ -34,8 +34,8 @@
     chart.setOption({
       tooltip: { trigger: "axis" },
       legend: { top: 0 },
-      grid: { left: 64, right: 24, top: 36, bottom: 32 },
-      xAxis: { type: "category", name: d.labels.hour, data: d.hours },
+      grid: { left: 64, right: 24, top: 36, bottom: 44 },
+      xAxis: { type: "category", name: d.labels.hour, nameLocation: "middle", nameGap: 26, data: d.hours },
       yAxis: { type: "value", name: "kW" },
       series: [
         { name: d.labels.before, type: "line", data: d.before, showSymbol: false },
