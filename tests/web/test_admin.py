@@ -21,8 +21,8 @@ from minewatch.domain.db import session_scope
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD, sign_in
 
-PASSWORD = "correct horse battery"
 NEW_PASSWORD = "a brand new passphrase"
 USERS = (
     ("nation_admin", Role.ADMIN, "000000"),
@@ -53,11 +53,7 @@ def _token(text: str) -> str:
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> int:
-    client.post("/logout")
-    page = client.get("/login")
-    reply = client.post("/login", data={CSRF_FIELD: _token(page.text), "username": username,
-                                        "password": password}, follow_redirects=False)  # fmt: skip
-    return reply.status_code
+    return sign_in(client, username, password).status_code
 
 
 def _post(

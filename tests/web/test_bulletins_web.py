@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,9 +17,8 @@ from minewatch.domain.ledger.weekly import Week
 from minewatch.reference import regions
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
-from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD, sign_in
 
-PASSWORD = "correct horse battery"
 USERS = {
     "nation": (Role.NATIONAL, "000000"),
     "sichuan": (Role.PROVINCIAL, "510000"),
@@ -62,12 +60,7 @@ def client(engine: Engine, world: World) -> TestClient:
 
 
 def login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    page = client.get("/login")
-    token = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', page.text)
-    assert token is not None
-    reply = client.post("/login", data={CSRF_FIELD: token.group(1), "username": username,
-                                        "password": PASSWORD}, follow_redirects=False)  # fmt: skip
+    reply = sign_in(client, username)
     assert reply.status_code == 303
 
 

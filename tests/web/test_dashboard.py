@@ -23,9 +23,8 @@ from minewatch.domain.leads.service import record_leads
 from minewatch.reference import regions
 from minewatch.settings import Settings
 from minewatch.web.app import _HERE, create_app
-from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD, sign_in
 
-PASSWORD = "correct horse battery"
 USERS = {
     "nation": (Role.NATIONAL, "000000"),
     "auditor": (Role.AUDITOR, "000000"),
@@ -70,12 +69,7 @@ def client(engine: Engine, world: World) -> TestClient:
 
 
 def login(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    page = client.get("/login")
-    token = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', page.text)
-    assert token is not None
-    reply = client.post("/login", data={CSRF_FIELD: token.group(1), "username": username,
-                                        "password": PASSWORD}, follow_redirects=False)  # fmt: skip
+    reply = sign_in(client, username)
     assert reply.status_code == 303
     assert reply.headers["location"] == ("/admin/users" if username == "admin" else "/dashboard")
 

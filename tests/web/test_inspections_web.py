@@ -26,8 +26,8 @@ from minewatch.domain.ledger.service import save_entry
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD, sign_in
 
-PASSWORD = "correct horse battery"
 SEED = "03 08 15 21 27 33 + 12"
 DESCRIPTION = "福彩双色球 第2021115期开奖号码"
 INSPECTORS = 6
@@ -73,10 +73,7 @@ def _token(text: str) -> str:
 
 
 def _login(client: TestClient, username: str) -> None:
-    client.post("/logout")
-    page = client.get("/login")
-    reply = client.post("/login", data={CSRF_FIELD: _token(page.text), "username": username,
-                                        "password": PASSWORD}, follow_redirects=False)  # fmt: skip
+    reply = sign_in(client, username)
     assert reply.status_code == 303, reply.text
 
 

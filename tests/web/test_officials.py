@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,9 +26,7 @@ from minewatch.domain.cases.states import Role
 from minewatch.domain.db import session_scope
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
-from minewatch.web.security import CSRF_FIELD
-
-PASSWORD = "correct horse battery"
+from webclient import PASSWORD, sign_in
 
 
 @pytest.fixture
@@ -47,12 +44,7 @@ def client(engine: Engine) -> TestClient:
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> int:
-    page = client.get("/login")
-    token = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', page.text)
-    assert token is not None
-    reply = client.post("/login", data={CSRF_FIELD: token.group(1), "username": username,
-                                        "password": password}, follow_redirects=False)  # fmt: skip
-    return reply.status_code
+    return sign_in(client, username, password).status_code
 
 
 def test_each_user_sees_only_the_cases_of_their_region(client: TestClient) -> None:
