@@ -96,6 +96,7 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in (
+        (400, "A body that cannot be read: not UTF-8, or broken multipart data"),
         (401, "Not signed in, or an unknown or revoked API key"),
         (403, "The caller's role may not do this"),
         (404, "Not found, or outside the caller's region"),
@@ -104,6 +105,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 """The error responses to declare on a route (``responses=ERRORS``)."""
+
+PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"text/html": {}}}
+    for status, text in (
+        (303, "Not signed in: on to the sign-in form"),
+        (400, "A form that cannot be read: not UTF-8, or broken multipart data"),
+        (403, "An expired form, or a role that may not do this"),
+        (404, "Not found, or outside the caller's region"),
+        (409, "Refused in the record's present state, or changed by someone else meanwhile"),
+        (422, "Invalid input, or refused by a rule"),
+    )
+}
+"""The error pages to declare on a page or download in the OpenAPI document
+(``responses=PAGE_ERRORS``): the same statuses as the API's, shown as an error page."""
 
 
 def region_name(code: str) -> str:

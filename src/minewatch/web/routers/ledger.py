@@ -64,6 +64,7 @@ from minewatch.web.app import TEMPLATES
 from minewatch.web.deps import (
     ERRORS,
     OFFICIALS,
+    PAGE_ERRORS,
     READERS,
     CsrfDep,
     Paged,
@@ -510,6 +511,7 @@ def _project_or_404(session: Session, actor: Actor, project_code: str) -> Projec
     "/ledger",
     response_class=HTMLResponse,
     summary="The ledger of my region, searched",
+    responses=PAGE_ERRORS,
     description="The filter form, this week's figures by status and one sortable page of "
     "projects; an HTMX request targeting the results gets the results alone.",
 )
@@ -546,7 +548,7 @@ def ledger_page(
     description="The projects of my region matching the filters, in the ledger workbook with "
     "the Chinese headers regional offices use (it can be filled in and imported again).",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}}, **ERRORS},
+    responses={200: {"content": {XLSX: {}}}, **PAGE_ERRORS},
 )
 def ledger_export(session: SessionDep, actor: ReaderDep, query: PageQueryDep) -> Response:
     return _export_response(session, actor, query)
@@ -556,6 +558,7 @@ def ledger_export(session: SessionDep, actor: ReaderDep, query: PageQueryDep) ->
     "/ledger/import",
     response_class=HTMLResponse,
     summary="The ledger import form",
+    responses=PAGE_ERRORS,
 )
 def ledger_import_form(request: Request, actor: OfficialDep) -> HTMLResponse:
     return render(request, "ledger_import.html", {"result": None}, actor=actor)
@@ -565,6 +568,7 @@ def ledger_import_form(request: Request, actor: OfficialDep) -> HTMLResponse:
     "/ledger/import",
     response_class=HTMLResponse,
     summary="Import a ledger workbook from the form",
+    responses=PAGE_ERRORS,
     dependencies=[CsrfDep],
 )
 def ledger_import(
@@ -585,6 +589,7 @@ def ledger_import(
     "/ledger/{project_code}",
     response_class=HTMLResponse,
     summary="One project: every field, its machines, its history and its cases",
+    responses=PAGE_ERRORS,
 )
 def project_page(
     request: Request, session: SessionDep, actor: ReaderDep, project_code: str
