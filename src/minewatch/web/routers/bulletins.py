@@ -48,6 +48,7 @@ from minewatch.web.deps import (
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     paged,
     render,
     require,
@@ -55,7 +56,7 @@ from minewatch.web.deps import (
 from minewatch.web.memo import memo_of
 from minewatch.web.routers.dashboard import EARLIEST_WEEK, RegionQuery, chosen_region, full_name
 
-router = APIRouter(tags=["bulletins"])
+router = APIRouter(tags=["bulletins"], route_class=TextRoute)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

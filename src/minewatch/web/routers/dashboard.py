@@ -43,10 +43,10 @@ from minewatch.reference.ledger import ProjectStatus, label
 from minewatch.settings import Locale
 from minewatch.web import i18n
 from minewatch.web.app import TEMPLATES
-from minewatch.web.deps import ERRORS, PAGE_ERRORS, READERS, SessionDep, render, require
+from minewatch.web.deps import ERRORS, PAGE_ERRORS, READERS, SessionDep, TextRoute, render, require
 from minewatch.web.memo import memo_of
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], route_class=TextRoute)
 M = TypeVar("M", bound=BaseModel)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]

@@ -70,6 +70,7 @@ from minewatch.web.deps import (
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     paged,
     render,
     require,
@@ -92,7 +93,7 @@ from minewatch.web.ledger_schema import (
     summary_of,
 )
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["ledger"], route_class=TextRoute)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]
 OfficialDep = Annotated[Actor, Depends(require(OFFICIALS))]

@@ -25,10 +25,10 @@ from minewatch.domain.reports.service import (
     submit_report,
 )
 from minewatch.web.app import TEMPLATES, db_session
-from minewatch.web.deps import ERRORS, PAGE_ERRORS, ErrorOut
+from minewatch.web.deps import ERRORS, PAGE_ERRORS, ErrorOut, TextRoute
 from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
 
-router = APIRouter(tags=["public reports"])
+router = APIRouter(tags=["public reports"], route_class=TextRoute)
 
 SessionDep = Annotated[Session, Depends(db_session)]
 
