@@ -255,3 +255,15 @@ def test_a_commitment_number_beyond_its_column_names_none(world: World) -> None:
         reply = client.post(f"/api/v1/credit/commitments/{number}/withdraw",
                             json={"reason": "签署有误"}, headers=bearer)  # fmt: skip
         assert reply.status_code == 422, (number, reply.text)
+
+
+def test_any_upload_name_is_a_file_name_the_import_can_write(world: World) -> None:
+    """The workbook is saved under its own name to be read: a name that is a folder (``..``)
+    or longer than a file system takes (120 Chinese characters are 360 bytes) is no error."""
+    client = TestClient(world.app)
+    bearer = {"Authorization": f"Bearer {world.keys[0]}"}
+    for name in ("..", ".", "石" * 119 + ".xlsx", "😀" * 100, "a\x00b.xlsx", "../../台账.xlsx"):
+        reply = client.post("/api/v1/projects/import", headers=bearer,
+                            files={"workbook": (name, b"PK\x03\x04 not a workbook")})  # fmt: skip
+        assert reply.status_code == 422, (name, reply.text)
+        assert reply.json()["code"] == "invalid"

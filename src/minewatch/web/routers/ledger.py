@@ -442,10 +442,23 @@ class _Imported:
     warnings: list[InputProblem] = field(default_factory=list)
 
 
+MAX_NAME_BYTES = 240
+"""The longest upload name kept, in UTF-8 bytes: file systems refuse names over 255 bytes."""
+
+
 def _safe_name(name: str | None) -> str:
+    """The uploaded file's own name (the messages about it quote it) made one that can be
+    created in the import's folder: its last part, printable, at most 120 characters and
+    ``MAX_NAME_BYTES`` bytes with its extension kept; ``upload.xlsx`` when none is left, or only
+    ``.`` or ``..`` (which name a folder)."""
     base = Path((name or "").replace("\\", "/")).name.strip()
     cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
-    return cleaned[:120] or "upload.xlsx"
+    suffix = Path(cleaned).suffix if len(Path(cleaned).suffix) <= 16 else ""
+    stem = cleaned[: len(cleaned) - len(suffix)][: 120 - len(suffix)]
+    while stem and len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    kept = stem + suffix
+    return kept if kept not in ("", ".", "..") else "upload.xlsx"
 
 
 def _save_upload(upload: UploadFile, folder: Path) -> Path:
