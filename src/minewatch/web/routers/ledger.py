@@ -67,6 +67,7 @@ from minewatch.web.deps import (
     PAGE_ERRORS,
     READERS,
     CsrfDep,
+    ErrorOut,
     Paged,
     PageDep,
     SessionDep,
@@ -729,7 +730,10 @@ def api_export(session: SessionDep, actor: ReaderDep, query: ApiQueryDep) -> Res
     summary="Import a ledger workbook",
     description="All or nothing: any problem answers 422 with every problem by row and column "
     "(rows outside the caller's region among them), and nothing is written. Officials only.",
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        413: {"model": ErrorOut, "description": "A workbook larger than the upload limit"},
+    },
 )
 def api_import(
     session: SessionDep,
