@@ -74,6 +74,8 @@ _TEST_SETTINGS = frozenset(
         "MINEWATCH_REQUIRE_BROWSER",
         "MINEWATCH_CHROMIUM",
         "MINEWATCH_E2E_SCREENSHOTS",
+        "MINEWATCH_FUZZ_EXAMPLES",
+        "MINEWATCH_FUZZ_BACKENDS",
     }
 )
 """Settings of the test run itself, not of MineWatch: kept in each test's environment."""

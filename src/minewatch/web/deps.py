@@ -9,14 +9,16 @@ edit, 422 invalid input or a business rule refused. Pages show the same as an er
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
@@ -33,6 +35,40 @@ from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+class _TextRequest(Request):
+    """A request whose JSON body holds only text that UTF-8 can encode."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            value = json.loads(body)
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as error:
+                raise json.JSONDecodeError(
+                    "a text holds an unpaired surrogate (such as \\ud800), which is no character",
+                    body.decode("utf-8", "replace"),
+                    0,
+                ) from error
+            self._json = value
+        return self._json
+
+
+class TextRoute(APIRoute):
+    """The route class of every router: JSON may spell an unpaired UTF-16 surrogate
+    (``"\\ud800"``), which no database or digest can take as text; such a body is refused as
+    invalid JSON (422) before the handler sees it, as a body that is not UTF-8 at all is."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            return await handler(_TextRequest(request.scope, request.receive))
+
+        return checked
+
 
 OFFICIALS = frozenset({Role.NATIONAL, Role.PROVINCIAL, Role.CITY, Role.COUNTY})
 """Officials at the four levels of government."""
@@ -96,6 +132,7 @@ class ErrorOut(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
     for status, text in (
+        (400, "A body that cannot be read: not UTF-8, or broken multipart data"),
         (401, "Not signed in, or an unknown or revoked API key"),
         (403, "The caller's role may not do this"),
         (404, "Not found, or outside the caller's region"),
@@ -104,6 +141,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 """The error responses to declare on a route (``responses=ERRORS``)."""
+
+PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"text/html": {}}}
+    for status, text in (
+        (303, "Not signed in: on to the sign-in form"),
+        (400, "A form that cannot be read: not UTF-8, or broken multipart data"),
+        (403, "An expired form, or a role that may not do this"),
+        (404, "Not found, or outside the caller's region"),
+        (409, "Refused in the record's present state, or changed by someone else meanwhile"),
+        (422, "Invalid input, or refused by a rule"),
+    )
+}
+"""The error pages to declare on a page or download in the OpenAPI document
+(``responses=PAGE_ERRORS``): the same statuses as the API's, shown as an error page."""
 
 
 def region_name(code: str) -> str:

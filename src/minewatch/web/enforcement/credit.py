@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -54,6 +54,7 @@ from minewatch.web.deps import (
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     in_region,
     paged,
     require,
@@ -67,7 +68,10 @@ from minewatch.web.enforcement.common import (
     show,
 )
 
-router = APIRouter(tags=["credit"])
+router = APIRouter(tags=["credit"], route_class=TextRoute)
+
+CommitmentId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The commitment's number")]
+"""A commitment's number: beyond the column's range it names none (422, not a database error)."""
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]
@@ -469,7 +473,7 @@ def commitments_record(
 def commitments_withdraw(
     session: SessionDep,
     actor: Writer,
-    commitment_id: int,
+    commitment_id: CommitmentId,
     reason: Annotated[str, Form(max_length=2000)] = "",
     effective: Annotated[date | None, Form()] = None,
 ) -> RedirectResponse:
@@ -582,7 +586,7 @@ def api_record_commitment(session: SessionDep, actor: Writer, body: CommitmentIn
     "reason. Officials of the enterprise's region; audited with the caller.",
 )
 def api_withdraw(
-    session: SessionDep, actor: Writer, commitment_id: int, body: WithdrawIn
+    session: SessionDep, actor: Writer, commitment_id: CommitmentId, body: WithdrawIn
 ) -> CommitmentOut:
     return _commitment_out(_withdraw(session, actor, commitment_id, body.reason, body.effective))
 

@@ -30,6 +30,7 @@ from minewatch.web.deps import (
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     in_region,
     paged,
     require,
@@ -43,7 +44,7 @@ from minewatch.web.enforcement.common import (
     show,
 )
 
-router = APIRouter(tags=["measures"])
+router = APIRouter(tags=["measures"], route_class=TextRoute)
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Writer = Annotated[Actor, Depends(require(WRITERS))]

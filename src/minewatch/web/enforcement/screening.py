@@ -34,10 +34,10 @@ from minewatch.domain.screening.service import (
 from minewatch.errors import InputFileError, InputProblem
 from minewatch.reference import regions
 from minewatch.web import i18n
-from minewatch.web.deps import ERRORS, CsrfDep, SessionDep, require
+from minewatch.web.deps import ERRORS, CsrfDep, SessionDep, TextRoute, require
 from minewatch.web.enforcement.common import SCREENERS, choice, from_form, show
 
-router = APIRouter(tags=["screening"])
+router = APIRouter(tags=["screening"], route_class=TextRoute)
 
 Screener = Annotated[Actor, Depends(require(SCREENERS))]
 

@@ -47,6 +47,7 @@ from minewatch.web.deps import (
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     in_region,
     paged,
     region_name,
@@ -62,7 +63,7 @@ from minewatch.web.enforcement.common import (
     yuan,
 )
 
-router = APIRouter(tags=["surcharge"])
+router = APIRouter(tags=["surcharge"], route_class=TextRoute)
 
 Reader = Annotated[Actor, Depends(require(VIEWERS))]
 Biller = Annotated[Actor, Depends(require(BILLERS))]

@@ -46,6 +46,7 @@ from minewatch.web.deps import (
     PageDep,
     PageParams,
     SessionDep,
+    TextRoute,
     in_region,
     paged,
     region_name,
@@ -53,7 +54,7 @@ from minewatch.web.deps import (
     require,
 )
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], route_class=TextRoute)
 
 AdminDep = Annotated[Actor, Depends(require(Role.ADMIN))]
 Username = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f\x7f]+$")]

@@ -43,10 +43,12 @@ from minewatch.reference import regions
 from minewatch.web import i18n
 from minewatch.web.deps import (
     ERRORS,
+    PAGE_ERRORS,
     READERS,
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     paged,
     render,
     require,
@@ -54,7 +56,7 @@ from minewatch.web.deps import (
 from minewatch.web.memo import memo_of
 from minewatch.web.routers.dashboard import EARLIEST_WEEK, RegionQuery, chosen_region, full_name
 
-router = APIRouter(tags=["bulletins"])
+router = APIRouter(tags=["bulletins"], route_class=TextRoute)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -365,7 +367,8 @@ def api_bulletin(
 # pages and downloads
 
 
-@router.get("/bulletins", response_class=HTMLResponse, summary="Weekly bulletins")
+@router.get("/bulletins", response_class=HTMLResponse, summary="Weekly bulletins",
+            responses=PAGE_ERRORS)  # fmt: skip
 def bulletins_page(
     request: Request,
     session: SessionDep,
@@ -388,7 +391,8 @@ def bulletins_page(
     )
 
 
-@router.get("/bulletins/{week}.xlsx", summary="A week's bulletin as a workbook")
+@router.get("/bulletins/{week}.xlsx", summary="A week's bulletin as a workbook",
+            responses={200: {"content": {XLSX: {}}}, **PAGE_ERRORS})  # fmt: skip
 def bulletin_xlsx(
     request: Request,
     session: SessionDep,
@@ -402,7 +406,8 @@ def bulletin_xlsx(
     )
 
 
-@router.get("/bulletins/{week}.pdf", summary="A week's bulletin as PDF")
+@router.get("/bulletins/{week}.pdf", summary="A week's bulletin as PDF",
+            responses={200: {"content": {"application/pdf": {}}}, **PAGE_ERRORS})  # fmt: skip
 def bulletin_pdf(
     request: Request,
     session: SessionDep,
@@ -431,7 +436,8 @@ def _parent_within(actor: Actor, code: str) -> str | None:
     return regions.NATIONAL if actor.covers(regions.NATIONAL) else None
 
 
-@router.get("/bulletins/{week}", response_class=HTMLResponse, summary="A week's bulletin")
+@router.get("/bulletins/{week}", response_class=HTMLResponse, summary="A week's bulletin",
+            responses=PAGE_ERRORS)  # fmt: skip
 def bulletin_page(
     request: Request,
     session: SessionDep,

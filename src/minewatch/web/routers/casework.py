@@ -90,13 +90,14 @@ from minewatch.web.deps import (
     PageDep,
     PageParams,
     SessionDep,
+    TextRoute,
     paged,
     render,
     require,
 )
 from minewatch.web.i18n import language, translator
 
-router = APIRouter(tags=["casework"])
+router = APIRouter(tags=["casework"], route_class=TextRoute)
 
 Reader = Annotated[Actor, Depends(require(READERS))]
 PUSHERS = frozenset({*OFFICIALS, Role.GRID_ANALYST})

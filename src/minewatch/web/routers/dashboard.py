@@ -43,10 +43,10 @@ from minewatch.reference.ledger import ProjectStatus, label
 from minewatch.settings import Locale
 from minewatch.web import i18n
 from minewatch.web.app import TEMPLATES
-from minewatch.web.deps import ERRORS, READERS, SessionDep, render, require
+from minewatch.web.deps import ERRORS, PAGE_ERRORS, READERS, SessionDep, TextRoute, render, require
 from minewatch.web.memo import memo_of
 
-router = APIRouter(tags=["dashboard"])
+router = APIRouter(tags=["dashboard"], route_class=TextRoute)
 M = TypeVar("M", bound=BaseModel)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]
@@ -554,7 +554,8 @@ def _crumbs(actor: Actor, code: str) -> list[tuple[str, str]]:
     return [(c, name) for c, name in reversed(chain) if actor.covers(c)]
 
 
-@router.get("/dashboard", response_class=HTMLResponse, summary="Dashboard of my region")
+@router.get("/dashboard", response_class=HTMLResponse, summary="Dashboard of my region",
+            responses=PAGE_ERRORS)  # fmt: skip
 def dashboard_page(
     request: Request, session: SessionDep, actor: ReaderDep, region_code: RegionQuery = None
 ) -> HTMLResponse:

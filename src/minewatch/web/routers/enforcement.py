@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from minewatch.web.deps import TextRoute
 from minewatch.web.enforcement import credit, measures, screening, surcharge
 
-router = APIRouter()
+router = APIRouter(route_class=TextRoute)
 for part in (measures, surcharge, screening, credit):
     router.include_router(part.router)

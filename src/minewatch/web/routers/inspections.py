@@ -85,6 +85,7 @@ from minewatch.web.deps import (
     PageDep,
     PageParams,
     SessionDep,
+    TextRoute,
     in_region,
     paged,
     region_name,
@@ -93,7 +94,7 @@ from minewatch.web.deps import (
 )
 from minewatch.web.i18n import language, translator
 
-router = APIRouter(tags=["inspections"])
+router = APIRouter(tags=["inspections"], route_class=TextRoute)
 
 VIEWERS = OFFICIALS | {Role.INSPECTOR, Role.AUDITOR}
 """Who reads rounds: officials, inspectors (their own teams), auditors."""

@@ -67,11 +67,14 @@ from minewatch.web.app import TEMPLATES
 from minewatch.web.deps import (
     ERRORS,
     OFFICIALS,
+    PAGE_ERRORS,
     READERS,
     CsrfDep,
+    ErrorOut,
     Paged,
     PageDep,
     SessionDep,
+    TextRoute,
     paged,
     render,
     require,
@@ -95,7 +98,7 @@ from minewatch.web.ledger_schema import (
 )
 from minewatch.web.memo import memo_of
 
-router = APIRouter(tags=["ledger"])
+router = APIRouter(tags=["ledger"], route_class=TextRoute)
 
 ReaderDep = Annotated[Actor, Depends(require(READERS))]
 OfficialDep = Annotated[Actor, Depends(require(OFFICIALS))]
@@ -461,10 +464,23 @@ class _Imported:
     warnings: list[InputProblem] = field(default_factory=list)
 
 
+MAX_NAME_BYTES = 240
+"""The longest upload name kept, in UTF-8 bytes: file systems refuse names over 255 bytes."""
+
+
 def _safe_name(name: str | None) -> str:
+    """The uploaded file's own name (the messages about it quote it) made one that can be
+    created in the import's folder: its last part, printable, at most 120 characters and
+    ``MAX_NAME_BYTES`` bytes with its extension kept; ``upload.xlsx`` when none is left, or only
+    ``.`` or ``..`` (which name a folder)."""
     base = Path((name or "").replace("\\", "/")).name.strip()
     cleaned = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
-    return cleaned[:120] or "upload.xlsx"
+    suffix = Path(cleaned).suffix if len(Path(cleaned).suffix) <= 16 else ""
+    stem = cleaned[: len(cleaned) - len(suffix)][: 120 - len(suffix)]
+    while stem and len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    kept = stem + suffix
+    return kept if kept not in ("", ".", "..") else "upload.xlsx"
 
 
 def _save_upload(upload: UploadFile, folder: Path) -> Path:
@@ -531,6 +547,7 @@ def _project_or_404(session: Session, actor: Actor, project_code: str) -> Projec
     "/ledger",
     response_class=HTMLResponse,
     summary="The ledger of my region, searched",
+    responses=PAGE_ERRORS,
     description="The filter form, this week's figures by status and one sortable page of "
     "projects; an HTMX request targeting the results gets the results alone.",
 )
@@ -567,7 +584,7 @@ def ledger_page(
     description="The projects of my region matching the filters, in the ledger workbook with "
     "the Chinese headers regional offices use (it can be filled in and imported again).",
     response_class=Response,
-    responses={200: {"content": {XLSX: {}}}, **ERRORS},
+    responses={200: {"content": {XLSX: {}}}, **PAGE_ERRORS},
 )
 def ledger_export(session: SessionDep, actor: ReaderDep, query: PageQueryDep) -> Response:
     return _export_response(session, actor, query)
@@ -577,6 +594,7 @@ def ledger_export(session: SessionDep, actor: ReaderDep, query: PageQueryDep) ->
     "/ledger/import",
     response_class=HTMLResponse,
     summary="The ledger import form",
+    responses=PAGE_ERRORS,
 )
 def ledger_import_form(request: Request, actor: OfficialDep) -> HTMLResponse:
     return render(request, "ledger_import.html", {"result": None}, actor=actor)
@@ -586,6 +604,7 @@ def ledger_import_form(request: Request, actor: OfficialDep) -> HTMLResponse:
     "/ledger/import",
     response_class=HTMLResponse,
     summary="Import a ledger workbook from the form",
+    responses=PAGE_ERRORS,
     dependencies=[CsrfDep],
 )
 def ledger_import(
@@ -606,6 +625,7 @@ def ledger_import(
     "/ledger/{project_code}",
     response_class=HTMLResponse,
     summary="One project: every field, its machines, its history and its cases",
+    responses=PAGE_ERRORS,
 )
 def project_page(
     request: Request, session: SessionDep, actor: ReaderDep, project_code: str
@@ -732,7 +752,10 @@ def api_export(session: SessionDep, actor: ReaderDep, query: ApiQueryDep) -> Res
     summary="Import a ledger workbook",
     description="All or nothing: any problem answers 422 with every problem by row and column "
     "(rows outside the caller's region among them), and nothing is written. Officials only.",
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        413: {"model": ErrorOut, "description": "A workbook larger than the upload limit"},
+    },
 )
 def api_import(
     session: SessionDep,

@@ -13,10 +13,10 @@ from minewatch.domain.cases.states import Role
 from minewatch.web import i18n
 from minewatch.web.app import db_session
 from minewatch.web.auth import SESSION_COOKIE, SESSION_HOURS, session_cookie
-from minewatch.web.deps import render
+from minewatch.web.deps import TextRoute, render
 from minewatch.web.security import CSRF_COOKIE
 
-router = APIRouter(tags=["officials"])
+router = APIRouter(tags=["officials"], route_class=TextRoute)
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 

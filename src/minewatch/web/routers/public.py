@@ -25,9 +25,10 @@ from minewatch.domain.reports.service import (
     submit_report,
 )
 from minewatch.web.app import TEMPLATES, db_session
+from minewatch.web.deps import ERRORS, PAGE_ERRORS, ErrorOut, TextRoute
 from minewatch.web.security import CSRF_COOKIE, CSRF_FIELD
 
-router = APIRouter(tags=["public reports"])
+router = APIRouter(tags=["public reports"], route_class=TextRoute)
 
 SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
@@ -124,7 +125,10 @@ def report_form(request: Request) -> HTMLResponse:
     return _page(request, "report_form.html", {"values": {}, "error": None})
 
 
-@router.post("/report", response_class=HTMLResponse, summary="Submit a report from the form")
+@router.post("/report", response_class=HTMLResponse, summary="Submit a report from the form",
+             responses={**{s: PAGE_ERRORS[s] for s in (400, 403, 422)},
+                        429: {"description": "Too many reports from this client",
+                              "content": {"text/html": {}}}})  # fmt: skip
 def report_submit(
     request: Request,
     session: SessionDep,
@@ -154,7 +158,8 @@ def report_submit(
     return _page(request, "report_receipt.html", {"code": report.receipt_code})
 
 
-@router.get("/report/status", response_class=HTMLResponse, summary="Follow a report by its code")
+@router.get("/report/status", response_class=HTMLResponse, summary="Follow a report by its code",
+            responses={s: PAGE_ERRORS[s] for s in (404, 422)})  # fmt: skip
 def report_status(request: Request, session: SessionDep, code: str = "") -> HTMLResponse:
     if not code.strip():
         return _page(request, "report_status.html", {"status": None, "error": None})
@@ -190,8 +195,10 @@ class StatusOut(BaseModel):
 
 
 @router.post("/api/v1/reports", response_model=ReceiptOut, status_code=201,
-             responses={422: {"description": "Invalid report"},
-                        429: {"description": "Too many reports from this client"}})  # fmt: skip
+             responses={400: ERRORS[400],
+                        422: {"model": ErrorOut, "description": "Invalid report"},
+                        429: {"model": ErrorOut,
+                              "description": "Too many reports from this client"}})  # fmt: skip
 def api_submit(request: Request, body: ReportIn, session: SessionDep) -> ReceiptOut:
     """Take a report; the receipt code is all the reporter needs to follow it."""
     if not request.app.state.report_limit.allow(_client(request)):
@@ -206,7 +213,8 @@ def api_submit(request: Request, body: ReportIn, session: SessionDep) -> Receipt
 
 
 @router.get("/api/v1/reports/{code}", response_model=StatusOut,
-            responses={404: {"description": "No report has this code"}})  # fmt: skip
+            responses={404: {"model": ErrorOut,
+                             "description": "No report has this code"}})  # fmt: skip
 def api_status(code: str, session: SessionDep) -> StatusOut:
     """What anyone holding the code may read — never the reporter's contact."""
     try:
