@@ -12,7 +12,8 @@ Each arena holds, written through the domain services as the offices would: a co
 (ledger project, enterprise with a signed commitment and so a credit record, power cut and
 surcharge ordered, the account on the surcharge list with a bill), an open second case, leads
 behind both, a public report handed to the county (its lead fused into a case), an inspection
-round committed and drawn in the county, a county user and an API key of the county. Every
+round committed and drawn in the county, a case of an enterprise registered in the next arena
+(石棉 → 汉源 → 五华 → 石棉), a county user and an API key of the county. Every
 record carries a text found nowhere else (:attr:`Arena.markers`): a response to someone who
 does not cover the arena must not hold any of them.
 
@@ -131,6 +132,14 @@ class Place:
         return f"界碑{self.tag}报装申请单位"
 
     @property
+    def visiting_account(self) -> str:
+        return f"{self.code}99{self.serial:05d}"
+
+    @property
+    def visiting_project(self) -> str:
+        return f"{self.county}界碑{self.tag}外地企业矿场"
+
+    @property
     def findings(self) -> str:
         return f"界碑{self.tag}现场未见矿机"
 
@@ -168,6 +177,12 @@ class Arena:
     draw_no: str = ""
     key_id: str = ""
     lead_subjects: tuple[str, ...] = ()
+    visiting_case_no: str = ""
+    """A case of the arena whose enterprise is registered in the next arena (and signed its
+    commitment there): the enterprise is both arenas', the case and its credit record only
+    this one's."""
+    visiting_project_code: str = ""
+    visiting_record_no: str = ""
 
     @property
     def code(self) -> str:
@@ -194,7 +209,8 @@ class Arena:
             self.record_no, self.receipt_code, self.draw_no, self.key_id, p.account,
             p.second_account, p.uscc, p.enterprise, p.address, p.report_address,
             p.report_enterprise, p.project_name, p.target_name, p.findings, p.username, p.key_name,
-            *self.lead_subjects,
+            *self.lead_subjects, self.visiting_case_no, self.visiting_project_code,
+            self.visiting_record_no, p.visiting_account, p.visiting_project,
         )  # fmt: skip
         assert all(found), f"arena {p.code} is missing a record"
         return found
@@ -252,7 +268,50 @@ def _case_with(session: Session, account: str) -> str:
     return case_no
 
 
-def _build_arena(session: Session, place: Place) -> Arena:
+def _visiting_case(session: Session, arena: Arena, host: Place) -> None:
+    """A case in the arena whose enterprise is registered (and signed its commitment) in
+    ``host``'s county: its confirmation breaches that commitment and makes a credit record."""
+    place = arena.place
+    province = Actor(f"{place.province}发改委", Role.PROVINCIAL, place.province)
+    county = Actor(f"{place.county}发改局", Role.COUNTY, place.code)
+    uscc = make_uscc(place.serial + 100, host.code)
+    name = f"外地注册{host.tag}{place.tag}科技有限公司"
+    enterprise = EnterpriseData(uscc=uscc, name=name, region_code=host.code,
+                                kind=EnterpriseKind.DATA_CENTRE_OPERATOR,
+                                legal_representative="刘洋")  # fmt: skip
+    commitment = CommitmentData(
+        uscc=uscc, text_version="2021-09", text_sha256=sha256_text("本企业郑重承诺……"),
+        signed_date=date(2021, 9, 20), valid_until=date(2024, 9, 19), signatory="刘洋",
+        document_name="承诺书.pdf", document_sha256="ab" * 32,
+    )  # fmt: skip
+    record_commitment(session, commitment, actor=f"{host.county}发改局", enterprise=enterprise,
+                      at=at("2021-09-21"))  # fmt: skip
+    record_leads(session, [_lead(place, f"JB-{place.tag}-visiting", place.visiting_account,
+                                 uscc=uscc)], actor="analyst", at=at("2021-10-18"))  # fmt: skip
+    fuse_leads(session, actor="analyst", at=at("2021-10-18"))
+    case_no = _case_with(session, place.visiting_account)
+    assign(session, case_no, place.code, actor=province, at=at("2021-10-19"))
+    found = CheckData(date(2021, 10, 20), ("赵刚",), CheckOutcome.MINING_FOUND,
+                      rigs={"Antminer S19 Pro": 40})  # fmt: skip
+    record_check(session, case_no, found, actor=county, at=at("2021-10-20"))
+    entry = make_entry(
+        place.serial + 100, project_name=place.visiting_project, enterprise_name=name,
+        enterprise_uscc=uscc, site_address=f"{place.street}外地企业{place.serial}号机房",
+        region_code=place.code, responsible_region_code=place.code,
+        grid_account_no=place.visiting_account, longitude=place.lon + 0.01, latitude=place.lat,
+        responsible_official=f"{place.county}发展改革局 李强",
+    )  # fmt: skip
+    confirm(session, case_no, actor=county, entry=entry, at=at("2021-10-21"))
+    case = session.scalars(select(Case).where(Case.case_no == case_no)).one()
+    record = record_for_case(session, case_no)
+    assert case.project_code is not None
+    assert record is not None
+    arena.visiting_case_no = case_no
+    arena.visiting_project_code = case.project_code
+    arena.visiting_record_no = record.record_no
+
+
+def _build_arena(session: Session, place: Place, host: Place) -> Arena:
     arena = Arena(place)
     province = Actor(f"{place.province}发改委", Role.PROVINCIAL, place.province)
     county = Actor(f"{place.county}发改局", Role.COUNTY, place.code)
@@ -364,6 +423,8 @@ def _build_arena(session: Session, place: Place) -> Arena:
         actor="检查员", at=at("2021-10-12"),
     )  # fmt: skip
 
+    _visiting_case(session, arena, host)
+
     create_user(session, place.username, PASSWORD, display_name=f"{place.county}办事员",
                 role=Role.COUNTY, region_code=place.code, actor="setup")  # fmt: skip
     arena.key_id = issue_key(session, place.key_name, role=Role.COUNTY, region_code=place.code,
@@ -373,7 +434,8 @@ def _build_arena(session: Session, place: Place) -> Arena:
 
 def build(session: Session) -> World:
     """The three arenas and the actors' accounts and keys."""
-    world = World(tuple(_build_arena(session, place) for place in PLACES))
+    hosts = (*PLACES[1:], PLACES[0])
+    world = World(tuple(_build_arena(session, p, h) for p, h in zip(PLACES, hosts, strict=True)))
     for spec in ACTORS:
         create_user(session, spec.name, PASSWORD, display_name=f"矩阵{spec.name}",
                     role=spec.role, region_code=spec.region, actor="setup")  # fmt: skip

@@ -48,6 +48,8 @@ from minewatch.domain.db import make_engine, session_scope
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.case_views import CaseAction
+from minewatch.web.enforcement.credit import OUTSIDE_RECORD
+from minewatch.web.routers.ledger import RESULTS_ID
 from minewatch.web.security import CSRF_FIELD
 
 WEEK = "2021-W43"
@@ -76,6 +78,9 @@ OTHER_PARAMS: dict[str, tuple[str, ...]] = {
     "kind": ("enterprises",),
 }
 """Path parameters naming no record (the arena is then chosen by the region filter)."""
+
+FRAGMENT = {"HX-Request": "true", "HX-Target": RESULTS_ID}
+"""An HTMX request for a list page's results alone (the ledger's, the cases', the rounds')."""
 
 REGION_FILTERS = ("region_code", "region")
 SEARCHES: dict[str, Callable[[Arena], tuple[str, ...]]] = {
@@ -278,10 +283,12 @@ class Findings:
 
 
 def _get(findings: Findings, who: Identity, world: World, url: str, params: dict[str, str],
-         allowed: tuple[int, ...]) -> httpx.Response:  # fmt: skip
-    reply = who.client.get(url, params=params)
+         allowed: tuple[int, ...], *, fragment: bool = False) -> httpx.Response:  # fmt: skip
+    """GET ``url`` as ``who``; ``fragment``: as HTMX asks for a page's results alone."""
+    headers = FRAGMENT if fragment else None
+    reply = who.client.get(url, params=params, headers=headers)
     findings.calls += 1
-    call = f"GET {url}" + (f"?{params}" if params else "")
+    call = f"GET {url}" + (f"?{params}" if params else "") + (" (HTMX)" if fragment else "")
     findings.status(who, call, reply.status_code, allowed)
     findings.leaks(who, world, call, reply.status_code, reply.content, tuple(params.values()))
     return reply
@@ -355,6 +362,8 @@ def test_lists_searches_and_exports_show_only_the_region(matrix: Matrix) -> None
         searches = [f for f in SEARCHES if f in route.query_params]
         for who in matrix.identities:
             _get(findings, who, world, url, {}, (200, ROLE_REFUSED))
+            if not route.is_api:
+                _get(findings, who, world, url, {}, (200, ROLE_REFUSED), fragment=True)
             for kind in route.formats:
                 _get(findings, who, world, url, {"format": kind}, (200, ROLE_REFUSED))
             for arena in world.arenas:
@@ -362,6 +371,9 @@ def test_lists_searches_and_exports_show_only_the_region(matrix: Matrix) -> None
                 for name in regional:
                     allowed = (200, ROLE_REFUSED) if covers else (*OUTSIDE_FILTER, *NARROWED)
                     reply = _get(findings, who, world, url, {name: arena.code}, allowed)
+                    if not route.is_api:
+                        _get(findings, who, world, url, {name: arena.code}, allowed,
+                             fragment=True)  # fmt: skip
                     if not covers:
                         _nothing_listed(findings, who, f"GET {url}?{name}={arena.code}", reply)
                 if covers or who.via == "key":
@@ -511,15 +523,60 @@ BODIES: dict[tuple[str, str], Body] = {
         "role": "county", "region_code": a.code}),
     ("POST", "/admin/keys"): _form(lambda a: {
         "name": "越界系统", "role": "county", "region_code": a.code}),
+    ("POST", "/api/v1/credit/commitments"): _json(lambda a: {
+        "uscc": a.uscc, "text_version": "2025-01", "text": "本企业郑重承诺……",
+        "signed_date": "2025-01-01", "valid_until": "2026-01-01", "signatory": "越界",
+        "document_name": "越界.pdf", "document_sha256": "ef" * 32}),
+    ("POST", "/credit/commitments"): _form(lambda a: {
+        "uscc": a.uscc, "text_version": "2025-01", "text": "本企业郑重承诺……",
+        "signed_date": "2025-01-01", "valid_until": "2026-01-01", "signatory": "越界",
+        "document_name": "越界.pdf", "document_sha256": "ef" * 32}),
+    ("POST", "/api/v1/inspections"): _json(lambda a: {
+        "region_code": a.code, "target_source": "ledger",
+        "inspectors": [{"inspector_id": "ZF-YJ", "name": "越界检查员",
+                        "region_code": a.place.neighbour, "agency": "发改"}],
+        "parameters": {"draw_date": "2021-12-01", "target_count": 1,
+                       "inspectors_per_target": 1},
+        "seed_source_description": "越界开奖号码"}),
+    ("POST", "/inspections"): lambda a: {
+        "data": {"region_code": a.code, "target_source": "ledger", "size_rule": "count",
+                 "target_count": "1", "inspectors_per_target": "1", "draw_date": "2021-12-01",
+                 "seed_source_description": "越界开奖号码"},
+        "files": {"inspectors_file": (
+            "inspectors.csv",
+            f"inspector_id,name,region_code,agency\nZF-YJ,越界检查员,{a.place.neighbour},发改\n"
+            .encode(), "text/csv")}},
 }  # fmt: skip
 """A plausible body for every write addressing a record: valid but for the region."""
 
 BODY_ADDRESSED = frozenset({
     ("POST", "/credit/breach"), ("POST", "/api/v1/credit/records"), ("POST", "/api/v1/projects"),
     ("POST", "/api/v1/leads"), ("POST", "/api/v1/admin/users"), ("POST", "/api/v1/admin/keys"),
-    ("POST", "/admin/users"), ("POST", "/admin/keys"),
+    ("POST", "/admin/users"), ("POST", "/admin/keys"), ("POST", "/api/v1/credit/commitments"),
+    ("POST", "/credit/commitments"), ("POST", "/api/v1/inspections"), ("POST", "/inspections"),
 })  # fmt: skip
 """Writes without a record in the path that name one, or its region, in the body."""
+
+
+STALE_FORM = "页面已过期"
+"""The CSRF refusal: a write refused for it never reached the region check."""
+
+
+def _invalid_body(reply: httpx.Response) -> bool:
+    """Refused by the request's validation (a body the matrix got wrong), not by a rule."""
+    if reply.status_code != 422 or not reply.headers.get("content-type", "").startswith(
+        "application/json"
+    ):
+        return False
+    detail = reply.json().get("detail")
+    return isinstance(detail, list) and any(
+        isinstance(d, dict) and d.get("type") in VALIDATION_TYPES for d in detail
+    )
+
+
+VALIDATION_TYPES = frozenset({"missing", "enum", "extra_forbidden", "string_type", "int_type",
+                              "date_from_datetime_parsing", "date_parsing", "json_invalid",
+                              "model_attributes_type", "list_type", "dict_type"})  # fmt: skip
 
 
 def test_writes_outside_the_region_are_refused_and_leave_no_trace(matrix: Matrix) -> None:
@@ -540,7 +597,8 @@ def test_writes_outside_the_region_are_refused_and_leave_no_trace(matrix: Matrix
                         continue
                     request = make(arena)
                     if not route.is_api:
-                        request = {"data": {CSRF_FIELD: who.csrf, **request["data"]}}
+                        request = {**request,
+                                   "data": {CSRF_FIELD: who.csrf, **request["data"]}}  # fmt: skip
                     before = matrix.head()
                     reply = who.client.request(route.method, url, follow_redirects=False,
                                                **request)  # fmt: skip
@@ -548,11 +606,35 @@ def test_writes_outside_the_region_are_refused_and_leave_no_trace(matrix: Matrix
                     call = f"{route.method} {url}"
                     if not 400 <= reply.status_code < 500:
                         findings.problems.append(f"WRITE {who} {call} → {reply.status_code}")
+                    if STALE_FORM in reply.text or _invalid_body(reply):
+                        findings.problems.append(
+                            f"BODY {who} {call}: refused for its form or "
+                            f"body, not its region: {reply.text[:200]}"
+                        )
                     if matrix.head() != before:
                         findings.problems.append(f"AUDIT {who} {call} moved the audit chain")
                     findings.leaks(who, world, call, reply.status_code, reply.content)
     assert findings.calls > 500
     findings.check()
+
+
+def test_an_enterprise_registered_here_breaching_elsewhere_is_told_not_shown(
+    matrix: Matrix,
+) -> None:
+    """五华's visiting case has an enterprise of 石棉: 石棉 sees the commitment breached, by a
+    record of another region, never that record's or case's number."""
+    shimian = next(i for i in matrix.identities if i.actor.name == "shimian" and i.via == "user")
+    wuhua = matrix.world.arenas[2]
+    rows = shimian.client.get("/api/v1/credit/commitments", params={"status": "breached"}).json()
+    reasons = [c["status_reason"] for c in rows["items"]]
+    assert OUTSIDE_RECORD in reasons, reasons
+    page = shimian.client.get("/credit/commitments").text
+    assert OUTSIDE_RECORD in page
+    assert wuhua.visiting_case_no not in page
+    nation = next(i for i in matrix.identities if i.actor.region == NATION and i.via == "user")
+    told = nation.client.get("/api/v1/credit/commitments", params={"status": "breached"}).json()
+    assert f"credit record {wuhua.visiting_record_no}" in [c["status_reason"] for c in
+                                                            told["items"]]  # fmt: skip
 
 
 def test_the_matrix_covers_every_actor_and_arena(matrix: Matrix) -> None:
