@@ -254,14 +254,37 @@ class ExportFormat(StrEnum):
 # shaping and checks
 
 
-def _commitment_out(c: Commitment) -> CommitmentOut:
+OUTSIDE_RECORD = "a credit record made outside your region"
+"""What a commitment's status reason says instead of naming a record the reader may not see."""
+
+
+def _status_reason(session: Session, actor: Actor, commitment: Commitment) -> str | None:
+    """The commitment's status reason as ``actor`` may read it.
+
+    A commitment lies in its enterprise's region, a credit record in its authority's: an
+    enterprise registered here and caught mining elsewhere breaches its commitment by another
+    region's record, which the reason names ("credit record XY…", with the case number in it).
+    Read from outside that record's region, the reason says only that such a record exists.
+    """
+    reason = commitment.status_reason
+    if not reason:
+        return reason
+    records = session.scalars(
+        select(CreditRecord).where(CreditRecord.commitment_id == commitment.id)
+    )
+    if any(r.case_no in reason and not actor.covers(r.authority_region_code) for r in records):
+        return OUTSIDE_RECORD
+    return reason
+
+
+def _commitment_out(session: Session, actor: Actor, c: Commitment) -> CommitmentOut:
     return CommitmentOut(
         id=c.id, uscc=c.uscc, enterprise_name=c.enterprise.name,
         enterprise_region_code=c.enterprise.region_code, kind=c.kind,
         text_version=c.text_version, text_sha256=c.text_sha256, signed_date=c.signed_date,
         valid_until=c.valid_until, signatory=c.signatory, document_name=c.document_name,
         document_sha256=c.document_sha256, status=c.status, withdrawn_date=c.withdrawn_date,
-        status_reason=c.status_reason, recorded_at=c.recorded_at,
+        status_reason=_status_reason(session, actor, c), recorded_at=c.recorded_at,
     )  # fmt: skip
 
 
@@ -410,6 +433,7 @@ def commitments_page(
     )  # fmt: skip
     return show(request, "credit_commitments.html", {
         "rows": rows, "pager": pager(request, page, total), "labels": COMMITMENT_LABELS,
+        "reasons": {c.id: _status_reason(session, actor, c) for c in rows},
         "filters": {"status": status, "uscc": uscc}, "today": local_today(),
     }, actor)  # fmt: skip
 
@@ -560,7 +584,7 @@ def api_commitments(
 ) -> Paged[CommitmentOut]:
     rows, total = commitments_within(session, actor.region_code, status=status, uscc=uscc,
                                      limit=page.limit, offset=page.offset)  # fmt: skip
-    return paged([_commitment_out(c) for c in rows], total, page)
+    return paged([_commitment_out(session, actor, c) for c in rows], total, page)
 
 
 @router.post(
@@ -574,7 +598,7 @@ def api_commitments(
     "Give the enterprise when it is not on file. Officials; audited with the caller.",
 )
 def api_record_commitment(session: SessionDep, actor: Writer, body: CommitmentIn) -> CommitmentOut:
-    return _commitment_out(_record_commitment(session, actor, body))
+    return _commitment_out(session, actor, _record_commitment(session, actor, body))
 
 
 @router.post(
@@ -588,7 +612,8 @@ def api_record_commitment(session: SessionDep, actor: Writer, body: CommitmentIn
 def api_withdraw(
     session: SessionDep, actor: Writer, commitment_id: CommitmentId, body: WithdrawIn
 ) -> CommitmentOut:
-    return _commitment_out(_withdraw(session, actor, commitment_id, body.reason, body.effective))
+    withdrawn = _withdraw(session, actor, commitment_id, body.reason, body.effective)
+    return _commitment_out(session, actor, withdrawn)
 
 
 @router.get(
