@@ -35,12 +35,12 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from jurisdiction_world import ACTORS, NATION, PASSWORD, ActorSpec, Arena, World, build, shown_text
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from conftest import BACKENDS, TABLES
+from jurisdiction_world import ACTORS, NATION, PASSWORD, ActorSpec, Arena, World, build, shown_text
 from minewatch.domain.accounts import service as accounts_service
 from minewatch.domain.audit.models import AuditHead
 from minewatch.domain.audit.service import GENESIS_HASH
