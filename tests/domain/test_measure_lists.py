@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from conftest import COUNTY, at, make_confirmed_case
-from minewatch.domain.cases.models import MeasureKind, MeasureStatus
+from minewatch.domain.cases.models import Case, MeasureKind, MeasureStatus
 from minewatch.domain.cases.service import MeasureOrder, complete_measure, order_measures
 from minewatch.domain.measures.lists import (
     CollectionFilter,
@@ -85,3 +86,18 @@ def test_surcharged_accounts_add_up_their_bills_and_payments(session: Session) -
                                      search="5118240")[1] == 1  # fmt: skip
     assert surcharge_accounts_within(session, "510000", as_of=date(2022, 1, 31),
                                      search="5118_")[1] == 0  # fmt: skip
+
+
+def test_an_account_is_seen_by_the_county_handling_its_case(session: Session) -> None:
+    """A case sited in 汉源 but handed to 石棉: 石棉 works its surcharge account; 汉源 does not see
+    it (the account's own region, the site's, still prices the surcharge)."""
+    case_no = _ordered(session)
+    case = session.scalar(select(Case).where(Case.case_no == case_no))
+    assert case is not None
+    case.region_code = "511823"  # the site lies in 汉源; the case was assigned to 石棉 (511824)
+    session.flush()
+    today = date(2021, 11, 10)
+    handling, n = surcharge_accounts_within(session, "511824", as_of=today)
+    assert (n, [a.account_no for a in handling]) == (1, [ACCOUNT])
+    assert surcharge_accounts_within(session, "511823", as_of=today)[1] == 0
+    assert surcharge_accounts_within(session, "511800", as_of=today)[1] == 1

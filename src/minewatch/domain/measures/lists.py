@@ -25,7 +25,7 @@ from minewatch.domain.cases.states import CaseStatus
 from minewatch.domain.db import utcnow
 from minewatch.domain.measures.models import SurchargeAccount, SurchargeBill, SurchargePayment
 from minewatch.domain.measures.surcharge import CollectionStatus
-from minewatch.domain.scope import answering_within, within
+from minewatch.domain.scope import answering_within
 from minewatch.reference import regions
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -232,7 +232,11 @@ def _account_query(
     )
     billed_fen = func.coalesce(billed.c.billed, 0)
     paid_fen = func.coalesce(paid.c.paid, 0)
-    conditions: list[ColumnElement[bool]] = [within(SurchargeAccount.region_code, region_code)]
+    # An account is seen by the region answering for its case (the county it was handed to, else
+    # the site's); its own region_code is the site's, which prices the surcharge.
+    conditions: list[ColumnElement[bool]] = [
+        answering_within(Case.assigned_region_code, Case.region_code, region_code)
+    ]
     if listed_only:
         conditions.append(SurchargeAccount.delisted_at.is_(None))
     if search and search.strip():
@@ -265,10 +269,21 @@ def _account_query(
             paid_fen,
             billed.c.due,
         )
+        .join(Case, Case.case_no == SurchargeAccount.case_no)
         .outerjoin(billed, billed.c.account_id == SurchargeAccount.id)
         .outerjoin(paid, paid.c.account_id == SurchargeAccount.id)
     )
     return query, and_(*conditions)
+
+
+def account_answering_region(session: Session, account: SurchargeAccount) -> str | None:
+    """The region answering for an account: its case's assigned county, else the case's site."""
+    row = session.execute(
+        select(Case.assigned_region_code, Case.region_code).where(Case.case_no == account.case_no)
+    ).first()
+    if row is None:
+        return account.region_code
+    return row[0] or row[1]
 
 
 def surcharge_accounts_within(
@@ -283,8 +298,9 @@ def surcharge_accounts_within(
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[list[AccountSummary], int]:
-    """The surcharged accounts priced in ``region_code`` and below, with their totals as of
-    ``as_of``, and how many there are; the most owed first.
+    """The surcharged accounts whose cases answer to ``region_code`` and below (the handling
+    county, else the site's), with their totals as of ``as_of``, and how many there are; the
+    most owed first.
 
     ``search`` keeps accounts whose number or case number starts with it; ``overdue`` those
     still owing after their first due date; ``listed_only`` those not delisted.

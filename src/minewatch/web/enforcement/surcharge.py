@@ -29,6 +29,7 @@ from minewatch.domain.cases.service import Actor
 from minewatch.domain.measures.lists import (
     AccountSummary,
     CollectionFilter,
+    account_answering_region,
     local_today,
     surcharge_account_summary,
     surcharge_accounts_within,
@@ -301,7 +302,7 @@ def _account_in_region(session: Session, actor: Actor, account_no: str) -> Surch
     )
     if account is None:
         raise HTTPException(404, "not found")
-    in_region(actor, account.region_code)
+    in_region(actor, account_answering_region(session, account))
     return account
 
 
