@@ -28,5 +28,6 @@ def test_sql_filter_keeps_exactly_what_the_actor_covers(engine: Engine, region: 
         connection.exec_driver_sql("CREATE TEMPORARY TABLE places (code VARCHAR(6))")
         connection.execute(places.insert(), [{"code": c} for c in codes])
         kept = set(connection.scalars(select(places.c.code).where(within(places.c.code, region))))
+        connection.exec_driver_sql("DROP TABLE places")  # the pooled connection lives on
     assert kept == {c for c in codes if actor.covers(c)}
     assert kept
