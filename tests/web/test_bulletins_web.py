@@ -17,7 +17,7 @@ from minewatch.domain.ledger.weekly import Week
 from minewatch.reference import regions
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
-from webclient import PASSWORD, sign_in
+from webclient import light_password_hashes, make_users, sign_in
 
 USERS = {
     "nation": (Role.NATIONAL, "000000"),
@@ -33,24 +33,14 @@ USERS = {
 
 @pytest.fixture(autouse=True)
 def _quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Accounts for every test: hash their passwords with Argon2id's cheapest settings."""
-    from argon2 import PasswordHasher
-
-    from minewatch.domain.accounts import service
-
-    monkeypatch.setattr(service, "_HASHER", PasswordHasher(time_cost=1, memory_cost=64,
-                                                           parallelism=1))  # fmt: skip
+    light_password_hashes(monkeypatch)
 
 
 @pytest.fixture
 def world(engine: Engine) -> World:
-    from minewatch.domain.accounts.service import create_user
-
     with session_scope(engine) as session:
         made = build(session)
-        for name, (role, region) in USERS.items():
-            create_user(session, name, PASSWORD, display_name=name, role=role,
-                        region_code=region, actor="admin")  # fmt: skip
+        make_users(session, USERS)
     return made
 
 

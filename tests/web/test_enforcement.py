@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -36,7 +35,6 @@ from conftest import (
     make_entry,
     make_uscc,
 )
-from minewatch.domain.accounts import service as accounts_service
 from minewatch.domain.accounts.service import create_user
 from minewatch.domain.apikeys.service import issue_key
 from minewatch.domain.audit.models import AuditEvent
@@ -69,6 +67,7 @@ from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.enforcement import credit, measures, screening, surcharge
 from minewatch.web.security import CSRF_FIELD
+from webclient import light_password_hashes
 
 PASSWORD = "correct horse battery"
 INSIDE_ACCOUNT = "5118240012345"
@@ -146,8 +145,7 @@ def _orders() -> list[MeasureOrder]:
 @pytest.fixture(autouse=True)
 def _quick_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at its lightest: these tests are about enforcement, not password hashing."""
-    monkeypatch.setattr(accounts_service, "_HASHER",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fmt: skip
+    light_password_hashes(monkeypatch)
 
 
 @pytest.fixture

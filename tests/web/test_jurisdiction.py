@@ -30,7 +30,6 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
@@ -41,7 +40,6 @@ from sqlalchemy.engine import Engine
 
 from conftest import BACKENDS, TABLES
 from jurisdiction_world import ACTORS, NATION, PASSWORD, ActorSpec, Arena, World, build, shown_text
-from minewatch.domain.accounts import service as accounts_service
 from minewatch.domain.audit.models import AuditHead
 from minewatch.domain.audit.service import GENESIS_HASH
 from minewatch.domain.cases.states import Role
@@ -52,6 +50,7 @@ from minewatch.web.case_views import CaseAction
 from minewatch.web.enforcement.credit import OUTSIDE_RECORD
 from minewatch.web.routers.ledger import RESULTS_ID
 from minewatch.web.security import CSRF_FIELD
+from webclient import light_password_hashes
 
 WEEK = "2021-W43"
 """The bulletin week of the world (its cases were opened, confirmed and measured in it)."""
@@ -233,8 +232,7 @@ def matrix(
     engine = _fresh_engine(request.param, folder, sqlite_template, request)
     with pytest.MonkeyPatch.context() as patch:
         # Argon2 at its lightest: the matrix is about regions, not password hashing
-        patch.setattr(accounts_service, "_HASHER",
-                      PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fmt: skip
+        light_password_hashes(patch)
         with session_scope(engine) as session:
             world = build(session)
         settings = Settings(data_dir=folder / "data",

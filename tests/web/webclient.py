@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import httpx
+import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from minewatch.domain.accounts import service as accounts_service
+from minewatch.domain.accounts.service import create_user
+from minewatch.domain.cases.states import Role
 from minewatch.web.security import CSRF_FIELD
 
 PASSWORD = "correct horse battery"
@@ -32,3 +39,17 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> http
         data={CSRF_FIELD: form_token(page.text), "username": username, "password": password},
         follow_redirects=False,
     )
+
+
+def light_password_hashes(patch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lightest, for tests about something other than password hashing (each
+    account otherwise costs a real hash)."""
+    patch.setattr(accounts_service, "_HASHER",
+                  PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))  # fmt: skip
+
+
+def make_users(session: Session, users: Mapping[str, tuple[Role, str]]) -> None:
+    """One account per name, with its role and region, all with :data:`PASSWORD`."""
+    for name, (role, region) in users.items():
+        create_user(session, name, PASSWORD, display_name=name, role=role, region_code=region,
+                    actor="admin")  # fmt: skip
