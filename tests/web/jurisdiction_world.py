@@ -74,8 +74,8 @@ from minewatch.domain.reports.models import Channel
 from minewatch.domain.reports.service import ContactVault, ReportData, submit_report, triage
 from minewatch.reference.ledger import EnterpriseKind
 from minewatch.reference.regions import is_within
+from webclient import PASSWORD
 
-PASSWORD = "correct horse battery"
 SEED = "03 08 15 21 27 33 + 12"
 NATION = "000000"
 

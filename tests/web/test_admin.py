@@ -21,7 +21,7 @@ from minewatch.domain.db import session_scope
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
-from webclient import PASSWORD, sign_in
+from webclient import PASSWORD, form_token, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 USERS = (
@@ -44,14 +44,6 @@ def client(engine: Engine) -> TestClient:
     return TestClient(create_app(Settings(), engine=engine))
 
 
-def _token(text: str) -> str:
-    found = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', text) or re.search(
-        r'<meta name="csrf-token" content="([^"]+)"', text
-    )
-    assert found is not None
-    return found.group(1)
-
-
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> int:
     return sign_in(client, username, password).status_code
 
@@ -60,7 +52,7 @@ def _post(
     client: TestClient, page: str, action: str, data: dict[str, str] | None = None
 ) -> httpx.Response:
     """Post a form with the CSRF token of ``page``, as a browser that just loaded it would."""
-    token = _token(client.get(page).text)
+    token = form_token(client.get(page).text)
     return client.post(action, data={CSRF_FIELD: token, **(data or {})}, follow_redirects=False)
 
 

@@ -53,11 +53,11 @@ from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.auth import SESSION_COOKIE
 from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD
 
 EXAMPLES = int(os.environ.get("MINEWATCH_FUZZ_EXAMPLES", "10"))
 DEEPER = "MINEWATCH_FUZZ_EXAMPLES" in os.environ
 BACKENDS = os.environ.get("MINEWATCH_FUZZ_BACKENDS", "sqlite").split(",")
-PASSWORD = "correct horse battery"
 KEYS = (
     ("四川省发改委系统", Role.PROVINCIAL, "510000"),
     ("石棉县发改局系统", Role.COUNTY, "511824"),

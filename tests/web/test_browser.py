@@ -30,8 +30,8 @@ from minewatch.domain.apikeys.service import issue_key
 from minewatch.domain.cases.states import Role
 from minewatch.domain.db import session_scope
 from minewatch.domain.leads.service import LeadData
+from webclient import PASSWORD
 
-PASSWORD = "correct horse battery"
 PROVINCE = "省发改委 王敏"
 COUNTY = "石棉县发改局 李强"
 ENTERPRISE = make_uscc(7)

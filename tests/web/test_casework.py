@@ -32,8 +32,8 @@ from minewatch.domain.reports.service import ContactVault, ReportData, submit_re
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD, form_token
 
-PASSWORD = "correct horse battery"
 USERS = {
     "sichuan": (Role.PROVINCIAL, "510000"),
     "yaan": (Role.CITY, "511800"),
@@ -79,7 +79,7 @@ def _client(engine: Engine, username: str | None = None) -> TestClient:
                 create_user(session, username, PASSWORD, display_name=username, role=role,
                             region_code=region, actor="admin")  # fmt: skip
         page = client.get("/login")
-        token = _token(page.text)
+        token = form_token(page.text)
         reply = client.post(
             "/login",
             data={CSRF_FIELD: token, "username": username, "password": PASSWORD},
@@ -87,12 +87,6 @@ def _client(engine: Engine, username: str | None = None) -> TestClient:
         )
         assert reply.status_code == 303, reply.text
     return client
-
-
-def _token(html: str) -> str:
-    found = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
 
 
 def _version(html: str) -> str:
@@ -108,7 +102,7 @@ def _post_action(
     page = client.get(f"/cases/{case_no}")
     assert page.status_code == 200, page.text
     shown = re.search(r'name="version" value="(\d+)"', page.text)  # no form: no version
-    form = {CSRF_FIELD: _token(page.text), **(data or {})}
+    form = {CSRF_FIELD: form_token(page.text), **(data or {})}
     if shown is not None:
         form["version"] = shown.group(1)
     return client.post(
@@ -326,7 +320,7 @@ def test_a_report_lead_shows_its_text_and_only_the_handling_county_reads_the_con
     county = _client(app_engine, "shimian")
     page = county.get(f"/cases/{case_no}")
     assert "reveal-contact" in page.text
-    form = {CSRF_FIELD: _token(page.text), "receipt_code": code, "reason": "回访核实"}
+    form = {CSRF_FIELD: form_token(page.text), "receipt_code": code, "reason": "回访核实"}
     revealed = county.post(f"/cases/{case_no}/reveal-contact", data=form)
     assert revealed.status_code == 200
     assert "13800138000" in revealed.text
@@ -341,7 +335,7 @@ def test_a_report_lead_shows_its_text_and_only_the_handling_county_reads_the_con
     page = province.get(f"/cases/{case_no}")
     refused = province.post(
         f"/cases/{case_no}/reveal-contact",
-        data={CSRF_FIELD: _token(page.text), "receipt_code": code, "reason": "x"},
+        data={CSRF_FIELD: form_token(page.text), "receipt_code": code, "reason": "x"},
     )
     assert refused.status_code == 403
     assert "13800138000" not in refused.text
@@ -456,7 +450,7 @@ def test_refusals_on_the_page_keep_nothing(app_engine: Engine) -> None:
     assert _post_action(province, case_no, "assign", {"county_code": "511824"}).status_code == 303
     stale = county.post(
         f"/cases/{case_no}/actions/dismiss",
-        data={CSRF_FIELD: _token(page.text), "version": old_version, "reason": "数据中心"},
+        data={CSRF_FIELD: form_token(page.text), "version": old_version, "reason": "数据中心"},
     )
     assert stale.status_code == 409
     assert "已被他人修改" in stale.text
@@ -747,7 +741,7 @@ def test_a_case_elsewhere_does_not_exist_for_the_caller(
     assert case_no not in page.text
     assert hanyuan.get("/api/v1/cases").json()["total"] == 0
     assert hanyuan.get("/api/v1/leads").json()["total"] == 0
-    token = _token(page.text)
+    token = form_token(page.text)
     for action in ("dismiss", "confirm", "assign"):
         reply = hanyuan.post(
             f"/cases/{case_no}/actions/{action}",
@@ -755,7 +749,7 @@ def test_a_case_elsewhere_does_not_exist_for_the_caller(
         )
         assert reply.status_code == 404
         assert case_no not in reply.text
-        token = _token(reply.text)  # each page, the error page too, renews the token
+        token = form_token(reply.text)  # each page, the error page too, renews the token
     other = _bearer(keys["other"])
     client = _client(app_engine)
     for action, payload in (("dismiss", {"reason": "x"}), ("assign", {"county_code": "511823"})):
@@ -817,7 +811,7 @@ def test_a_missing_favicon_does_not_expire_the_forms_on_the_page(app_engine: Eng
     province = _client(app_engine, "sichuan")
     page = province.get(f"/cases/{case_no}")
     assert province.get("/favicon.ico").status_code == 404
-    form = {CSRF_FIELD: _token(page.text), "version": _version(page.text),
+    form = {CSRF_FIELD: form_token(page.text), "version": _version(page.text),
             "county_code": "511824"}  # fmt: skip
     reply = province.post(f"/cases/{case_no}/actions/assign", data=form, follow_redirects=False)
     assert reply.status_code == 303

@@ -67,9 +67,8 @@ from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.enforcement import credit, measures, screening, surcharge
 from minewatch.web.security import CSRF_FIELD
-from webclient import light_password_hashes
+from webclient import PASSWORD, form_token, light_password_hashes, sign_in
 
-PASSWORD = "correct horse battery"
 INSIDE_ACCOUNT = "5118240012345"
 OUTSIDE_ACCOUNT = "5118230099999"
 INSIDE_USCC = make_uscc(1)
@@ -171,24 +170,15 @@ def client(engine: Engine, world: World) -> TestClient:
     return TestClient(create_app(Settings(), engine=engine))
 
 
-def _token(text: str) -> str:
-    found = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', text)
-    assert found is not None, "the page has no form"
-    return found.group(1)
-
-
 def _sign_in(client: TestClient, username: str) -> None:
-    client.cookies.clear()
-    page = client.get("/login")
-    reply = client.post("/login", data={CSRF_FIELD: _token(page.text), "username": username,
-                                        "password": PASSWORD}, follow_redirects=False)  # fmt: skip
+    reply = sign_in(client, username)
     assert reply.status_code == 303, reply.text
 
 
 def _post(client: TestClient, page: str, action: str, data: dict[str, str],
           **kwargs: object) -> int:  # fmt: skip
     """Post a form from ``page`` with its CSRF token; the status code."""
-    token = _token(client.get(page).text)
+    token = form_token(client.get(page).text)
     reply = client.post(action, data={CSRF_FIELD: token, **data}, follow_redirects=False,
                         **kwargs)  # type: ignore[arg-type]  # fmt: skip
     return reply.status_code
@@ -288,7 +278,7 @@ def test_completing_a_measure_from_the_list(
     refused = client.post(f"/measures/{world.inside_case}/complete", data=form,
                           follow_redirects=False)  # fmt: skip
     assert refused.status_code == 403  # no CSRF token
-    token = _token(client.get(page).text)
+    token = form_token(client.get(page).text)
     done = client.post(f"/measures/{world.inside_case}/complete",
                        data={CSRF_FIELD: token, **form}, follow_redirects=False)  # fmt: skip
     assert done.status_code == 303
@@ -467,20 +457,20 @@ def test_screening_one_party_from_the_form(client: TestClient, world: World) -> 
     _sign_in(client, "grid")
     form = {"kind": "connections", "reference": "BZ-1", "name": "换了名字的公司",
             "uscc": INSIDE_USCC}  # fmt: skip
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     held = client.post("/screening", data={CSRF_FIELD: token, **form})
     assert held.status_code == 200
     assert "暂停办理" in held.text
     assert world.inside_case in held.text
     load = {"kind": "connections", "name": "某算力中心", "declared_load_kw": "3000",
             "round_the_clock": "yes", "industry": "数据中心"}  # fmt: skip
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     assert "申报负荷疑似挖矿" in client.post("/screening", data={CSRF_FIELD: token, **load}).text
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     daytime = client.post("/screening", data={CSRF_FIELD: token, **load, "round_the_clock": "no"})
     assert "通过" in daytime.text
     assert "申报负荷疑似挖矿" not in daytime.text
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     market = client.post("/screening", data={CSRF_FIELD: token, **load, "kind": "market"})
     assert "通过" in market.text  # market lists are not judged on load
     assert client.post("/screening", data=form).status_code == 403  # no token
@@ -494,7 +484,7 @@ def test_a_batch_is_screened_and_a_bad_file_named_by_row_and_column(
              f"A1,某公司,{INSIDE_USCC},,,,\n"
              f"A2,另一公司,{OUTSIDE_USCC},,,,\n"
              "A3,某面粉厂,,四川省成都市双流区某路1号,300,16,食品加工\n")  # fmt: skip
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     upload = {"file": ("parties.csv", batch.encode("utf-8-sig"), "text/csv")}
     reply = client.post("/screening/upload", data={CSRF_FIELD: token, "kind": "customers"},
                         files=upload)  # fmt: skip
@@ -502,14 +492,14 @@ def test_a_batch_is_screened_and_a_bad_file_named_by_row_and_column(
     assert reply.text.count("暂停办理") == 1  # A1 only: 汉源县's enterprise is not on 石棉县's list
     _absent(world, reply.text.replace(OUTSIDE_USCC, ""))
     bad = "reference,name,declared_load_kw\nX1,某厂,很多\n,无编号,\n"
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     refused = client.post("/screening/upload", data={CSRF_FIELD: token, "kind": "connections"},
                           files={"file": ("bad.csv", bad.encode(), "text/csv")})  # fmt: skip
     assert refused.status_code == 422
     assert "declared_load_kw" in refused.text
     assert "<td>2</td>" in refused.text
     assert "<td>3</td><td>reference</td>" in refused.text
-    token = _token(client.get("/screening").text)
+    token = form_token(client.get("/screening").text)
     binary = client.post("/screening/upload", data={CSRF_FIELD: token, "kind": "market"},
                          files={"file": ("x.csv", "名称".encode("gbk"), "text/csv")})  # fmt: skip
     assert binary.status_code == 422
@@ -658,7 +648,7 @@ def test_credit_api_breach_revoke_and_correct(
     filtered = client.get("/api/v1/credit/records?status=revoked").json()
     assert [r["record_no"] for r in filtered["items"]] == [world.inside_record]
     assert client.get("/api/v1/credit/records?status=published").json()["total"] == 0
-    token = _token(client.get("/credit").text)
+    token = form_token(client.get("/credit").text)
     made = client.post("/credit/breach", data={CSRF_FIELD: token, "case_no": world.inside_case},
                        follow_redirects=False)  # fmt: skip
     assert made.headers["location"] == f"/credit/{world.inside_record}"
@@ -687,7 +677,7 @@ def test_only_officials_change_credit(client: TestClient, world: World, username
     shown = client.get(page)
     assert shown.status_code == 200
     assert "撤销记录（申诉）" not in shown.text
-    token = _token(shown.text)  # the sign-out form carries one
+    token = form_token(shown.text)  # the sign-out form carries one
     for action, data in ((f"{page}/revoke", {"reason": "x"}),
                          (f"{page}/correct", {"reason": "x", "facts": "y"}),
                          (f"/credit/commitments/{world.inside_commitment}/withdraw",

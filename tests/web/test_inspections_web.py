@@ -5,7 +5,6 @@ Roles are refused, another region's rounds do not exist, forms need their CSRF t
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 
 import httpx
@@ -26,7 +25,7 @@ from minewatch.domain.ledger.service import save_entry
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
-from webclient import PASSWORD, sign_in
+from webclient import PASSWORD, form_token, sign_in
 
 SEED = "03 08 15 21 27 33 + 12"
 DESCRIPTION = "福彩双色球 第2021115期开奖号码"
@@ -64,14 +63,6 @@ def _client(engine: Engine) -> TestClient:
     return TestClient(create_app(Settings(), engine=engine))
 
 
-def _token(text: str) -> str:
-    found = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', text) or re.search(
-        r'<meta name="csrf-token" content="([^"]+)"', text
-    )
-    assert found is not None
-    return found.group(1)
-
-
 def _login(client: TestClient, username: str) -> None:
     reply = sign_in(client, username)
     assert reply.status_code == 303, reply.text
@@ -87,7 +78,7 @@ def _post(
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """Post a form with the CSRF token of ``page``, as a browser that just loaded it would."""
-    token = _token(client.get(page).text)
+    token = form_token(client.get(page).text)
     return client.post(action, data={CSRF_FIELD: token, **(data or {})}, files=files,
                        headers=headers, follow_redirects=False)  # fmt: skip
 
@@ -140,7 +131,7 @@ def test_a_round_from_commitment_to_public_results(app_engine: Engine) -> None:
 
     shown = client.get(f"/inspections/{draw_no}").text
     verified = client.post(f"/inspections/{draw_no}/verify", headers={"HX-Request": "true"},
-                           data={CSRF_FIELD: _token(shown)})  # fmt: skip
+                           data={CSRF_FIELD: form_token(shown)})  # fmt: skip
     assert "复核一致" in verified.text
     assert "<html" not in verified.text  # a fragment for htmx
     assert "set-cookie" not in verified.headers  # the page's other forms keep their token

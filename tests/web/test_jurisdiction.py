@@ -50,7 +50,7 @@ from minewatch.web.case_views import CaseAction
 from minewatch.web.enforcement.credit import OUTSIDE_RECORD
 from minewatch.web.routers.ledger import RESULTS_ID
 from minewatch.web.security import CSRF_FIELD
-from webclient import light_password_hashes
+from webclient import form_token, light_password_hashes
 
 WEEK = "2021-W43"
 """The bulletin week of the world (its cases were opened, confirmed and measured in it)."""
@@ -193,10 +193,7 @@ class Matrix:
 
 
 def _csrf(client: TestClient) -> str:
-    page = client.get("/report")
-    found = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', page.text)
-    assert found is not None, "the report form carries no CSRF token"
-    return found.group(1)
+    return form_token(client.get("/report").text)
 
 
 def _signed_in(app: FastAPI, spec: ActorSpec) -> TestClient:

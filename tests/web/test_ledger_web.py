@@ -37,8 +37,8 @@ from minewatch.reference.ledger import (
 from minewatch.settings import Settings
 from minewatch.web.app import create_app
 from minewatch.web.security import CSRF_FIELD
+from webclient import PASSWORD
 
-PASSWORD = "correct horse battery"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHIMIAN, HANYUAN = "511824", "511823"  # two counties of 雅安市 511800
 

@@ -20,11 +20,12 @@ PASSWORD = "correct horse battery"
 """The password of every test account."""
 
 _TOKEN = re.compile(rf'name="{CSRF_FIELD}" value="([^"]+)"')
+_META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def form_token(html: str) -> str:
-    """The CSRF token of the (first) form on a page."""
-    found = _TOKEN.search(html)
+    """The CSRF token of the (first) form on a page, else the one the layout gives HTMX."""
+    found = _TOKEN.search(html) or _META_TOKEN.search(html)
     assert found is not None, "the page has no CSRF token"
     return found.group(1)
 
