@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from minewatch.detect.meters.daily import DAILY_SCHEMA, daily_features
-from minewatch.detect.meters.features import meter_codes
+from minewatch.detect.meters.features import day_span, meter_codes
 from minewatch.detect.meters.model import TreeModel, load_packaged_model
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
 from minewatch.detect.meters.series import load_series
@@ -108,7 +108,8 @@ def score_in_chunks(
     chunks only bound its working copies (about 150 bytes per meter-day); each chunk beyond the
     first costs a copy of its rows, hence large chunks.
     """
-    if daily.num_rows == 0:
+    span = day_span(daily)
+    if span is None:
         return FINDINGS_SCHEMA.empty_table()
     if daily.num_rows <= meters_per_chunk:  # never more meters than rows
         return score_days(daily, customers, weather, settings, model)
@@ -120,9 +121,10 @@ def score_in_chunks(
     order = np.argsort(chunk_of_row, kind="stable")
     bounds = np.searchsorted(chunk_of_row[order], np.arange(chunks + 1))
     parts = []
-    for c in range(chunks):
+    for c in range(chunks):  # every chunk on the whole scan's calendar
         rows = pa.array(order[bounds[c] : bounds[c + 1]])
-        parts.append(score_days(daily.take(rows), customers, weather, settings, model))
+        part = daily.take(rows)
+        parts.append(score_days(part, customers, weather, settings, model, span))
     return pa.concat_tables(parts)
 
 

@@ -50,6 +50,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from minewatch.errors import InputFileError, InputProblem, MineWatchError
+from minewatch.ingest import locations
 from minewatch.ingest.cells import DATE_PATTERNS, parse_day
 from minewatch.ingest.schemas import (
     CUSTOMERS_SCHEMA,
@@ -66,10 +67,15 @@ from minewatch.reference import credit_code, regions
 __all__ = [
     "MAX_PROBLEMS",
     "READING_SUFFIXES",
+    "ReadingPart",
     "expand_inputs",
+    "expand_readings",
+    "iter_reading_part",
     "iter_readings",
     "read_customers",
     "read_weather",
+    "reading_days",
+    "reading_parts",
     "write_table",
 ]
 
@@ -267,7 +273,7 @@ def _header_positions(
     return positions, problems
 
 
-def _plan_readings(path: Path, headers: Sequence[str]) -> _Plan:
+def _plan_readings(path: Path | str, headers: Sequence[str]) -> _Plan:
     positions, problems = _header_positions(headers, _reading_column)
     value = "power_kw"
     if any(c in positions for c in SLOT_COLUMNS):
@@ -641,7 +647,7 @@ def _chunk_problems(
 class _Source(ABC):
     """A meter file opened for reading: batches fast, and the slow scan that names bad cells."""
 
-    path: Path
+    path: Path | str
     plan: _Plan
 
     @abstractmethod
@@ -810,14 +816,47 @@ class _CsvSource(_Source):
 
 
 class _ParquetSource(_Source):
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    """A Parquet file on the local disk, or on any Arrow filesystem (``filesystem``: HDFS, S3 …,
+    ``path`` then being the filesystem's path and ``shown`` what errors call the file).
+
+    ``row_groups`` = ``(first, stop)`` reads only those row groups; rows keep their numbers in
+    the whole file, so an error names the same row either way."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        filesystem: Any = None,
+        row_groups: tuple[int, int] | None = None,
+        shown: str | None = None,
+    ) -> None:
+        self.path: Path | str = shown if shown is not None else Path(path)
+        self._location = path
+        self._filesystem = filesystem
+        self._row_groups = row_groups
         try:
-            with pq.ParquetFile(path) as handle:
+            with self._open() as handle:
                 headers = tuple(handle.schema_arrow.names)
+                self._skipped = 0
+                self._groups: list[int] | None = None
+                if row_groups is not None:
+                    first, stop = row_groups
+                    if not 0 <= first <= stop <= handle.num_row_groups:
+                        raise _file_problem(
+                            self.path,
+                            f"has {handle.num_row_groups} row groups, not {first} … {stop - 1}",
+                        )
+                    meta = handle.metadata
+                    self._skipped = sum(meta.row_group(g).num_rows for g in range(first))
+                    self._groups = list(range(first, stop))
         except (OSError, pa.ArrowException) as error:
-            raise _file_problem(path, f"is not a readable Parquet file ({error})") from None
-        self.plan = _plan_readings(path, headers)
+            raise _file_problem(self.path, f"is not a readable Parquet file ({error})") from None
+        self.plan = _plan_readings(self.path, headers)
+
+    def _open(self, **options: Any) -> pq.ParquetFile:
+        if self._filesystem is None:
+            return pq.ParquetFile(self._location, **options)
+        return pq.ParquetFile(self._filesystem.open_input_file(str(self._location)), **options)
 
     def raw_batches(self, batch_rows: int) -> _Batches:
         plan = self.plan
@@ -825,9 +864,11 @@ class _ParquetSource(_Source):
         # Row groups are read one after the other: without pre-buffering, Arrow reads each
         # column chunk as it decodes it, and the scan's memory stays flat (pre-buffering held
         # about the whole file, 1.8 GB for 100,000 meters × 28 days, and was slower).
-        with pq.ParquetFile(self.path, pre_buffer=False) as handle:
-            offset = 0
-            for batch in handle.iter_batches(batch_size=batch_rows, columns=list(wanted.values())):
+        with self._open(pre_buffer=False) as handle:
+            offset = self._skipped
+            for batch in handle.iter_batches(
+                batch_size=batch_rows, columns=list(wanted.values()), row_groups=self._groups
+            ):
                 yield offset, {c: batch.column(name) for c, name in wanted.items()}
                 offset += batch.num_rows
 
@@ -879,11 +920,132 @@ def iter_readings(
         yield from _read_file(path, batch_rows)
 
 
+@dataclass(frozen=True)
+class ReadingPart:
+    """A piece of one readings file that a cluster task reads on its own."""
+
+    location: str
+    """The file: a local path or a URI (see :mod:`minewatch.ingest.locations`)."""
+    row_groups: tuple[int, int] | None
+    """Parquet row groups ``first … stop - 1``; ``None``: the whole file."""
+    rows: int
+    """Data rows in the part; -1 where unknown before reading (CSV)."""
+
+
+def expand_readings(spec: str | Path | Sequence[str | Path]) -> list[str]:
+    """The readings files named by ``spec`` (as :func:`expand_inputs`), where a URI
+    (``hdfs://…``, ``s3://…``) is listed on its filesystem."""
+    items: list[str | Path] = [spec] if isinstance(spec, str | Path) else list(spec)
+    found: list[str] = []
+    for item in items:
+        if locations.is_uri(item):
+            found.extend(locations.expand_uri(str(item), READING_SUFFIXES))
+        else:
+            found.extend(str(path) for path in expand_inputs(item))
+    if not found:
+        raise _file_problem("(inputs)", "no input file was given")
+    return list(dict.fromkeys(found))
+
+
+def _parquet_source(location: str, row_groups: tuple[int, int] | None = None) -> _ParquetSource:
+    if locations.is_uri(location):
+        filesystem, path = locations.resolve(location)
+        return _ParquetSource(path, filesystem=filesystem, row_groups=row_groups, shown=location)
+    return _ParquetSource(location, row_groups=row_groups)
+
+
+def reading_parts(location: str, rows_per_part: int) -> list[ReadingPart]:
+    """Split one readings file into parts of about ``rows_per_part`` rows, at row-group
+    boundaries. Only wide and hourly Parquet files split (each row is a whole meter-day); a
+    long file keeps its meter-days across row groups and, like a CSV file, is one part.
+    The file's header is checked here: a malformed one raises :class:`InputFileError`."""
+    if rows_per_part < 1:
+        raise ValueError("rows_per_part must be at least 1")
+    kind = _format_of(Path(location))
+    if kind is None:
+        raise _file_problem(location, "is not a .csv, .csv.gz, .parquet or .pq file")
+    if kind == "csv":
+        return [ReadingPart(location, None, -1)]
+    source = _parquet_source(location)
+    with source._open() as handle:
+        meta = handle.metadata
+        sizes = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
+    if source.plan.layout is _Layout.LONG or not sizes:
+        return [ReadingPart(location, None, sum(sizes))]
+    parts: list[ReadingPart] = []
+    first, rows = 0, 0
+    for group, size in enumerate(sizes):
+        rows += size
+        if rows >= rows_per_part or group == len(sizes) - 1:
+            parts.append(ReadingPart(location, (first, group + 1), rows))
+            first, rows = group + 1, 0
+    return parts
+
+
+def iter_reading_part(part: ReadingPart, *, batch_rows: int = 65_536) -> Iterator[Any]:
+    """Stream one part (see :func:`reading_parts`) as READINGS_SCHEMA batches, checked as
+    :func:`iter_readings` checks a whole file; errors name the file and its row."""
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be at least 1")
+    if _format_of(Path(part.location)) == "parquet":
+        yield from _read_source(_parquet_source(part.location, part.row_groups), batch_rows)
+        return
+    with locations.local_copy(part.location) as path:
+        yield from _read_file(path, batch_rows)
+
+
+def reading_days(part: ReadingPart, *, batch_rows: int = 65_536) -> tuple[date, date] | None:
+    """The first and last day of one part's readings (``None`` when it has no rows).
+
+    A wide or hourly Parquet part is read for its date column alone (a few per cent of the
+    file); other parts are read whole. A date that cannot be read raises the error a full read
+    would raise."""
+    low: int | None = None
+    high: int | None = None
+
+    def widen(days: Any) -> None:
+        nonlocal low, high
+        if len(days) == 0 or days.null_count == len(days):
+            return
+        first, last = (v.as_py() for v in pc.min_max(days.cast(pa.int32())).values())
+        low = first if low is None else min(low, first)
+        high = last if high is None else max(high, last)
+
+    source = (
+        _parquet_source(part.location, part.row_groups)
+        if _format_of(Path(part.location)) == "parquet"
+        else None
+    )
+    if source is None or source.plan.layout is _Layout.LONG:
+        for batch in iter_reading_part(part, batch_rows=batch_rows):
+            widen(batch.column("date"))
+    else:
+        column = source.plan.headers[source.plan.positions["date"]]
+        with source._open(pre_buffer=False) as handle:
+            offset = source._skipped
+            for batch in handle.iter_batches(
+                batch_size=batch_rows, columns=[column], row_groups=source._groups
+            ):
+                dates, bad, _ = _parse_dates(batch.column(0))
+                if bad.any():
+                    raise source.failure(None, offset, None)
+                widen(dates)
+                offset += batch.num_rows
+    if low is None or high is None:
+        return None
+    epoch = date(1970, 1, 1).toordinal()
+    return date.fromordinal(epoch + low), date.fromordinal(epoch + high)
+
+
 def _read_file(path: Path, batch_rows: int) -> Iterator[Any]:
     kind = _format_of(path)
     if kind is None:
         raise _file_problem(path, "is not a .csv, .csv.gz, .parquet or .pq file")
     source: _Source = _CsvSource(path) if kind == "csv" else _ParquetSource(path)
+    yield from _read_source(source, batch_rows)
+
+
+def _read_source(source: _Source, batch_rows: int) -> Iterator[Any]:
     plan = source.plan
     interval: int | None = None
     pending: list[tuple[int, _Parsed, Mapping[str, Any]]] = []

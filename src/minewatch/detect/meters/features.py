@@ -96,9 +96,22 @@ def meter_codes(column: pa.ChunkedArray | pa.Array) -> tuple[pa.StringArray, npt
     return dictionary.take(pa.array(kept)), renumber[values]
 
 
-def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
+def day_span(daily: pa.Table) -> tuple[date, date] | None:
+    """The first and last day of stage-one rows (``None`` without rows)."""
+    if daily.num_rows == 0:
+        return None
+    low, high = pc.min_max(daily.column("date")).values()
+    return low.as_py(), high.as_py()
+
+
+def lay_out(
+    daily: pa.Table, settings: MeterScanSettings, span: tuple[date, date] | None = None
+) -> MeterDays:
     """Place stage-one rows (any order, duplicates allowed) on one calendar per meter.
 
+    The calendar runs from the first to the last day of ``daily``, or over ``span`` (first and
+    last day) when given: an engine that scores meters in parts gives every part the whole
+    scan's span, so that a meter's missing days are counted the same way in any part.
     Where a meter-day appears twice (exports that overlap), the copy with more valid
     quarter-hours is kept (then the higher mean, then the later row) and the duplicate counted.
     The columns are read where they are (one compiled pass, :func:`._per_meter.place_days`).
@@ -108,6 +121,11 @@ def lay_out(daily: pa.Table, settings: MeterScanSettings) -> MeterDays:
     m = len(meter_ids)
     first = int(day_numbers.min()) if day_numbers.size else 0
     width = int(day_numbers.max()) - first + 1 if day_numbers.size else 1
+    if span is not None:
+        low, high = ((day - EPOCH).days for day in span)
+        if day_numbers.size and not low <= first <= first + width - 1 <= high:
+            raise ValueError(f"the rows' days fall outside the span {span[0]} … {span[1]}")
+        first, width = low, high - low + 1
     counts = chunked_floats(daily, _INTEGER_FIGURES, pa.int16())
     columns = chunked_floats(daily, INPUTS)
     hourly = chunked_floats(daily, HOURLY, HOURLY_TYPE)

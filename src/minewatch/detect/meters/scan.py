@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -246,9 +247,11 @@ def prepare(
     customers: pa.Table | None,
     weather: pa.Table | None,
     settings: MeterScanSettings,
+    span: tuple[date, date] | None = None,
 ) -> Prepared:
-    """Lay out, join the archive and the weather, and compute features and model inputs."""
-    days = lay_out(daily, settings)
+    """Lay out (over ``span``, see :func:`lay_out`), join the archive and the weather, and
+    compute features and model inputs."""
+    days = lay_out(daily, settings, span)
     ctx = _context(days.meter_ids, days, customers, weather)
     features = compute_features(days, ctx.temperature, settings)
     return Prepared(days, features, ctx, model_inputs(features, ctx))
@@ -260,13 +263,17 @@ def score_days(
     weather: pa.Table | None = None,
     settings: MeterScanSettings | None = None,
     model: TreeModel | None = None,
+    span: tuple[date, date] | None = None,
 ) -> pa.Table:
-    """Findings (:data:`FINDINGS_SCHEMA`) for the whole meters in stage-one rows ``daily``."""
+    """Findings (:data:`FINDINGS_SCHEMA`) for the whole meters in stage-one rows ``daily``.
+
+    ``span`` (first and last day) is the calendar of the whole scan when ``daily`` is one part
+    of it; by default the calendar of ``daily`` itself."""
     settings = settings or MeterScanSettings()
     model = model or load_packaged_model()
     if daily.num_rows == 0:
         return FINDINGS_SCHEMA.empty_table()
-    prepared = prepare(daily, customers, weather, settings)
+    prepared = prepare(daily, customers, weather, settings, span)
     days, features, ctx = prepared.days, prepared.features, prepared.context
     score = model.predict(prepared.inputs)
     threshold = settings.threshold if settings.threshold is not None else model.threshold
