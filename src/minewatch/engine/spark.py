@@ -386,7 +386,7 @@ def _scorer(
 ) -> Any:
     """Scoring task: a bucket's whole meters and their archive rows → findings, written."""
 
-    def score(key: tuple[Any, ...], archive_blobs: pa.Table, daily_blobs: pa.Table) -> pa.Table:
+    def score(key: tuple[Any, ...], daily_blobs: pa.Table, archive_blobs: pa.Table) -> pa.Table:
         daily = _from_blobs(daily_blobs.column("data").to_pylist(), DAILY_SCHEMA)
         if daily.num_rows == 0:  # an archive bucket whose meters sent no readings
             return MANIFEST_SCHEMA.empty_table()
@@ -500,7 +500,7 @@ def scan_meters_spark(
         if firsts:
             span = (EPOCH + timedelta(days=min(firsts)), EPOCH + timedelta(days=max(lasts)))
         # 2. One job: reduce the parts and read the archive into buckets, then score each
-        # bucket and write its findings into an attempt folder of its own.
+        # bucket with its archive rows and write its findings into an attempt folder of its own.
         manifest = MANIFEST_SCHEMA.empty_table()
         if span is not None:
             labels = _bucket_labels(spark, buckets)
@@ -519,11 +519,12 @@ def scan_meters_spark(
             # One scoring task per bucket, as the labels were chosen: no coalescing.
             spark.conf.set("spark.sql.shuffle.partitions", str(buckets))
             spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
-            # The archive's side first: its single task then starts beside the reduce tasks
-            # rather than after them.
+            # Spark numbers the archive's stage first for this order of the two sides, and
+            # starts the stages' tasks in that order: the archive's long single task then runs
+            # beside the reduce tasks rather than after them.
             scored = (
-                archive.groupBy("bucket")
-                .cogroup(reduced.groupBy("bucket"))
+                reduced.groupBy("bucket")
+                .cogroup(archive.groupBy("bucket"))
                 .applyInArrow(
                     _scorer(settings, model, weather_table, span, out, counts),
                     _spark_schema(MANIFEST_SCHEMA),
