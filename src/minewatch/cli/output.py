@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -230,7 +230,7 @@ def suspects_table(findings: pa.Table, top: int, locale: Locale) -> Table:
     return table
 
 
-def scan_summary(findings: pa.Table, rows: int, out: Path) -> str:
+def scan_summary(findings: pa.Table, rows: int, out: Path | str) -> str:
     """One line: how much was scanned and what was found."""
     counts = dict(
         zip(
@@ -238,15 +238,20 @@ def scan_summary(findings: pa.Table, rows: int, out: Path) -> str:
             strict=True,
         )
     )
-    suspected = int(pc.sum(findings.column("suspected")).as_py() or 0)
-    mining_kw = pc.sum(
-        pc.if_else(findings.column("suspected"), findings.column("est_mining_kw"), 0)
-    )
-    parts = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+    suspects = findings.filter(pc.fill_null(findings.column("suspected"), False))
+    return counts_summary(counts, rows, suspects, out)
+
+
+def counts_summary(
+    categories: Mapping[str, int], rows: int, suspects: pa.Table, out: Path | str
+) -> str:
+    """One line from the meters by category and the suspects' findings."""
+    mining_kw = pc.sum(suspects.column("est_mining_kw")).as_py() or 0
+    parts = ", ".join(f"{k} {v:,}" for k, v in sorted(categories.items()))
     return (
-        f"{findings.num_rows:,} meters ({rows:,} meter-days) scanned: {suspected:,} suspected, "
-        f"{(mining_kw.as_py() or 0) / 1000:,.2f} MW of estimated mining load; {parts}; "
-        f"findings in {out}"
+        f"{sum(categories.values()):,} meters ({rows:,} meter-days) scanned: "
+        f"{suspects.num_rows:,} suspected, {mining_kw / 1000:,.2f} MW of estimated mining load; "
+        f"{parts}; findings in {out}"
     )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +31,7 @@ from minewatch.cli.network import (
 )
 from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.engine.local import ScanResult, scan_meters
+from minewatch.engine.spark import SparkScanSettings
 from minewatch.errors import MineWatchError
 from minewatch.ingest.meters import read_customers, read_weather, write_table
 
@@ -120,20 +125,34 @@ def run_meter_scan(
     return result, customers
 
 
+class Engine(StrEnum):
+    LOCAL = "local"
+    SPARK = "spark"
+
+
 @app.command("meters")
 def meters(
     readings: Annotated[
         str,
         typer.Option(
-            "--readings", help="Load data: a .csv/.parquet file, a glob or a folder of them."
+            "--readings",
+            help="Load data: a .csv/.parquet file, a glob or a folder of them; with the Spark "
+            "engine also a URI (hdfs://…, s3://…).",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Findings file (.csv or .parquet).")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            help="Findings: a .csv or .parquet file; with the Spark engine a folder (or URI), "
+            "written partitioned by county.",
+        ),
+    ],
     customers: Annotated[
-        Path | None, typer.Option("--customers", help="Customer archive (.csv or .parquet).")
+        str | None, typer.Option("--customers", help="Customer archive (.csv or .parquet).")
     ] = None,
     weather: Annotated[
-        Path | None, typer.Option("--weather", help="Daily mean temperature per region.")
+        str | None, typer.Option("--weather", help="Daily mean temperature per region.")
     ] = None,
     leads: Annotated[
         bool, typer.Option("--leads", help="Also record the suspects as leads in the database.")
@@ -144,21 +163,155 @@ def meters(
     ] = None,
     top: Annotated[int, typer.Option(help="Suspects to show.")] = 10,
     actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: this process, streaming; spark: a Spark cluster (pip install "
+            "'minewatch[spark]', Java 17)."
+        ),
+    ] = Engine.LOCAL,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master (local[2], spark://host:7077, yarn …); by default spark-submit's, "
+            "or local[*]."
+        ),
+    ] = None,
+    conf: Annotated[
+        list[str] | None,
+        typer.Option("--conf", help="A Spark setting KEY=VALUE (repeatable)."),
+    ] = None,
+    rows_per_task: Annotated[
+        int,
+        typer.Option(min=1, help="Spark: meter-days read by one task."),
+    ] = SparkScanSettings.rows_per_task,
+    buckets: Annotated[
+        int | None,
+        typer.Option(min=1, help="Spark: scoring tasks (default: by data size, ≥ 2 per core)."),
+    ] = None,
 ) -> None:
     """Score every meter: is it mining, since when, how much; one row per meter."""
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise MineWatchError(f"{out}: the findings file must end in .csv or .parquet")
     settings = MeterScanSettings(threshold=threshold)
-    result, archive = run_meter_scan(readings, customers, weather, settings)
-    write_table(result.findings, out)
+    if engine is Engine.SPARK:
+        _meters_on_spark(
+            readings, out, customers, weather, settings, master, conf or [], rows_per_task,
+            buckets, top, leads, actor,
+        )  # fmt: skip
+        return
+    target = Path(out)
+    if target.suffix.lower() not in (".csv", ".parquet"):
+        raise MineWatchError(f"{out}: the findings file must end in .csv or .parquet")
+    result, archive = run_meter_scan(
+        readings,
+        Path(customers) if customers is not None else None,
+        Path(weather) if weather is not None else None,
+        settings,
+    )
+    write_table(result.findings, target)
     output.show(output.suspects_table(result.findings, top, context.locale()))
-    output.info(output.scan_summary(result.findings, result.reading_rows, out))
+    output.info(output.scan_summary(result.findings, result.reading_rows, target))
     if leads:
         summary = save_leads(result.findings, archive, settings, actor, series=result.series)
-        output.info(
-            f"leads: {summary.created} new, {summary.updated} updated, "
-            f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+        _say_leads(summary)
+
+
+def _say_leads(summary: LeadSummary) -> None:
+    output.info(
+        f"leads: {summary.created} new, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+    )
+
+
+def _spark_conf(pairs: list[str]) -> dict[str, str]:
+    conf: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise MineWatchError(f"--conf {pair!r}: write KEY=VALUE, e.g. spark.executor.memory=8g")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def _meters_on_spark(
+    readings: str,
+    out: str,
+    customers: str | None,
+    weather: str | None,
+    settings: MeterScanSettings,
+    master: str | None,
+    conf: list[str],
+    rows_per_task: int,
+    buckets: int | None,
+    top: int,
+    leads: bool,
+    actor: str | None,
+) -> None:
+    from minewatch.engine.spark import scan_meters_spark, spark_session
+
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = "local[*]"  # not under spark-submit, whose master is used otherwise
+    session = spark_session(master, _spark_conf(conf))
+    output.info(f"Spark {session.version} on {session.sparkContext.master}")
+    result = scan_meters_spark(
+        session,
+        readings,
+        out,
+        customers=customers,
+        weather=weather,
+        settings=settings,
+        cluster=SparkScanSettings(rows_per_task=rows_per_task, buckets=buckets),
+    )
+    for note in result.warnings[:20]:
+        output.info(f"warning: {note}")
+    if len(result.warnings) > 20:
+        output.info(f"warning: … and {len(result.warnings) - 20} more")
+    output.show(output.suspects_table(result.suspects, top, context.locale()))
+    output.info(output.counts_summary(result.categories, result.reading_rows, result.suspects, out))
+    if leads:
+        _say_leads(save_cluster_leads(result.suspects, settings, actor))
+
+
+@app.command("meter-leads")
+def meter_leads(
+    findings: Annotated[
+        str,
+        typer.Argument(help="The findings folder of a Spark scan (scan meters --engine spark)."),
+    ],
+    actor: Annotated[str | None, typer.Option(help="Who records the leads.")] = None,
+) -> None:
+    """Record the suspects of a Spark scan's findings as leads, each with its archive row and
+    load curve, as `scan meters --leads` does."""
+    from minewatch.engine.cluster_output import read_summary
+    from minewatch.engine.spark import read_suspects
+
+    summary = read_summary(findings)
+    known = {f.name for f in dataclasses.fields(MeterScanSettings)}
+    stored = {k: v for k, v in summary.get("settings", {}).items() if k in known}
+    if isinstance(stored.get("valley_hours"), list):
+        stored["valley_hours"] = tuple(stored["valley_hours"])
+    settings = MeterScanSettings(**stored)
+    suspects = read_suspects(findings)
+    _say_leads(save_cluster_leads(suspects, settings, actor))
+
+
+def save_cluster_leads(
+    suspects: pa.Table, settings: MeterScanSettings, actor: str | None
+) -> LeadSummary:
+    """Record the suspects of a Spark scan (their findings carry the archive row and the load
+    curve) as leads."""
+    from minewatch.engine.spark import LEAD_FIELDS
+
+    archive = suspects.select(["meter_id", *LEAD_FIELDS, "region_code"])
+    series = {
+        meter: json.loads(text)
+        for meter, text in zip(
+            suspects.column("meter_id").to_pylist(),
+            suspects.column("series").to_pylist(),
+            strict=True,
         )
+        if text is not None
+    }
+    return save_leads(suspects, archive, settings, actor, series=series)
 
 
 def save_leads(

@@ -42,6 +42,7 @@ import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +170,16 @@ def spark_session(
         builder = builder.master(master)
         if master.startswith("local"):
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            settings.update({"spark.driver.memory": "4g", "spark.ui.showConsoleProgress": "false"})
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no listening on the LAN
+            logs = resources.files("minewatch.engine") / "data" / "log4j2.properties"
+            settings.update(
+                {
+                    "spark.driver.memory": "4g",
+                    "spark.ui.showConsoleProgress": "false",
+                    "spark.ui.enabled": "false",
+                    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile=file:{logs}",
+                }
+            )
     # PySpark warns about pandas ≥ 3 on import; this engine passes no pandas data.
     os.environ.setdefault(
         "PYTHONWARNINGS", "ignore:PySpark does not yet fully support pandas:FutureWarning"
