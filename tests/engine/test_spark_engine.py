@@ -21,8 +21,12 @@ import pytest
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA
 from minewatch.engine.local import ScanResult, scan_meters
 from minewatch.errors import MineWatchError
-from minewatch.synth.meters import MeterProvince, MeterSynthParams, generate_meters
-from minewatch.synth.meters import write_meter_province
+from minewatch.synth.meters import (
+    MeterProvince,
+    MeterSynthParams,
+    generate_meters,
+    write_meter_province,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -126,19 +130,24 @@ def test_same_findings_as_the_local_engine(
     assert sum(result.categories.values()) == local.num_rows
     # Gaps and repeated days reached the kernel as they do locally.
     warnings = " ".join(local.column("warnings").to_pylist())
-    assert "data.duplicate_days" in warnings and "data.missing_days" in warnings
+    assert "data.duplicate_days" in warnings
+    assert "data.missing_days" in warnings
     # Each suspect carries its archive row and the same load curve as the local scan's.
     for row in result.suspects.to_pylist():
         assert json.loads(row["series"]) == json.loads(
             json.dumps(local_result.series[row["meter_id"]])
         )
-        assert row["region_code"] and row["account_no"]
+        assert row["region_code"]
+        assert row["account_no"]
     # Written by county, committed whole.
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
-    assert folders and all(name.startswith("region_code=") for name in folders)
-    assert (out / "_SUCCESS").exists() and not (out / "_attempts").exists()
+    assert folders
+    assert all(name.startswith("region_code=") for name in folders)
+    assert (out / "_SUCCESS").exists()
+    assert not (out / "_attempts").exists()
     summary = json.loads((out / "_minewatch.json").read_text(encoding="utf-8"))
-    assert summary["meters"] == local.num_rows and summary["buckets"] == 3
+    assert summary["meters"] == local.num_rows
+    assert summary["buckets"] == 3
     assert summary["parts"] >= 6, "several parts per file: row groups were split"
 
 
@@ -194,14 +203,16 @@ def test_a_malformed_file_is_named_and_nothing_is_written(
         )
     message = str(caught.value)
     assert "readings_bad.parquet" in message
-    assert "row 2001" in message and "p050" in message and "'abc'" in message
+    assert "row 2001" in message
+    assert "p050" in message
+    assert "'abc'" in message
     after = {p.relative_to(out): p.stat().st_mtime_ns for p in out.rglob("*")}
     assert after == before, "the earlier scan's findings are left as they were"
 
     garbage = tmp_path / "garbage" / "readings_x.parquet"
     garbage.parent.mkdir()
     garbage.write_bytes(b"not parquet at all")
-    with pytest.raises(MineWatchError, match="readings_x.parquet.*not a readable Parquet"):
+    with pytest.raises(MineWatchError, match=r"readings_x\.parquet.*not a readable Parquet"):
         scan_meters_spark(spark, str(garbage.parent), str(tmp_path / "other"))
     assert not (tmp_path / "other").exists()
 
@@ -219,7 +230,8 @@ def test_a_bad_date_is_found_before_any_scoring(
     pq.write_table(table, path, row_group_size=1_000)
     with pytest.raises(MineWatchError) as caught:
         scan_meters_spark(spark, str(path), str(tmp_path / "out"))
-    assert "row 2502" in str(caught.value) and "is not a date" in str(caught.value)
+    assert "row 2502" in str(caught.value)
+    assert "is not a date" in str(caught.value)
 
 
 def test_an_output_folder_holding_other_files_is_refused(
@@ -270,7 +282,8 @@ def test_cli_scans_on_spark_and_records_the_same_leads(
     printed = capsys.readouterr().out
     assert code == 0
     meters = pq.read_table(tmp_path / "local.parquet").num_rows
-    assert f"{meters:,} meters" in printed and "leads:" in printed
+    assert f"{meters:,} meters" in printed
+    assert "leads:" in printed
 
     def leads(db: Path) -> list[tuple[object, ...]]:
         with sqlite3.connect(db) as connection:
@@ -280,7 +293,8 @@ def test_cli_scans_on_spark_and_records_the_same_leads(
             ).fetchall())  # fmt: skip
 
     local, cluster = leads(local_db), leads(spark_db)
-    assert [row[:5] for row in cluster] == [row[:5] for row in local] and local
+    assert [row[:5] for row in cluster] == [row[:5] for row in local]
+    assert local
     for a, b in zip(cluster, local, strict=True):
         assert json.loads(str(a[5]))["series"] == json.loads(str(b[5]))["series"]
     # Recording the same findings again from the folder changes nothing.
