@@ -300,3 +300,29 @@ def test_cli_scans_on_spark_and_records_the_same_leads(
     # Recording the same findings again from the folder changes nothing.
     assert run(["--db", str(spark_db), "scan", "meter-leads", str(tmp_path / "cluster")]) == 0
     assert f"0 new, 0 updated, {len(cluster)} unchanged" in capsys.readouterr().out
+
+
+def test_spark_submit_runs_the_packaged_job(
+    spark: SparkSession, exports: Path, local_result: ScanResult, tmp_path: Path
+) -> None:
+    """The documented way onto a cluster: ``spark-submit`` runs ``minewatch.engine.spark_job``
+    with spark-submit's master (here a local one, in a process of its own)."""
+    import subprocess
+    import sys
+
+    import minewatch.engine.spark_job as job
+    from minewatch.engine.spark import read_cluster_findings
+
+    submit = Path(sys.executable).with_name("spark-submit")
+    out = tmp_path / "findings"
+    environment = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    done = subprocess.run(
+        [str(submit), "--master", "local[1]", "--driver-memory", "1g", str(job.__file__),
+         "scan", "meters", "--engine", "spark", "--readings", str(exports / "readings_*.parquet"),
+         "--customers", str(exports / "customers.csv"), "--weather", str(exports / "weather.csv"),
+         "--out", str(out), "--top", "0"],
+        capture_output=True, text=True, env=environment, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "on local[1]" in done.stdout
+    _assert_same_findings(read_cluster_findings(out), local_result.findings)
