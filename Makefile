@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-spark bench-web train-meters regions maps clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-spark bench-web spark-env train-meters regions maps clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,18 @@ bench-plants: $(STAMP)
 # growth with size; exits non-zero unless both engines' findings are identical.
 bench-spark: $(STAMP)
 	$(BIN)/python -m benchmarks.spark
+
+# A Python environment for Spark's executors (spark-submit --archives …#env, docs/spark.md):
+# this checkout's wheel, built with its compiled kernels, and its pinned dependencies in a fresh
+# venv, packed by venv-pack into dist/minewatch-spark-env.tar.gz. PySpark itself comes from the
+# cluster's Spark (4.0 or newer), which puts it on the workers' path.
+spark-env: $(STAMP)
+	rm -rf build/spark-env dist/minewatch-spark-env.tar.gz dist/minewatch-*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	$(PYTHON) -m venv build/spark-env
+	build/spark-env/bin/python -m pip install --quiet -c constraints.txt "$$(ls dist/minewatch-*.whl)" pandas venv-pack==0.2.0
+	build/spark-env/bin/venv-pack --quiet -p build/spark-env -o dist/minewatch-spark-env.tar.gz
+	@echo "packed: dist/minewatch-spark-env.tar.gz (executors need Python $$($(PYTHON) -c 'import sys; print(sys.version.split()[0])') at $$($(PYTHON) -c 'import sys; print(sys.base_prefix)'))"
 
 # Web platform: 100,000 projects and 1,000,000 leads in PostgreSQL (database minewatch_bench,
 # loaded once), 50 concurrent signed-in officials on loopback; p50/p95 of the ledger search, the

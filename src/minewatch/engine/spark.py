@@ -51,6 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
+from minewatch.detect.meters._fused import THREADS_VARIABLE
 from minewatch.detect.meters.daily import DAILY_SCHEMA, daily_features
 from minewatch.detect.meters.model import TreeModel, load_packaged_model
 from minewatch.detect.meters.scan import FINDINGS_SCHEMA, score_days
@@ -186,6 +187,11 @@ def spark_session(
     )
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
     settings.update(conf or {})
+    # A task has spark.task.cpus cores: the compiled kernels use that many threads, not every
+    # processor of the machine (two tasks of local[2] would otherwise run four threads).
+    settings.setdefault(
+        f"spark.executorEnv.{THREADS_VARIABLE}", settings.get("spark.task.cpus", "1")
+    )
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
