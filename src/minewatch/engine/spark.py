@@ -111,10 +111,11 @@ class SparkScanSettings:
     """
 
     rows_per_task: int = 1_000_000
-    """Reading rows (meter-days) per reduce task. A task holds one Arrow batch of the part at a
-    time (~0.4 KB a row), so memory does not grow with it; it sets the number of tasks: ~1M rows
-    takes 5–10 s, long enough that Spark's per-task cost (tens of ms) is lost, short enough that
-    a retried task costs little and 1M meters × 7 days still makes 7 tasks per core pair."""
+    """Reading rows (meter-days) per reduce task, at most; an input smaller than two parts per
+    core is cut finer. A task holds one Arrow batch of its part at a time (~0.4 KB a row), so
+    memory does not grow with it; it sets the number of tasks: 1M rows take 1–2 s to read and
+    reduce on one core, long enough that Spark's per-task cost (tens of ms) is lost, short
+    enough that a retried task costs little."""
     meter_days_per_bucket: int = 2_000_000
     """Meter-days per scoring task (a bucket). Stage two holds a bucket in memory: ~110 bytes a
     reduced meter-day plus ~150 bytes of working copies, ~0.5 GB at the default, within an
