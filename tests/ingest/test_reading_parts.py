@@ -14,7 +14,7 @@ from minewatch.errors import InputFileError
 from minewatch.ingest.locations import expand_uri, is_uri, local_copy
 from minewatch.ingest.meters import (
     ReadingPart,
-    expand_readings,
+    expand_locations,
     iter_reading_part,
     iter_readings,
     reading_days,
@@ -111,7 +111,7 @@ def test_uris_are_listed_and_read_through_their_filesystem(
     uri = f"file://{tmp_path}/2021-09"
     assert is_uri(uri)
     assert not is_uri(str(tmp_path))
-    listed = expand_readings(uri)
+    listed = expand_locations(uri)
     assert listed == [f"{uri}/w1.parquet", f"{uri}/w2.parquet"]
     assert expand_uri(f"{uri}/w2*", (".parquet",)) == [f"{uri}/w2.parquet"]
     parts = reading_parts(listed[0], 1_000)

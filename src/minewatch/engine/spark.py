@@ -65,11 +65,11 @@ from minewatch.engine.cluster_output import (
     read_findings,
     write_attempt,
 )
-from minewatch.errors import InputFileError, MineWatchError
+from minewatch.errors import MineWatchError
 from minewatch.ingest import locations
 from minewatch.ingest.meters import (
     ReadingPart,
-    expand_readings,
+    expand_locations,
     iter_reading_part,
     read_customers,
     read_weather,
@@ -497,8 +497,8 @@ def scan_meters_spark(
     context = spark.sparkContext
     cores = max(int(context.defaultParallelism), 1)
 
-    files = expand_readings(readings)
-    archive_files = _expand_tables(customers) if customers is not None else []
+    files = expand_locations(readings)
+    archive_files = expand_locations(customers) if customers is not None else []
     weather_table = _read_weather(weather) if weather is not None else None
     parts = _plan(context, files, cores, cluster.rows_per_task)
     known = [rows for *_, rows in parts if rows >= 0]
@@ -603,25 +603,6 @@ class _ListParam:
     def addInPlace(self, a: list[str], b: list[str]) -> list[str]:  # noqa: N802
         a.extend(b)
         return a
-
-
-def _expand_tables(spec: str | Sequence[str]) -> list[str]:
-    items = [spec] if isinstance(spec, str) else list(spec)
-    found: list[str] = []
-    for item in items:
-        if locations.is_uri(item):
-            found.extend(locations.expand_uri(item, (".csv", ".parquet", ".pq")))
-        elif Path(item).is_dir():
-            found.extend(
-                str(p) for p in sorted(Path(item).rglob("*"))
-                if p.is_file() and p.name.lower().endswith((".csv", ".parquet", ".pq"))
-                and not p.name.startswith((".", "_"))
-            )  # fmt: skip
-        else:
-            found.append(str(item))
-    if not found:
-        raise InputFileError(str(spec), [])
-    return found
 
 
 def _read_weather(location: str) -> pa.Table:

@@ -69,7 +69,7 @@ __all__ = [
     "READING_SUFFIXES",
     "ReadingPart",
     "expand_inputs",
-    "expand_readings",
+    "expand_locations",
     "iter_reading_part",
     "iter_readings",
     "read_customers",
@@ -932,9 +932,9 @@ class ReadingPart:
     """Data rows in the part; -1 where unknown before reading (CSV)."""
 
 
-def expand_readings(spec: str | Path | Sequence[str | Path]) -> list[str]:
-    """The readings files named by ``spec`` (as :func:`expand_inputs`), where a URI
-    (``hdfs://…``, ``s3://…``) is listed on its filesystem."""
+def expand_locations(spec: str | Path | Sequence[str | Path]) -> list[str]:
+    """The input files (readings, archives) named by ``spec``, as :func:`expand_inputs` names
+    them, where a URI (``hdfs://…``, ``s3://…``) is listed on its own filesystem."""
     items: list[str | Path] = [spec] if isinstance(spec, str | Path) else list(spec)
     found: list[str] = []
     for item in items:
