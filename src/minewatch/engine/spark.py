@@ -395,13 +395,14 @@ def _archive_reader(labels: Sequence[int], notes: Any) -> Any:
 
 def _scorer(
     settings: MeterScanSettings,
-    model: TreeModel,
-    weather: pa.Table | None,
+    shared: Any,
     span: tuple[date, date],
     out: str,
     counts: Any,
 ) -> Any:
-    """Scoring task: a bucket's whole meters and their archive rows → findings, written."""
+    """Scoring task: a bucket's whole meters and their archive rows → findings, written.
+    ``shared`` is a Spark broadcast of the model and the weather (each executor fetches it
+    once, not every task)."""
 
     def score(key: tuple[Any, ...], daily_blobs: pa.Table, archive_blobs: pa.Table) -> pa.Table:
         daily = _from_blobs(daily_blobs.column("data").to_pylist(), DAILY_SCHEMA)
@@ -409,6 +410,7 @@ def _scorer(
             return MANIFEST_SCHEMA.empty_table()
         archive = _from_blobs(archive_blobs.column("data").to_pylist(), CUSTOMERS_SCHEMA)
         customers = archive if archive.num_rows else None
+        model, weather = shared.value
         findings = score_days(daily, customers, weather, settings, model, span)
         tally = pc.value_counts(findings.column("category"))
         counts.add({str(v["values"]): int(v["counts"]) for v in tally.to_pylist()})
@@ -533,6 +535,7 @@ def scan_meters_spark(
                 )
             else:
                 archive = spark.createDataFrame([], _spark_schema(_BLOBS))
+            shared = context.broadcast((model, weather_table))
             # One scoring task per bucket, as the labels were chosen: no coalescing.
             spark.conf.set("spark.sql.shuffle.partitions", str(buckets))
             spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
@@ -543,11 +546,12 @@ def scan_meters_spark(
                 reduced.groupBy("bucket")
                 .cogroup(archive.groupBy("bucket"))
                 .applyInArrow(
-                    _scorer(settings, model, weather_table, span, out, counts),
+                    _scorer(settings, shared, span, out, counts),
                     _spark_schema(MANIFEST_SCHEMA),
                 )
             )
             manifest = scored.toArrow()
+            shared.unpersist()
         categories = {str(k): int(v) for k, v in sorted(counts.value.items())}
         summary = {
             "engine": "spark",
