@@ -326,3 +326,48 @@ def test_spark_submit_runs_the_packaged_job(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "on local[1]" in done.stdout
     _assert_same_findings(read_cluster_findings(out), local_result.findings)
+
+
+def test_a_catalog_table_gives_the_same_findings(
+    spark: SparkSession, exports: Path, local_result: ScanResult, tmp_path: Path
+) -> None:
+    """Readings kept in a table of the metering platform (here a view, with the platform's own
+    column names: 电表编号, 日期, P1 … P96) are scanned as the files are."""
+    from pyspark.sql import functions as sf
+
+    from minewatch.engine.spark import read_cluster_findings, scan_meters_spark
+
+    frame = spark.read.parquet(*map(str, sorted(exports.glob("readings_*.parquet"))))
+    renamed = frame.select(
+        sf.col("meter_id").alias("电表编号"),
+        sf.col("date").alias("日期"),
+        *(sf.col(f"p{i:03d}").alias(f"P{i}") for i in range(1, 97)),
+    )
+    renamed.createOrReplaceTempView("e_mp_power_curve")
+    out = tmp_path / "findings"
+    result = scan_meters_spark(
+        spark,
+        None,
+        str(out),
+        readings_table="e_mp_power_curve",
+        customers=str(exports / "customers.csv"),
+        weather=str(exports / "weather.csv"),
+    )
+    _assert_same_findings(read_cluster_findings(out), local_result.findings)
+    assert result.reading_rows == local_result.reading_rows
+
+    bad = renamed.withColumn(
+        "P50",
+        sf.when(
+            sf.col("电表编号") == local_result.findings["meter_id"][0].as_py(), "abc"
+        ).otherwise(sf.col("P50").cast("string")),
+    )
+    bad.createOrReplaceTempView("bad_curve")
+    with pytest.raises(MineWatchError) as caught:
+        scan_meters_spark(spark, None, str(tmp_path / "bad"), readings_table="bad_curve")
+    message = str(caught.value)
+    assert "bad_curve" in message
+    assert local_result.findings["meter_id"][0].as_py() in message
+    assert "'abc' is not a number" in message
+    with pytest.raises(MineWatchError, match="no such table"):
+        scan_meters_spark(spark, None, str(tmp_path / "none"), readings_table="missing_table")

@@ -132,14 +132,6 @@ class Engine(StrEnum):
 
 @app.command("meters")
 def meters(
-    readings: Annotated[
-        str,
-        typer.Option(
-            "--readings",
-            help="Load data: a .csv/.parquet file, a glob or a folder of them; with the Spark "
-            "engine also a URI (hdfs://…, s3://…).",
-        ),
-    ],
     out: Annotated[
         str,
         typer.Option(
@@ -148,6 +140,22 @@ def meters(
             "written partitioned by county.",
         ),
     ],
+    readings: Annotated[
+        str | None,
+        typer.Option(
+            "--readings",
+            help="Load data: a .csv/.parquet file, a glob or a folder of them; with the Spark "
+            "engine also a URI (hdfs://…, s3://…).",
+        ),
+    ] = None,
+    readings_table: Annotated[
+        str | None,
+        typer.Option(
+            "--readings-table",
+            help="Spark engine: load data from a table of Spark's catalog (a Hive table, "
+            "db.table) with wide or hourly columns, instead of files.",
+        ),
+    ] = None,
     customers: Annotated[
         str | None, typer.Option("--customers", help="Customer archive (.csv or .parquet).")
     ] = None,
@@ -192,12 +200,16 @@ def meters(
 ) -> None:
     """Score every meter: is it mining, since when, how much; one row per meter."""
     settings = MeterScanSettings(threshold=threshold)
+    if (readings is None) == (readings_table is None):
+        raise MineWatchError("give the load data: --readings (files) or --readings-table")
     if engine is Engine.SPARK:
         _meters_on_spark(
-            readings, out, customers, weather, settings, master, conf or [], rows_per_task,
-            buckets, top, leads, actor,
+            SparkInputs(readings, readings_table, customers, weather), out, settings, master,
+            conf or [], rows_per_task, buckets, top, leads, actor,
         )  # fmt: skip
         return
+    if readings is None:
+        raise MineWatchError("--readings-table is read on Spark: add --engine spark")
     target = Path(out)
     if target.suffix.lower() not in (".csv", ".parquet"):
         raise MineWatchError(f"{out}: the findings file must end in .csv or .parquet")
@@ -232,11 +244,17 @@ def _spark_conf(pairs: list[str]) -> dict[str, str]:
     return conf
 
 
+@dataclasses.dataclass(frozen=True)
+class SparkInputs:
+    readings: str | None
+    readings_table: str | None
+    customers: str | None
+    weather: str | None
+
+
 def _meters_on_spark(
-    readings: str,
+    inputs: SparkInputs,
     out: str,
-    customers: str | None,
-    weather: str | None,
     settings: MeterScanSettings,
     master: str | None,
     conf: list[str],
@@ -254,10 +272,11 @@ def _meters_on_spark(
     output.info(f"Spark {session.version} on {session.sparkContext.master}")
     result = scan_meters_spark(
         session,
-        readings,
+        inputs.readings,
         out,
-        customers=customers,
-        weather=weather,
+        readings_table=inputs.readings_table,
+        customers=inputs.customers,
+        weather=inputs.weather,
         settings=settings,
         cluster=SparkScanSettings(rows_per_task=rows_per_task, buckets=buckets),
     )

@@ -69,17 +69,21 @@ from minewatch.errors import MineWatchError
 from minewatch.ingest import locations
 from minewatch.ingest.meters import (
     ReadingPart,
+    TableColumns,
     expand_locations,
     iter_reading_part,
     read_customers,
     read_weather,
     reading_days,
     reading_parts,
+    table_columns,
+    table_days,
+    table_readings,
 )
 from minewatch.ingest.schemas import CUSTOMERS_SCHEMA
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 EPOCH = date(1970, 1, 1)
 
@@ -236,7 +240,13 @@ _BLOBS = pa.schema([pa.field("bucket", pa.int32(), nullable=False), pa.field("da
 """What reduce and archive tasks emit: each bucket's rows from one batch, as an Arrow IPC
 stream under the bucket's label."""
 
-_DAYS = pa.schema([pa.field("first_day", pa.int32()), pa.field("last_day", pa.int32())])
+_DAYS = pa.schema(
+    [
+        pa.field("first_day", pa.int32()),
+        pa.field("last_day", pa.int32()),
+        pa.field("rows", pa.int64()),
+    ]
+)
 
 _ERROR_MARK = "MINEWATCH-INPUT-ERROR"
 """Wraps an input error raised inside a task, so the driver can find it in Spark's report."""
@@ -333,7 +343,27 @@ def _days_of_parts(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch
             except MineWatchError as error:
                 raise TaskInputError(error) from None
             first, last = ((d - EPOCH).days for d in span) if span else (None, None)
-            yield pa.RecordBatch.from_pylist([{"first_day": first, "last_day": last}], schema=_DAYS)
+            yield pa.RecordBatch.from_pylist(
+                [{"first_day": first, "last_day": last, "rows": max(row["rows"], 0)}],
+                schema=_DAYS,
+            )
+
+
+def _days_of_table(table: TableColumns) -> Any:
+    """Calendar task over a readings table: each batch's first and last day and rows."""
+
+    def days(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            try:
+                span = table_days(batch, table)
+            except MineWatchError as error:
+                raise TaskInputError(error) from None
+            first, last = span if span else (None, None)
+            yield pa.RecordBatch.from_pylist(
+                [{"first_day": first, "last_day": last, "rows": batch.num_rows}], schema=_DAYS
+            )
+
+    return days
 
 
 def _bucket_labels(spark: SparkSession, buckets: int) -> list[int]:
@@ -371,6 +401,26 @@ def _reducer(settings: MeterScanSettings, labels: Sequence[int], batch_rows: int
                             yield _bucketed(daily_features(readings, settings), labels)
                 except MineWatchError as error:
                     raise TaskInputError(error) from None
+
+    return reduce
+
+
+def _table_reducer(
+    table: TableColumns, settings: MeterScanSettings, labels: Sequence[int], rows: Any
+) -> Any:
+    """Reduce task over a readings table: check each batch as a file is checked, reduce each
+    meter-day (stage one), sort into buckets."""
+
+    def reduce(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            try:
+                readings = table_readings(batch, table)
+            except MineWatchError as error:
+                raise TaskInputError(error) from None
+            rows.add(readings.num_rows)
+            yield _bucketed(daily_features(readings, settings), labels)
 
     return reduce
 
@@ -474,23 +524,76 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema)
 
 
+@dataclass(frozen=True)
+class _Readings:
+    """Where a scan's readings come from: the frame whose tasks read them, its calendar task and
+    its reduce task."""
+
+    frame: DataFrame
+    days: Any
+    reducer: Any  # (settings, labels, rows accumulator) → the reduce task
+    described: list[str]
+    parts: int
+
+
+def _file_readings(
+    spark: SparkSession, readings: str | Sequence[str], cluster: SparkScanSettings
+) -> _Readings:
+    context = spark.sparkContext
+    cores = max(int(context.defaultParallelism), 1)
+    files = expand_locations(readings)
+    parts = _plan(context, files, cores, cluster.rows_per_task)
+    frame = context.parallelize(parts, max(len(parts), 1)).toDF(_PARTS)
+    return _Readings(
+        frame,
+        _days_of_parts,
+        lambda settings, labels, rows: _reducer(settings, labels, cluster.batch_rows, rows),
+        files,
+        len(parts),
+    )
+
+
+def _table_readings(spark: SparkSession, name: str) -> _Readings:
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as sf
+
+    try:
+        frame = spark.table(name)
+    except AnalysisException as error:
+        raise MineWatchError(f"{name}: no such table ({error.getCondition()})") from None
+    table = table_columns(name, frame.columns)
+    selected = frame.select(*(sf.col(f"`{column}`") for column in table.columns.values()))
+    return _Readings(
+        selected,
+        _days_of_table(table),
+        lambda settings, labels, rows: _table_reducer(table, settings, labels, rows),
+        [f"table {name}"],
+        selected.rdd.getNumPartitions(),
+    )
+
+
 def scan_meters_spark(
     spark: SparkSession,
-    readings: str | Sequence[str],
+    readings: str | Sequence[str] | None,
     out: str,
     *,
+    readings_table: str | None = None,
     customers: str | Sequence[str] | None = None,
     weather: str | None = None,
     settings: MeterScanSettings | None = None,
     model: TreeModel | None = None,
     cluster: SparkScanSettings | None = None,
 ) -> SparkScanResult:
-    """Scan every meter in ``readings`` (files, folders or globs, local or URIs) on ``spark``
-    and write the findings under ``out``, partitioned by ``region_code``.
+    """Scan every meter in ``readings`` (files, folders or globs, local or URIs) — or in
+    ``readings_table``, a table of Spark's catalog (a Hive table of the metering platform) — on
+    ``spark`` and write the findings under ``out``, partitioned by ``region_code``.
 
     The same findings as :func:`minewatch.engine.local.scan_meters` for the same inputs (plus
     the columns of :data:`CLUSTER_FINDINGS_SCHEMA`). Raises :class:`MineWatchError` naming the
-    file, row and column of a bad input; ``out`` is then left as it was."""
+    file, row and column of a bad input (a table's: the meter and date); ``out`` is then left
+    as it was."""
+    if (readings is None) == (readings_table is None):
+        raise ValueError("give either readings (files) or readings_table, not both")
     settings = settings or MeterScanSettings()
     model = model or load_packaged_model()
     cluster = cluster or SparkScanSettings()
@@ -499,32 +602,35 @@ def scan_meters_spark(
     context = spark.sparkContext
     cores = max(int(context.defaultParallelism), 1)
 
-    files = expand_locations(readings)
     archive_files = expand_locations(customers) if customers is not None else []
     weather_table = _read_weather(weather) if weather is not None else None
-    parts = _plan(context, files, cores, cluster.rows_per_task)
-    known = [rows for *_, rows in parts if rows >= 0]
-    estimate = sum(known) + (len(parts) - len(known)) * cluster.rows_per_task
-    buckets = cluster.buckets or max(math.ceil(estimate / cluster.meter_days_per_bucket), 2 * cores)
-    part_frame = context.parallelize(parts, max(len(parts), 1)).toDF(_PARTS)
+    source = (
+        _table_readings(spark, readings_table)
+        if readings_table is not None
+        else _file_readings(spark, readings or [], cluster)
+    )
     counts: Any = context.accumulator({}, _CountsParam())  # type: ignore[arg-type]
     notes: Any = context.accumulator([], _ListParam())  # type: ignore[arg-type]
     rows: Any = context.accumulator(0)
     try:
         # 1. The calendar: every part's first and last day (its dates alone are read).
-        days = part_frame.mapInArrow(_days_of_parts, _spark_schema(_DAYS)).collect()
+        days = source.frame.mapInArrow(source.days, _spark_schema(_DAYS)).collect()
         firsts = [row["first_day"] for row in days if row["first_day"] is not None]
         lasts = [row["last_day"] for row in days if row["last_day"] is not None]
         span = None
         if firsts:
             span = (EPOCH + timedelta(days=min(firsts)), EPOCH + timedelta(days=max(lasts)))
+        estimate = sum(row["rows"] for row in days) or cluster.rows_per_task
+        buckets = cluster.buckets or max(
+            math.ceil(estimate / cluster.meter_days_per_bucket), 2 * cores
+        )
         # 2. One job: reduce the parts and read the archive into buckets, then score each
         # bucket with its archive rows and write its findings into an attempt folder of its own.
         manifest = MANIFEST_SCHEMA.empty_table()
         if span is not None:
             labels = _bucket_labels(spark, buckets)
-            reduced = part_frame.mapInArrow(
-                _reducer(settings, labels, cluster.batch_rows, rows), _spark_schema(_BLOBS)
+            reduced = source.frame.mapInArrow(
+                source.reducer(settings, labels, rows), _spark_schema(_BLOBS)
             )
             if archive_files:
                 archive = (
@@ -555,7 +661,7 @@ def scan_meters_spark(
         categories = {str(k): int(v) for k, v in sorted(counts.value.items())}
         summary = {
             "engine": "spark",
-            "readings": list(files),
+            "readings": source.described,
             "customers": archive_files,
             "weather": weather,
             "settings": settings.as_dict(),
@@ -566,7 +672,7 @@ def scan_meters_spark(
             "categories": categories,
             "files": manifest.num_rows,
             "buckets": buckets,
-            "parts": len(parts),
+            "parts": source.parts,
         }
         commit(out, manifest, summary)
     except Exception as failure:

@@ -68,6 +68,7 @@ __all__ = [
     "MAX_PROBLEMS",
     "READING_SUFFIXES",
     "ReadingPart",
+    "TableColumns",
     "expand_inputs",
     "expand_locations",
     "iter_reading_part",
@@ -76,6 +77,9 @@ __all__ = [
     "read_weather",
     "reading_days",
     "reading_parts",
+    "table_columns",
+    "table_days",
+    "table_readings",
     "write_table",
 ]
 
@@ -1035,6 +1039,77 @@ def reading_days(part: ReadingPart, *, batch_rows: int = 65_536) -> tuple[date, 
         return None
     epoch = date(1970, 1, 1).toordinal()
     return date.fromordinal(epoch + low), date.fromordinal(epoch + high)
+
+
+@dataclass(frozen=True)
+class TableColumns:
+    """Where a table's load-curve columns are: for readings kept in a database table (a Hive
+    table of a grid company's metering platform), recognised from its column names as a file's
+    header is, in the wide or hourly layout."""
+
+    name: str
+    """The table, as errors name it."""
+    columns: dict[str, str]
+    """The table's column for each canonical column needed (``meter_id``, ``date``, slots)."""
+    hourly: bool
+
+
+def table_columns(name: str, columns: Sequence[str]) -> TableColumns:
+    """Recognise a readings table from its column names (raises :class:`InputFileError`
+    naming the missing ones). A long table (one reading per row) is refused: its meter-days
+    would have to be gathered across rows first."""
+    plan = _plan_readings(name, columns)
+    if plan.layout is _Layout.LONG:
+        raise _file_problem(
+            name, "holds one reading per row (long layout); a table needs p001 … p096 or h01 … h24"
+        )
+    wanted = {c: plan.headers[plan.positions[c]] for c in plan.needed}
+    return TableColumns(name, wanted, plan.layout is _Layout.HOURLY)
+
+
+def table_readings(batch: Any, table: TableColumns) -> Any:
+    """One batch of a readings table (its columns named as :attr:`TableColumns.columns` says)
+    as READINGS_SCHEMA, checked as a file is; a table has no row numbers, so a problem names
+    the meter and the date of its row."""
+    plan = _plan_readings(table.name, list(table.columns.values()))
+    raw = {c: batch.column(name) for c, name in table.columns.items()}
+    parsed = _parse(raw, plan)
+    if parsed.issues:
+        meters, dates = raw["meter_id"], raw["date"]
+        problems = [
+            InputProblem(
+                None,
+                plan.header(column),
+                f"meter {_shown(meters, index)} on {_shown(dates, index)}: {reason}"
+                if index >= 0
+                else reason,
+            )
+            for index, column, reason in parsed.issues[:MAX_PROBLEMS]
+        ]
+        raise InputFileError(table.name, problems)
+    return _wide_batch(parsed, plan)
+
+
+def table_days(batch: Any, table: TableColumns) -> tuple[int, int] | None:
+    """The first and last day (days since 1970-01-01) of one batch of a readings table, its
+    dates alone read; a date that cannot be read names its meter."""
+    dates, bad, empty = _parse_dates(batch.column(table.columns["date"]))
+    if bad.any():
+        meters, raw = batch.column(table.columns["meter_id"]), batch.column(table.columns["date"])
+        problems = [
+            InputProblem(
+                None,
+                table.columns["date"],
+                f"meter {_shown(meters, i)}: "
+                + ("date is empty" if empty[i] else f"{_shown(raw, i)} is not a date"),
+            )
+            for i in np.flatnonzero(bad)[:MAX_PROBLEMS].tolist()
+        ]
+        raise InputFileError(table.name, problems)
+    if len(dates) == 0:
+        return None
+    low, high = pc.min_max(dates.cast(pa.int32())).values()
+    return int(low.as_py()), int(high.as_py())
 
 
 def _read_file(path: Path, batch_rows: int) -> Iterator[Any]:
