@@ -86,3 +86,15 @@ def test_malformed_export_is_named_with_row_and_column(tmp_path: Path) -> None:
 def test_nothing_to_read_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="no"):
         scan_meters(tmp_path / "nothing-*.parquet")
+
+
+def test_readings_named_by_uri_give_the_same_findings(
+    province_files: tuple[MeterProvince, Path, Path],
+) -> None:
+    province, whole, split = province_files
+    key = [("meter_id", "ascending")]
+    by_path = scan_meters(whole / "readings.parquet", customers=province.customers)
+    by_uri = scan_meters(f"file://{whole}/readings.parquet", customers=province.customers)
+    assert by_uri.findings.sort_by(key).equals(by_path.findings.sort_by(key))
+    csv_folder = scan_meters(f"file://{split}", customers=province.customers)
+    assert csv_folder.reading_rows == by_path.reading_rows

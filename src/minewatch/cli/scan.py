@@ -33,6 +33,7 @@ from minewatch.detect.meters.settings import MeterScanSettings
 from minewatch.engine.local import ScanResult, scan_meters
 from minewatch.engine.spark import SparkScanSettings
 from minewatch.errors import MineWatchError
+from minewatch.ingest.locations import local_copy
 from minewatch.ingest.meters import read_customers, read_weather, write_table
 
 if TYPE_CHECKING:  # the database layer is imported only when leads are written
@@ -105,19 +106,24 @@ def _jsonable(value: object) -> object:
 
 def run_meter_scan(
     readings: str,
-    customers_path: Path | None,
-    weather_path: Path | None,
+    customers_path: str | None,
+    weather_path: str | None,
     settings: MeterScanSettings,
 ) -> tuple[ScanResult, pa.Table | None]:
-    """Read the archive and the weather, then scan the readings with a progress display."""
+    """Read the archive and the weather (local paths or URIs), then scan the readings with a
+    progress display."""
     customers = None
     if customers_path is not None:
-        customers, problems = read_customers(customers_path)
+        with local_copy(customers_path) as path:
+            customers, problems = read_customers(path)
         for problem in problems[:20]:
             output.info(f"warning: {customers_path}: {problem.where()}: {problem.reason}")
         if len(problems) > 20:
             output.info(f"warning: {customers_path}: … and {len(problems) - 20} more")
-    weather = read_weather(weather_path) if weather_path is not None else None
+    weather = None
+    if weather_path is not None:
+        with local_copy(weather_path) as path:
+            weather = read_weather(path)
     with output.progress("scanning meter-days") as advance:
         result = scan_meters(
             readings, customers=customers, weather=weather, settings=settings, progress=advance
@@ -213,12 +219,7 @@ def meters(
     target = Path(out)
     if target.suffix.lower() not in (".csv", ".parquet"):
         raise MineWatchError(f"{out}: the findings file must end in .csv or .parquet")
-    result, archive = run_meter_scan(
-        readings,
-        Path(customers) if customers is not None else None,
-        Path(weather) if weather is not None else None,
-        settings,
-    )
+    result, archive = run_meter_scan(readings, customers, weather, settings)
     write_table(result.findings, target)
     output.show(output.suspects_table(result.findings, top, context.locale()))
     output.info(output.scan_summary(result.findings, result.reading_rows, target))

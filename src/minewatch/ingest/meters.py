@@ -897,7 +897,8 @@ class _ParquetSource(_Source):
 def iter_readings(
     spec: str | Path | Sequence[str | Path], *, batch_rows: int = 65_536
 ) -> Iterator[Any]:
-    """Stream the load curves in ``spec`` (see :func:`expand_inputs`) as READINGS_SCHEMA batches.
+    """Stream the load curves in ``spec`` (see :func:`expand_locations`: local files, globs and
+    folders, or URIs such as ``s3://…``) as READINGS_SCHEMA batches.
 
     Files are read one after the other, each in batches of at most ``batch_rows`` input rows
     (Parquet row groups via ``iter_batches``, CSV via pyarrow's streaming reader); a yielded
@@ -920,8 +921,11 @@ def iter_readings(
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
-    for path in expand_inputs(spec):
-        yield from _read_file(path, batch_rows)
+    for location in expand_locations(spec):
+        if locations.is_uri(location):
+            yield from iter_reading_part(ReadingPart(location, None, -1), batch_rows=batch_rows)
+        else:
+            yield from _read_file(Path(location), batch_rows)
 
 
 @dataclass(frozen=True)
