@@ -148,7 +148,7 @@ def test_same_findings_as_the_local_engine(
     summary = json.loads((out / "_minewatch.json").read_text(encoding="utf-8"))
     assert summary["meters"] == local.num_rows
     assert summary["buckets"] == 3
-    assert summary["parts"] >= 6, "several parts per file: row groups were split"
+    assert summary["tasks"] >= 6, "several tasks per file: row groups were split"
 
 
 def test_csv_exports_through_a_uri(
@@ -371,3 +371,25 @@ def test_a_catalog_table_gives_the_same_findings(
     assert "'abc' is not a number" in message
     with pytest.raises(MineWatchError, match="no such table"):
         scan_meters_spark(spark, None, str(tmp_path / "none"), readings_table="missing_table")
+
+
+def test_small_files_are_read_together_and_big_ones_cut(
+    province: MeterProvince, tmp_path: Path
+) -> None:
+    from minewatch.engine.spark import _plan
+
+    written = write_meter_province(province, tmp_path, fmt="parquet", split_by="county")
+    files = sorted(str(p) for p in written["readings"])
+    assert len(files) >= 8
+    tasks = _plan(None, files, 2, 1_000_000)
+    # Packed in order up to a quarter of the rows each: at least two tasks per core, far fewer
+    # tasks than files.
+    assert 4 <= len(tasks) <= 6 < len(files)
+    assert sorted(part[0] for task in tasks for part in task) == files
+    total = sum(part[3] for task in tasks for part in task)
+    assert all(sum(part[3] for part in task) <= -(-total // 4) or len(task) == 1 for task in tasks)
+    big = tmp_path / "big.parquet"
+    pq.write_table(province.readings, big, row_group_size=1_000)
+    cut = _plan(None, [str(big)], 2, 5_000)
+    assert all(len(task) == 1 for task in cut)
+    assert [task[0][1:3] for task in cut][:2] == [(0, 5), (5, 10)]

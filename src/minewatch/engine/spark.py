@@ -300,12 +300,17 @@ def _plan_files(locations_: Iterable[str]) -> Iterator[tuple[Any, ...]]:
             yield (location, -1, -1, -1, str(error))
 
 
-def _plan(
-    context: Any, files: Sequence[str], cores: int, rows_per_task: int
-) -> list[tuple[str, int, int, int]]:
-    """The parts the reduce tasks read: consecutive row groups of a file, up to
-    ``rows_per_task`` rows, and never fewer parts than two per core while a file has row groups
-    to spare. Local files are planned here; a URI's footers are read by tasks on the cluster."""
+Part = tuple[str, int, int, int]
+"""A part of a readings file: location, first row group, stop row group (−1: the whole file),
+rows (−1: unknown before reading)."""
+
+
+def _plan(context: Any, files: Sequence[str], cores: int, rows_per_task: int) -> list[list[Part]]:
+    """The reduce tasks, each a list of parts: consecutive row groups of a file up to
+    ``rows_per_task`` rows, and small files together up to as many (exports cut by county and
+    day make thousands of small files: a task each would be mostly Spark's per-task cost). An
+    input smaller than two tasks per core is cut finer. Local files are planned here; a URI's
+    footers are read by tasks on the cluster."""
     if any(locations.is_uri(f) for f in files):
         slices = min(len(files), 4 * cores)
         planned = context.parallelize(list(files), slices).mapPartitions(_plan_files).collect()
@@ -316,7 +321,7 @@ def _plan(
         raise MineWatchError(bad[0])
     known = sum(rows for *_, rows, _ in planned if rows > 0)
     target = max(min(rows_per_task, math.ceil(known / (2 * cores))), 1)
-    parts: list[tuple[str, int, int, int]] = []
+    parts: list[Part] = []
     for location, first, stop, rows, _ in planned:
         last = parts[-1] if parts else None
         if (
@@ -326,7 +331,17 @@ def _plan(
             parts[-1] = (location, last[1], stop, last[3] + rows)
         else:
             parts.append((location, first, stop, rows))
-    return parts
+    tasks: list[list[Part]] = []
+    size = 0
+    for part in parts:
+        rows = part[3] if part[3] >= 0 else target  # a CSV file: unknown, counted as a task
+        if tasks and size + rows <= target:
+            tasks[-1].append(part)
+            size += rows
+        else:
+            tasks.append([part])
+            size = rows
+    return tasks
 
 
 def _part_of(row: Mapping[str, Any]) -> ReadingPart:
@@ -533,7 +548,8 @@ class _Readings:
     days: Any
     reducer: Any  # (settings, labels, rows accumulator) → the reduce task
     described: list[str]
-    parts: int
+    tasks: int
+    """Reduce tasks."""
 
 
 def _file_readings(
@@ -542,14 +558,15 @@ def _file_readings(
     context = spark.sparkContext
     cores = max(int(context.defaultParallelism), 1)
     files = expand_locations(readings)
-    parts = _plan(context, files, cores, cluster.rows_per_task)
-    frame = context.parallelize(parts, max(len(parts), 1)).toDF(_PARTS)
+    tasks = _plan(context, files, cores, cluster.rows_per_task)
+    # One task per element (a list of parts), each in a partition of its own.
+    frame = context.parallelize(tasks, max(len(tasks), 1)).flatMap(lambda parts: parts)
     return _Readings(
-        frame,
+        frame.toDF(_PARTS),
         _days_of_parts,
         lambda settings, labels, rows: _reducer(settings, labels, cluster.batch_rows, rows),
         files,
-        len(parts),
+        len(tasks),
     )
 
 
@@ -672,7 +689,7 @@ def scan_meters_spark(
             "categories": categories,
             "files": manifest.num_rows,
             "buckets": buckets,
-            "parts": source.parts,
+            "tasks": source.tasks,
         }
         commit(out, manifest, summary)
     except Exception as failure:
