@@ -393,3 +393,23 @@ def test_small_files_are_read_together_and_big_ones_cut(
     cut = _plan(None, [str(big)], 2, 5_000)
     assert all(len(task) == 1 for task in cut)
     assert [task[0][1:3] for task in cut][:2] == [(0, 5), (5, 10)]
+
+
+def test_a_bad_customer_archive_is_named(
+    spark: SparkSession, exports: Path, tmp_path: Path
+) -> None:
+    from minewatch.engine.spark import scan_meters_spark
+
+    lines = (exports / "customers.csv").read_text(encoding="utf-8").splitlines()
+    lines.append(lines[5])  # the same meter twice
+    archive = tmp_path / "archive.csv"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(MineWatchError) as caught:
+        scan_meters_spark(
+            spark, str(exports / "readings_*.parquet"), str(tmp_path / "out"),
+            customers=str(archive),
+        )  # fmt: skip
+    message = str(caught.value)
+    assert "archive.csv" in message
+    assert f"row {len(lines)}" in message
+    assert not (tmp_path / "out").exists()
