@@ -1,21 +1,26 @@
 """The Spark engine for the meter scan: the same kernel, run where a province's data lives.
 
 A grid company keeps tens of millions of meters' load curves in its Hadoop platform. This
-engine runs the scan there, in four steps, each a plain function of Arrow data:
+engine runs the scan there, each step a plain function of Arrow data:
 
-1. **plan** (one task per file): a file's header is checked and a Parquet file is cut at
-   row-group boundaries into parts of about :attr:`SparkScanSettings.rows_per_task` rows;
-2. **reduce** (one task per part): the part is read by MineWatch's own reader (every layout,
-   the same checks and the same errors naming file, row and column as a local scan), stage one
-   of the kernel (:func:`~minewatch.detect.meters.daily.daily_features`) reduces each meter-day,
-   and the reduced rows are sorted into buckets by meter;
-3. **archive** (one task per customer-archive file): the archive is read and sorted into the
-   same buckets;
-4. **score** (one task per bucket): a bucket holds whole meters — every day of a meter lands in
-   its bucket, whichever file or partition it came from — and the meter's archive rows; stage
-   two (:func:`~minewatch.detect.meters.scan.score_days`) scores them on the whole scan's
-   calendar with the weather of every region (small: sent with the task), and the findings are
-   written as Parquet partitioned by region.
+1. **plan**: every file's header is checked; a Parquet file is cut at row-group boundaries into
+   parts of about :attr:`SparkScanSettings.rows_per_task` rows and small files are packed
+   together (a URI's footers are read by tasks; a catalog table is split by Spark's reader);
+2. **calendar** (one task per reduce task): the parts' dates alone are read — the scan's first
+   and last day, the calendar every meter is placed on, as in the local engine;
+3. **reduce** (one task per list of parts): MineWatch's own reader (every layout, the same
+   checks and the same errors naming file, row and column as a local scan), stage one of the
+   kernel (:func:`~minewatch.detect.meters.daily.daily_features`) on each meter-day, and the
+   reduced rows sorted into buckets by meter;
+4. **archive** (one task per customer-archive file, run beside the reduce tasks): the archive
+   read and sorted into the same buckets;
+5. **score** (one task per bucket): a bucket holds whole meters — every day of a meter lands in
+   its bucket, whichever file or partition it came from — and their archive rows; stage two
+   (:func:`~minewatch.detect.meters.scan.score_days`) scores them with the model and the weather
+   of every region (one broadcast), and the task writes its findings with Arrow, by county,
+   into an attempt folder of its own;
+6. **commit** (the driver): the files the tasks reported are moved into place
+   (:mod:`minewatch.engine.cluster_output`).
 
 No feature or score is computed anywhere but in the kernel the local engine runs.
 
@@ -23,10 +28,10 @@ Why the rows travel as Arrow IPC blobs, one per bucket and batch, rather than as
 Spark converts between Arrow and its own rows field by field. A wide reading is 98 fields and a
 reduced meter-day 50; through Spark's own Parquet reader, the conversion alone took 13 s per
 100,000 meters × 7 days on two cores, where reading and reducing the same data in the task took
-3.4 s. As blobs, Spark schedules, shuffles, retries and writes; the bytes pass through untouched.
+3.4 s. As blobs, Spark schedules, shuffles and retries; the bytes pass through untouched.
 
-Nothing is written before every part has been read: an unreadable file stops the scan with
-its error, and the output folder is left as it was.
+A bad input stops the scan with its error before anything is committed: the output folder is
+left as it was.
 """
 
 from __future__ import annotations
