@@ -129,7 +129,10 @@ def commit(out: str, manifest: pa.Table, summary: Mapping[str, Any]) -> None:
     folder = Folder.of(out)
     fs = folder.filesystem
     fs.create_dir(folder.path, recursive=True)
-    for entry in folder.entries():  # an earlier scan's findings
+    entries = folder.entries()
+    # An earlier scan's findings: its _SUCCESS first, so that no reader takes a folder half
+    # replaced for a complete one.
+    for entry in sorted(entries, key=lambda e: e.base_name != _SUCCESS):
         if entry.base_name.startswith(f"{PARTITION}="):
             fs.delete_dir(entry.path)
         elif entry.base_name in (_SUCCESS, SUMMARY_FILE):
