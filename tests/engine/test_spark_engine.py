@@ -188,7 +188,7 @@ def _bad_cell_file(exports: Path, folder: Path) -> Path:
 def test_a_malformed_file_is_named_and_nothing_is_written(
     spark: SparkSession, exports: Path, tmp_path: Path
 ) -> None:
-    from minewatch.engine.spark import SparkScanSettings, scan_meters_spark
+    from minewatch.engine.spark import SparkScanSettings, read_cluster_findings, scan_meters_spark
 
     out = tmp_path / "findings"
     scan_meters_spark(spark, str(exports / "readings_*.parquet"), str(out))
@@ -208,6 +208,11 @@ def test_a_malformed_file_is_named_and_nothing_is_written(
     assert "'abc'" in message
     after = {p.relative_to(out): p.stat().st_mtime_ns for p in out.rglob("*")}
     assert after == before, "the earlier scan's findings are left as they were"
+    # A later scan of other readings replaces them whole.
+    first = sorted(exports.glob("readings_*.parquet"))[0]
+    again = scan_meters_spark(spark, str(first), str(out))
+    assert read_cluster_findings(out).num_rows == again.meters
+    assert not (out / "_attempts").exists()
 
     garbage = tmp_path / "garbage" / "readings_x.parquet"
     garbage.parent.mkdir()
