@@ -22,6 +22,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("minewatch.cli.audit", "app"),
     "scan": ("minewatch.cli.scan", "app"),
     "network": ("minewatch.cli.network", "app"),
+    "hosts": ("minewatch.cli.hosts", "app"),
     "collect": ("minewatch.cli.collect", "app"),
     "estimate": ("minewatch.cli.estimate", "app"),
     "case": ("minewatch.cli.case", "app"),

@@ -1,0 +1,106 @@
+"""What the host probe reports about one server: the facts the rules are matched against.
+
+The probe (standard library only, run on the server) collects these and writes them as JSON;
+:func:`host_report` reads that JSON back into typed records. Only facts are reported: which
+process runs which executable with which arguments, how busy it kept a CPU or a GPU, where it
+connects, what starts it again, and which files look like a miner or its configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from minewatch.errors import MineWatchError
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    name: str
+    """The kernel's short name of the process (``comm``), as ``ps`` shows it."""
+    exe: str | None = None
+    """The executable's path; ``None`` where it cannot be read (a kernel thread has none)."""
+    exe_deleted: bool = False
+    """The executable was deleted after the process started (a common way to hide a miner)."""
+    cmdline: tuple[str, ...] = ()
+    user: str | None = None
+    ppid: int | None = None
+    cpu_percent: float | None = None
+    """CPU used over the probe's window, in per cent of one core (400 = four cores busy)."""
+    gpu_percent: float | None = None
+    scheduled_by: str | None = None
+    """What starts it again, where known: ``cron``, ``systemd:<unit>`` …"""
+
+
+@dataclass(frozen=True)
+class Connection:
+    pid: int | None
+    remote_ip: str
+    remote_port: int
+    state: str = "ESTABLISHED"
+
+
+@dataclass(frozen=True)
+class Persistence:
+    kind: str
+    """``cron`` or ``systemd``."""
+    path: str
+    line: str
+
+
+@dataclass(frozen=True)
+class FileSeen:
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    excerpts: tuple[str, ...] = ()
+    """Lines of the file that matched the probe's hints (at most a few, each cut short)."""
+
+
+@dataclass(frozen=True)
+class HostReport:
+    hostname: str
+    processes: tuple[Process, ...] = ()
+    connections: tuple[Connection, ...] = ()
+    persistence: tuple[Persistence, ...] = ()
+    files: tuple[FileSeen, ...] = ()
+    ips: tuple[str, ...] = ()
+    macs: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _records(kind: type[Any], items: Sequence[Mapping[str, Any]], where: str) -> tuple[Any, ...]:
+    out = []
+    names = set(kind.__dataclass_fields__)
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise MineWatchError(f"{where}[{index}]: expected an object")
+        values = {k: v for k, v in item.items() if k in names}
+        for key in ("cmdline", "excerpts"):
+            if key in values:
+                values[key] = tuple(str(v) for v in values[key])
+        try:
+            out.append(kind(**values))
+        except TypeError as error:
+            raise MineWatchError(f"{where}[{index}]: {error}") from None
+    return tuple(out)
+
+
+def host_report(data: Mapping[str, Any]) -> HostReport:
+    """A report from the probe's JSON object (unknown keys are kept aside, not refused: a newer
+    probe may report more)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("hostname"), str):
+        raise MineWatchError("a host report is an object with at least a hostname")
+    known = {"hostname", "processes", "connections", "persistence", "files", "ips", "macs"}
+    return HostReport(
+        hostname=data["hostname"],
+        processes=_records(Process, data.get("processes", ()), "processes"),
+        connections=_records(Connection, data.get("connections", ()), "connections"),
+        persistence=_records(Persistence, data.get("persistence", ()), "persistence"),
+        files=_records(FileSeen, data.get("files", ()), "files"),
+        ips=tuple(data.get("ips", ())),
+        macs=tuple(data.get("macs", ())),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
