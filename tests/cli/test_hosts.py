@@ -48,3 +48,16 @@ def test_validate_names_the_bad_rule(tmp_path: Path, capsys: pytest.CaptureFixtu
     captured = capsys.readouterr()
     assert "broken.yaml: hosts.x.y: level: must be one of" in captured.out
     assert "1 error(s)" in captured.err
+
+
+def test_probe_export_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    probe = tmp_path / "hostprobe.py"
+    assert run(["probe", "export", str(probe)]) == 0
+    assert probe.read_text(encoding="utf-8").startswith('"""MineWatch host probe')
+    report = tmp_path / "report.json"
+    key = tmp_path / "unit.key"
+    key.write_text("secret\n", encoding="utf-8")
+    assert run(["probe", "run", "--window", "0", "--out", str(report), "--key-file", str(key)]) == 0
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["signature"]["algorithm"] == "HMAC-SHA256"
+    assert data["processes"]

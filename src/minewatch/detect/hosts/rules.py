@@ -334,20 +334,36 @@ class MasqueradeDetection(Detection):
 @kind("deleted_executable")
 @dataclass(frozen=True)
 class DeletedExecutableDetection(Detection):
-    """A process whose executable was deleted after it started."""
+    """A process whose executable is gone: a file deleted after it started or, with
+    ``memory: true``, an anonymous memory file (``/memfd:…``) it was started from."""
 
+    memory: bool
     except_names: frozenset[str]
-    keys: ClassVar[Mapping[str, bool]] = {"except_names": False}
+    except_exe_patterns: tuple[re.Pattern[str], ...]
+    keys: ClassVar[Mapping[str, bool]] = {
+        "memory": False, "except_names": False, "except_exe_patterns": False,
+    }  # fmt: skip
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], problem: Callable[[str, str], None]) -> Detection:
-        return cls(_names(values, "except_names", problem))
+        memory = values.get("memory", False)
+        if not isinstance(memory, bool):
+            problem("memory", "must be true or false")
+            memory = False
+        return cls(
+            memory,
+            _names(values, "except_names", problem),
+            _patterns(values, "except_exe_patterns", problem),
+        )
 
     def match(self, report: HostReport) -> list[dict[str, Any]]:
         return [
             _process_evidence(process)
             for process in report.processes
-            if process.exe_deleted and process.name.lower() not in self.except_names
+            if process.exe_deleted
+            and (process.exe or "").startswith("/memfd:") == self.memory
+            and process.name.lower() not in self.except_names
+            and not any(p.search(process.exe or "") for p in self.except_exe_patterns)
         ]
 
 

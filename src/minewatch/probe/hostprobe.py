@@ -1,0 +1,348 @@
+"""MineWatch host probe: what runs on this server, for the server-room self-inspection.
+
+A single file, Python 3.8 or newer, standard library only; it reads and never writes anything
+but its report. It collects, from /proc and the usual places:
+
+- every process: its short name, executable (and whether that file was deleted), arguments,
+  user, parent, and the CPU it used over a short window (per cent of one core);
+- GPU use per process, where ``nvidia-smi`` exists;
+- outgoing TCP connections, with the process that holds each;
+- cron lines and systemd units (what starts things again), and which processes a cron job or a
+  systemd timer started;
+- the host's name, addresses and MAC addresses.
+
+It writes a JSON report (to a file or standard output), signed with HMAC-SHA256 when given the
+unit's key, which MineWatch matches against its host rules (``minewatch hosts match``).
+
+    python3 hostprobe.py --out report.json [--key-file unit.key] [--window 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import platform
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+PROBE_VERSION = 1
+SCHEDULERS = {"cron", "crond", "anacron", "atd"}
+_TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT"}
+
+
+class Probe:
+    """Reads one host's facts from ``proc`` (normally ``/proc``) and ``root`` (``/``): tests
+    point both at a crafted tree."""
+
+    def __init__(self, proc: str = "/proc", root: str = "/") -> None:
+        self.proc = Path(proc)
+        self.root = Path(root)
+        self._users: dict[int, str] = {}
+
+    # ----------------------------------------------------------------- processes
+
+    def pids(self) -> list[int]:
+        return sorted(int(p.name) for p in self.proc.iterdir() if p.name.isdigit())
+
+    def _read(self, path: Path, binary: bool = False) -> Any:
+        try:
+            return path.read_bytes() if binary else path.read_text(errors="replace")
+        except OSError:
+            return None
+
+    def _stat(self, pid: int) -> tuple[str, int, int, int] | None:
+        """(comm, ppid, cpu ticks, tty) from /proc/<pid>/stat."""
+        text = self._read(self.proc / str(pid) / "stat")
+        if not text or ")" not in text:
+            return None
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        try:
+            return comm, int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[4])
+        except (IndexError, ValueError):
+            return None
+
+    def _user(self, pid: int) -> str | None:
+        status = self._read(self.proc / str(pid) / "status") or ""
+        match = re.search(r"^Uid:\s+(\d+)", status, re.M)
+        if match is None:
+            return None
+        uid = int(match.group(1))
+        if uid not in self._users:
+            try:
+                self._users[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                self._users[uid] = str(uid)
+        return self._users[uid]
+
+    def _exe(self, pid: int) -> tuple[str | None, bool]:
+        try:
+            target = os.readlink(str(self.proc / str(pid) / "exe"))
+        except OSError:
+            return None, False
+        if target.endswith(" (deleted)"):
+            return target[: -len(" (deleted)")], True
+        return target, False
+
+    def _cgroup_unit(self, pid: int) -> str | None:
+        text = self._read(self.proc / str(pid) / "cgroup") or ""
+        match = re.search(r"/([^/\s]+\.service)", text)
+        return match.group(1) if match else None
+
+    def processes(self, window: float) -> list[dict[str, Any]]:
+        ticks_per_second = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        before = {pid: stat for pid in self.pids() if (stat := self._stat(pid))}
+        started = time.monotonic()
+        if window > 0:
+            time.sleep(window)
+        elapsed = max(time.monotonic() - started, 1e-3)
+        timers = self._timer_units()
+        found: list[dict[str, Any]] = []
+        stats: dict[int, tuple[str, int, int, int]] = {}
+        for pid in self.pids():
+            stat = self._stat(pid)
+            if stat is None:
+                continue
+            stats[pid] = stat
+        for pid, (comm, ppid, ticks, tty) in stats.items():
+            exe, deleted = self._exe(pid)
+            raw = self._read(self.proc / str(pid) / "cmdline", binary=True) or b""
+            cmdline = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+            cpu = None
+            if pid in before and before[pid][0] == comm:
+                cpu = round(100.0 * (ticks - before[pid][2]) / ticks_per_second / elapsed, 1)
+            found.append(
+                {
+                    "pid": pid,
+                    "ppid": ppid,
+                    "name": comm,
+                    "exe": exe,
+                    "exe_deleted": deleted,
+                    "cmdline": cmdline,
+                    "user": self._user(pid),
+                    "tty": tty,
+                    "cpu_percent": cpu,
+                    "scheduled_by": self._scheduled_by(pid, stats, timers),
+                }
+            )
+        return found
+
+    def _scheduled_by(
+        self, pid: int, stats: dict[int, tuple[str, int, int, int]], timers: set[str]
+    ) -> str | None:
+        """``cron`` when a scheduler is among its ancestors; ``systemd-timer:<unit>`` when its
+        service is started by a timer."""
+        seen = set()
+        current = stats[pid][1]
+        while current > 1 and current in stats and current not in seen:
+            seen.add(current)
+            if stats[current][0] in SCHEDULERS:
+                return "cron"
+            current = stats[current][1]
+        unit = self._cgroup_unit(pid)
+        if unit and unit[: -len(".service")] in timers:
+            return "systemd-timer:" + unit
+        return None
+
+    # ----------------------------------------------------------------- GPUs
+
+    def gpu_use(self) -> dict[int, float]:
+        """Per-process GPU use (SM per cent) from ``nvidia-smi pmon``, where it exists."""
+        if shutil.which("nvidia-smi") is None:
+            return {}
+        try:
+            text = subprocess.run(
+                ["nvidia-smi", "pmon", "-c", "1", "-s", "u"],
+                capture_output=True, text=True, timeout=10, check=False,
+            ).stdout  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        use: dict[int, float] = {}
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) >= 4 and not line.startswith("#") and parts[1].isdigit():
+                try:
+                    use[int(parts[1])] = use.get(int(parts[1]), 0.0) + float(parts[3])
+                except ValueError:
+                    continue
+        return use
+
+    # ----------------------------------------------------------------- network
+
+    def _socket_owners(self) -> dict[str, int]:
+        owners: dict[str, int] = {}
+        for pid in self.pids():
+            folder = self.proc / str(pid) / "fd"
+            try:
+                entries = list(folder.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    target = os.readlink(str(entry))
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    owners.setdefault(target[8:-1], pid)
+        return owners
+
+    def connections(self) -> list[dict[str, Any]]:
+        owners = self._socket_owners()
+        found = []
+        for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+            text = self._read(self.proc / "net" / name) or ""
+            for line in text.splitlines()[1:]:
+                parts = line.split()
+                if len(parts) < 10 or parts[3] not in _TCP_STATES:
+                    continue
+                address, port = parts[2].split(":")
+                ip = _address(address, family)
+                if ip is None or ip in ("0.0.0.0", "::"):
+                    continue
+                found.append(
+                    {
+                        "pid": owners.get(parts[9]),
+                        "remote_ip": ip,
+                        "remote_port": int(port, 16),
+                        "state": _TCP_STATES[parts[3]],
+                    }
+                )
+        return found
+
+    # ----------------------------------------------------------------- persistence
+
+    def _files(self, *patterns: str) -> Iterable[Path]:
+        for pattern in patterns:
+            yield from sorted(self.root.glob(pattern.lstrip("/")))
+
+    def _timer_units(self) -> set[str]:
+        folders = ("etc/systemd/system", "etc/systemd/system/*", "lib/systemd/system",
+                   "usr/lib/systemd/system")  # fmt: skip
+        paths = self._files(*(folder + "/*.timer" for folder in folders))
+        return {path.name[: -len(".timer")] for path in paths}
+
+    def persistence(self) -> list[dict[str, str]]:
+        found = []
+        crontabs = self._files(
+            "etc/crontab", "etc/cron.d/*", "var/spool/cron/*", "var/spool/cron/crontabs/*"
+        )
+        for path in crontabs:
+            for line in (self._read(path) or "").splitlines():
+                line = line.strip()
+                if line and not line.startswith("#") and not re.match(r"^\w+=", line):
+                    found.append({"kind": "cron", "path": "/" + str(path.relative_to(self.root)),
+                                  "line": line[:500]})  # fmt: skip
+        units = self._files(
+            "etc/systemd/system/*.service", "etc/systemd/system/*/*.service",
+            "lib/systemd/system/*.service", "usr/lib/systemd/system/*.service",
+            "home/*/.config/systemd/user/*.service", "root/.config/systemd/user/*.service",
+        )  # fmt: skip
+        for path in units:
+            for line in (self._read(path) or "").splitlines():
+                if line.strip().startswith("ExecStart"):
+                    found.append({"kind": "systemd", "path": "/" + str(path.relative_to(self.root)),
+                                  "line": line.strip()[:500]})  # fmt: skip
+        return found
+
+    # ----------------------------------------------------------------- identity
+
+    def macs(self) -> list[str]:
+        found = set()
+        for path in self._files("sys/class/net/*/address"):
+            mac = (self._read(path) or "").strip()
+            if mac and mac != "00:00:00:00:00:00":
+                found.add(mac)
+        return sorted(found)
+
+    def report(self, window: float = 2.0) -> dict[str, Any]:
+        processes = self.processes(window)
+        gpu = self.gpu_use()
+        for process in processes:
+            if process["pid"] in gpu:
+                process["gpu_percent"] = gpu[process["pid"]]
+        return {
+            "probe_version": PROBE_VERSION,
+            "hostname": socket.gethostname(),
+            "kernel": platform.release(),
+            "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "window_s": window,
+            "processes": processes,
+            "connections": self.connections(),
+            "persistence": self.persistence(),
+            "macs": self.macs(),
+            "ips": _addresses(),
+        }
+
+
+def _address(hex_address: str, family: int) -> str | None:
+    """An address of /proc/net/tcp (little-endian words) as text."""
+    try:
+        raw = bytes.fromhex(hex_address)
+    except ValueError:
+        return None
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    try:
+        return socket.inet_ntop(family, words)
+    except (OSError, ValueError):
+        return None
+
+
+def _addresses() -> list[str]:
+    found = set()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            found.add(str(info[4][0]))
+    except OSError:
+        pass
+    return sorted(a for a in found if not a.startswith(("127.", "::1")))
+
+
+def canonical(report: dict[str, Any]) -> bytes:
+    """The bytes the signature covers: the report without its signature, keys sorted."""
+    body = {k: v for k, v in report.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sign(report: dict[str, Any], key: bytes) -> dict[str, Any]:
+    digest = hmac.new(key, canonical(report), hashlib.sha256).hexdigest()
+    return dict(report, signature={"algorithm": "HMAC-SHA256", "value": digest})
+
+
+def verify(report: dict[str, Any], key: bytes) -> bool:
+    signature = report.get("signature") or {}
+    expected = hmac.new(key, canonical(report), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(str(signature.get("value", "")), expected)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="MineWatch host probe (read-only).")
+    parser.add_argument("--out", help="write the report here (default: standard output)")
+    parser.add_argument("--key-file", help="the unit's key: sign the report with HMAC-SHA256")
+    parser.add_argument("--window", type=float, default=2.0, help="seconds of CPU measurement")
+    parser.add_argument("--proc", default="/proc", help=argparse.SUPPRESS)
+    parser.add_argument("--root", default="/", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    report = Probe(args.proc, args.root).report(window=args.window)
+    if args.key_file:
+        report = sign(report, Path(args.key_file).read_bytes().strip())
+    text = json.dumps(report, ensure_ascii=False, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
