@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,6 +80,13 @@ def crafted(tmp_path: Path) -> tuple[Path, Path]:
         "# m h dom mon dow command\n"
         "*/10 * * * * /var/tmp/.cache/dbus-daemon-helper -o stratum+tcp://xmr.pool.example:3333\n"
     )
+    dropped = root / "var/tmp/.x"
+    dropped.mkdir(parents=True)
+    (dropped / "xmrig").write_bytes(b"\x7fELF" + bytes(100))
+    config = root / "home/lab/.config/update"
+    config.mkdir(parents=True)
+    (config / "c.json").write_text('{\n  "donate-level": 1,\n  "pools": [\n  ]\n}\n')
+    (config / "notes.txt").write_text("nothing to see\n")
     units = root / "etc/systemd/system"
     units.mkdir(parents=True)
     (units / "backup.service").write_text("[Service]\nExecStart=/usr/local/bin/backup\n")
@@ -108,15 +116,23 @@ def test_the_crafted_host_gives_every_miner_away(crafted: tuple[Path, Path]) -> 
     assert hits["hosts.network.pool_port"] == {2301}
     assert hits["hosts.persistence.miner_start"] == {"/var/spool/cron/crontabs/www-data"}
     assert 15 not in set().union(*hits.values()), "a real kernel thread is not flagged"
+    assert hits["hosts.file.miner_binary"] == {"/var/tmp/.x/xmrig"}
+    assert hits["hosts.file.miner_config"] == {"/home/lab/.config/update/c.json"}
+    assert len(data["files"]) == 2
+    skipped = Probe(str(proc), str(root), exclude=["/var/tmp"]).files()
+    assert [f["path"] for f in skipped] == ["/home/lab/.config/update/c.json"]
     systemd = [e for e in data["persistence"] if e["kind"] == "systemd"]
     assert systemd == [{"kind": "systemd", "path": "/etc/systemd/system/backup.service",
                         "line": "ExecStart=/usr/local/bin/backup"}]  # fmt: skip
 
 
 def _probe_this_machine(tmp_path: Path, window: float = 0.5) -> dict[str, object]:
+    """The probe on this machine, its file search skipping the temporary folder: test runs
+    (this one's crafted miners included) and tools write there."""
     out = tmp_path / "report.json"
     done = subprocess.run(
-        [sys.executable, hostprobe.__file__, "--window", str(window), "--out", str(out)],
+        [sys.executable, hostprobe.__file__, "--window", str(window), "--out", str(out),
+         "--exclude", tempfile.gettempdir()],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -164,3 +180,15 @@ def test_the_probe_is_one_standard_library_file_for_python_3_8() -> None:
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.module}  # fmt: skip
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+def test_the_probe_looks_for_what_the_rules_name() -> None:
+    from minewatch.detect.hosts.rules import packaged_rules, probe_hints
+
+    names: set[str] = set()
+    for rule in packaged_rules():
+        names |= (
+            set(getattr(rule.detection, "names", ())) if rule.detection.kind == "file" else set()
+        )
+    assert names == hostprobe.MINER_FILE_NAMES, "update the probe's MINER_FILE_NAMES"
+    assert sorted(hostprobe.CONTENT_HINTS) == probe_hints(), "update the probe's CONTENT_HINTS"

@@ -29,6 +29,7 @@ import pwd
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -40,14 +41,40 @@ PROBE_VERSION = 1
 SCHEDULERS = {"cron", "crond", "anacron", "atd"}
 _TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT"}
 
+# From MineWatch's host rules (kind "file"); a test keeps them equal to the packaged rules.
+MINER_FILE_NAMES = frozenset(
+    {
+        "bfgminer", "bzminer", "ccminer", "cgminer", "cpuminer", "cpuminer-opt", "ethminer",
+        "libxmrig-cuda.so", "lolminer", "minerd", "nanominer", "nbminer", "phoenixminer",
+        "srbminer-multi", "t-rex", "teamredminer", "wildrig", "xmr-stak", "xmrig", "xmrig-cuda",
+        "xmrig-notls",
+    }
+)  # fmt: skip
+CONTENT_HINTS = (
+    r'"donate-level"\s*:',
+    r'"pools"\s*:\s*\[',
+    r'"rig-id"\s*:',
+    r"stratum\d?\+(tcp|ssl|tls)://",
+)
+SEARCHED = ("tmp", "var/tmp", "dev/shm", "root", "home", "opt", "srv", "usr/local/bin",
+            "usr/local/sbin", "usr/local/etc", "etc/systemd/system")  # fmt: skip
+"""Where dropped miners and their configurations are found (relative to the root)."""
+TEXT_SUFFIXES = ("", ".json", ".conf", ".cfg", ".txt", ".sh", ".yaml", ".yml", ".ini", ".service")
+MAX_TEXT_BYTES = 1 << 20
+MAX_DEPTH = 5
+MAX_FILES = 50_000
+
 
 class Probe:
     """Reads one host's facts from ``proc`` (normally ``/proc``) and ``root`` (``/``): tests
     point both at a crafted tree."""
 
-    def __init__(self, proc: str = "/proc", root: str = "/") -> None:
+    def __init__(self, proc: str = "/proc", root: str = "/", exclude: Iterable[str] = ()) -> None:
         self.proc = Path(proc)
         self.root = Path(root)
+        self.exclude = tuple(e.rstrip("/") for e in exclude)
+        """Folders (as the host names them) the file search skips: a security team's sample
+        collection, say."""
         self._users: dict[int, str] = {}
 
     # ----------------------------------------------------------------- processes
@@ -265,6 +292,75 @@ class Probe:
                 found.add(mac)
         return sorted(found)
 
+    # ----------------------------------------------------------------- files
+
+    def files(self, budget_s: float = 2.0) -> list[dict[str, Any]]:
+        """Files named as miners, and text files with lines matching the hints, in the places
+        dropped miners live; bounded in depth, count and time (``budget_s``)."""
+        hints = re.compile("|".join(f"(?:{h})" for h in CONTENT_HINTS), re.IGNORECASE)
+        deadline = time.monotonic() + budget_s
+        found: list[dict[str, Any]] = []
+        seen = 0
+        for top in SEARCHED:
+            start = self.root / top
+            if not start.is_dir() or start.is_symlink():
+                continue
+            for folder, dirs, names in os.walk(str(start)):
+                depth = Path(folder).relative_to(start).parts
+                if len(depth) >= MAX_DEPTH:
+                    dirs[:] = []
+                shown = "/" + str(Path(folder).relative_to(self.root))
+                if any(shown == e or shown.startswith(e + "/") for e in self.exclude):
+                    dirs[:] = []
+                    continue
+                for name in names:
+                    seen += 1
+                    if seen > MAX_FILES or time.monotonic() > deadline:
+                        return found
+                    path = Path(folder) / name
+                    entry = self._file(path, name, hints)
+                    if entry is not None:
+                        found.append(entry)
+        return found
+
+    def _file(self, path: Path, name: str, hints: re.Pattern[str]) -> dict[str, Any] | None:
+        try:
+            info = path.lstat()
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        shown = "/" + str(path.relative_to(self.root))
+        named = name.lower() in MINER_FILE_NAMES
+        excerpts: list[str] = []
+        if info.st_size <= MAX_TEXT_BYTES and path.suffix.lower() in TEXT_SUFFIXES:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(MAX_TEXT_BYTES)
+            except OSError:
+                data = b""
+            if b"\0" not in data[:1024]:
+                text = data.decode("utf-8", "replace")
+                excerpts = [line.strip()[:200] for line in text.splitlines()
+                            if hints.search(line)][:3]  # fmt: skip
+        if not named and not excerpts:
+            return None
+        digest = None
+        if named:
+            digest = hashlib.sha256()
+            try:
+                with open(path, "rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(chunk)
+            except OSError:
+                digest = None
+        return {
+            "path": shown,
+            "size": info.st_size,
+            "sha256": digest.hexdigest() if digest else None,
+            "excerpts": excerpts,
+        }
+
     def report(self, window: float = 2.0) -> dict[str, Any]:
         processes = self.processes(window)
         gpu = self.gpu_use()
@@ -280,6 +376,7 @@ class Probe:
             "processes": processes,
             "connections": self.connections(),
             "persistence": self.persistence(),
+            "files": self.files(),
             "macs": self.macs(),
             "ips": _addresses(),
         }
@@ -330,10 +427,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="write the report here (default: standard output)")
     parser.add_argument("--key-file", help="the unit's key: sign the report with HMAC-SHA256")
     parser.add_argument("--window", type=float, default=2.0, help="seconds of CPU measurement")
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="FOLDER",
+        help="a folder the file search skips (repeatable), such as a recorded sample collection",
+    )  # fmt: skip
     parser.add_argument("--proc", default="/proc", help=argparse.SUPPRESS)
     parser.add_argument("--root", default="/", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    report = Probe(args.proc, args.root).report(window=args.window)
+    report = Probe(args.proc, args.root, args.exclude).report(window=args.window)
+    if args.exclude:
+        report["excluded"] = sorted(args.exclude)
     if args.key_file:
         report = sign(report, Path(args.key_file).read_bytes().strip())
     text = json.dumps(report, ensure_ascii=False, indent=1)
