@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-spark bench-web spark-env train-meters regions maps clean
+.PHONY: setup demo test lint typecheck unit bench bench-meters bench-network bench-plants bench-spark bench-probe bench-web spark-env train-meters regions maps clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,11 @@ bench-plants: $(STAMP)
 # growth with size; exits non-zero unless both engines' findings are identical.
 bench-spark: $(STAMP)
 	$(BIN)/python -m benchmarks.spark
+
+# Host probe: wall time and peak memory on a crafted server with 500 processes and on this
+# machine, beside ps and a bare Python (GNU time measures each in a process of its own).
+bench-probe: $(STAMP)
+	$(BIN)/python -m benchmarks.probe
 
 # A Python environment for Spark's executors (spark-submit --archives …#env, docs/spark.md):
 # this checkout's wheel, built with its compiled kernels, and its pinned dependencies in a fresh

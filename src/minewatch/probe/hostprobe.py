@@ -127,12 +127,20 @@ class Probe:
         match = re.search(r"/([^/\s]+\.service)", text)
         return match.group(1) if match else None
 
-    def processes(self, window: float) -> list[dict[str, Any]]:
+    def cpu_sample(self) -> tuple[float, dict[int, tuple[str, int, int, int]]]:
+        """When, and every process's CPU ticks: the start of the measurement window."""
+        return time.monotonic(), {pid: s for pid in self.pids() if (s := self._stat(pid))}
+
+    def processes(
+        self, window: float, first: tuple[float, dict[int, tuple[str, int, int, int]]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every process, with the CPU it used between ``first`` (a :meth:`cpu_sample`, taken
+        now by default) and at least ``window`` seconds later."""
         ticks_per_second = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        before = {pid: stat for pid in self.pids() if (stat := self._stat(pid))}
-        started = time.monotonic()
-        if window > 0:
-            time.sleep(window)
+        started, before = first if first is not None else self.cpu_sample()
+        remaining = window - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
         elapsed = max(time.monotonic() - started, 1e-3)
         timers = self._timer_units()
         found: list[dict[str, Any]] = []
@@ -362,8 +370,17 @@ class Probe:
         }
 
     def report(self, window: float = 2.0) -> dict[str, Any]:
-        processes = self.processes(window)
+        """Everything, the other facts gathered inside the CPU measurement window."""
+        first = self.cpu_sample()
+        facts = {
+            "connections": self.connections(),
+            "persistence": self.persistence(),
+            "files": self.files(budget_s=max(window, 1.0)),
+            "macs": self.macs(),
+            "ips": _addresses(),
+        }
         gpu = self.gpu_use()
+        processes = self.processes(window, first)
         for process in processes:
             if process["pid"] in gpu:
                 process["gpu_percent"] = gpu[process["pid"]]
@@ -374,11 +391,7 @@ class Probe:
             "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "window_s": window,
             "processes": processes,
-            "connections": self.connections(),
-            "persistence": self.persistence(),
-            "files": self.files(),
-            "macs": self.macs(),
-            "ips": _addresses(),
+            **facts,
         }
 
 
