@@ -1194,13 +1194,44 @@ class _CellError(ValueError):
     """A cell that cannot be read; the message is the reason."""
 
 
+def _xlsx_records(path: Path) -> tuple[tuple[str, ...], list[tuple[int, list[Any]]]]:
+    """The first sheet of a workbook: its first row as the header, then every row that holds
+    anything, numbered as Excel shows it."""
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as error:
+        raise _file_problem(path, f"is not a readable .xlsx workbook ({error})") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise _file_problem(path, "the first sheet is empty")
+        width = max((i + 1 for i, v in enumerate(header) if v not in (None, "")), default=0)
+        headers = tuple("" if v is None else str(v) for v in header[:width])
+        records = []
+        for number, values in enumerate(rows, start=2):
+            cells = list(values[:width]) + [None] * (width - len(values[:width]))
+            if any(v not in (None, "") for v in cells):
+                records.append((number, cells))
+        return headers, records
+    finally:
+        book.close()
+
+
 def _table_records(path: Path) -> tuple[tuple[str, ...], list[tuple[int, list[Any]]]]:
-    """The header and the (row number, cells) of a whole CSV or Parquet file."""
+    """The header and the (row number, cells) of a whole CSV, Parquet or .xlsx file."""
     kind = _format_of(path)
     if not path.is_file():
         raise _file_problem(path, "file not found" if not path.exists() else "is not a file")
+    if path.suffix.lower() == ".xlsx":
+        return _xlsx_records(path)
     if kind is None:
-        raise _file_problem(path, "is not a .csv, .csv.gz, .parquet or .pq file")
+        raise _file_problem(path, "is not a .csv, .csv.gz, .parquet, .pq or .xlsx file")
     try:
         if kind == "csv":
             text = _sniff_csv(path)
