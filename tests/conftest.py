@@ -44,6 +44,8 @@ from minewatch.reference.ledger import (
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
+    "asset_address",
+    "server_asset",
     "api_key",
     "app_user",
     "inspection_round",

@@ -23,6 +23,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("minewatch.cli.scan", "app"),
     "network": ("minewatch.cli.network", "app"),
     "hosts": ("minewatch.cli.hosts", "app"),
+    "assets": ("minewatch.cli.assets", "app"),
     "probe": ("minewatch.cli.probe", "app"),
     "collect": ("minewatch.cli.collect", "app"),
     "estimate": ("minewatch.cli.estimate", "app"),

@@ -10,6 +10,8 @@ from minewatch.cli import context, output
 
 # Registering the audited entity types is a side effect of importing their services.
 from minewatch.domain.accounts import service as _accounts  # noqa: F401
+from minewatch.domain.allocations import service as _allocations  # noqa: F401
+from minewatch.domain.assets import service as _assets  # noqa: F401
 from minewatch.domain.audit.service import verify_chain
 from minewatch.domain.cases import service as _cases  # noqa: F401
 from minewatch.domain.credit import service as _credit  # noqa: F401

@@ -3,6 +3,7 @@
 from minewatch.domain.accounts.models import User
 from minewatch.domain.allocations.models import IpAllocation
 from minewatch.domain.apikeys.models import ApiKey
+from minewatch.domain.assets.models import AssetAddress, ServerAsset
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
 from minewatch.domain.credit.models import Commitment, CreditRecord
@@ -16,6 +17,7 @@ from minewatch.domain.reports.models import PublicReport
 
 __all__ = [
     "ApiKey",
+    "AssetAddress",
     "AuditEvent",
     "AuditHead",
     "Base",
@@ -33,6 +35,7 @@ __all__ = [
     "Project",
     "ProjectMachine",
     "PublicReport",
+    "ServerAsset",
     "SiteCheck",
     "SurchargeAccount",
     "SurchargeBill",

@@ -1,0 +1,1 @@
+"""State-owned units' server inventories (资产台账) for the self-inspection."""

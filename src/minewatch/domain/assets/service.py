@@ -1,0 +1,184 @@
+"""Import and read back units' server inventories; every import is one event in the audit chain.
+
+An inventory is a unit's whole ledger of servers: importing a file replaces the stored servers
+of every unit it names (servers gone from the file are gone from the ledger), all or nothing. An
+IP or MAC address already held by another unit's server is refused with its row. The chain
+records each unit's import (file, counts, and a digest of that unit's servers), and verification
+compares the digest with the tables, so a server edited outside MineWatch is found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from minewatch.domain.assets.models import AssetAddress, ServerAsset
+from minewatch.domain.audit.service import (
+    JsonObject,
+    append_event,
+    canonical_json,
+    register_state_reader,
+)
+from minewatch.domain.db import utcnow
+from minewatch.errors import InputFileError, InputProblem
+from minewatch.ingest.assets import ASSETS_SCHEMA
+
+ENTITY = "server_assets"
+_CONTENT = ("asset_id", "department", "room", "rack", "hostname", "ips", "macs", "owner",
+            "purpose", "cpu_count", "gpu_count")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AssetImportSummary:
+    units: int
+    added: int
+    removed: int
+    total: int
+
+
+def _values(row: ServerAsset) -> dict[str, Any]:
+    values = {name: getattr(row, name) for name in _CONTENT if name not in ("ips", "macs")}
+    return {**values, "ips": json.loads(row.ips_json), "macs": json.loads(row.macs_json)}
+
+
+def _image(session: Session, unit: str) -> JsonObject:
+    digest = hashlib.sha256()
+    count = 0
+    rows = session.scalars(
+        select(ServerAsset).where(ServerAsset.unit == unit).order_by(ServerAsset.asset_id)
+    )
+    addresses = _addresses_of(session, unit)
+    for row in rows:
+        count += 1
+        values = _values(row)
+        values["stored_ips"] = sorted(addresses.get(row.id, []))
+        digest.update(canonical_json([values[k] for k in sorted(values)]).encode())
+    return {"count": count, "sha256": digest.hexdigest()}
+
+
+def _addresses_of(session: Session, unit: str) -> dict[int, list[str]]:
+    query = (
+        select(AssetAddress.asset_id, AssetAddress.ip)
+        .join(ServerAsset, ServerAsset.id == AssetAddress.asset_id)
+        .where(ServerAsset.unit == unit)
+    )
+    found: dict[int, list[str]] = {}
+    for asset, ip in session.execute(query):
+        found.setdefault(asset, []).append(ip)
+    return found
+
+
+def _all_images(session: Session) -> dict[str, JsonObject]:
+    units = session.scalars(select(ServerAsset.unit).distinct()).all()
+    return {unit: _image(session, unit) for unit in units}
+
+
+register_state_reader(ENTITY, _all_images)
+
+
+def _refuse_taken(session: Session, table: pa.Table, source: Path | str) -> None:
+    """Refuse addresses held by servers of units this import does not replace."""
+    units = set(table.column("unit").to_pylist())
+    held: dict[tuple[str, str], str] = {}
+    for unit, asset, ips, macs in session.execute(
+        select(ServerAsset.unit, ServerAsset.asset_id, ServerAsset.ips_json, ServerAsset.macs_json)
+    ):
+        if unit in units:
+            continue
+        for ip in json.loads(ips):
+            held[("ips", ip)] = f"{unit} {asset}"
+        for mac in json.loads(macs):
+            held[("macs", mac)] = f"{unit} {asset}"
+    problems = [
+        InputProblem(row["source_row"], kind, f"{value} is held by {held[(kind, value)]}")
+        for row in table.to_pylist()
+        for kind in ("ips", "macs")
+        for value in row[kind]
+        if (kind, value) in held
+    ]
+    if problems:
+        raise InputFileError(source, problems)
+
+
+def import_assets(
+    session: Session,
+    table: pa.Table,
+    *,
+    source: Path | str,
+    actor: str,
+    at: datetime | None = None,
+) -> AssetImportSummary:
+    """Replace the inventories of the units in ``table`` (:data:`ASSETS_SCHEMA`, as read by
+    :func:`~minewatch.ingest.assets.read_assets`); see the module's description."""
+    if table.schema != ASSETS_SCHEMA:
+        table = table.cast(ASSETS_SCHEMA)
+    when = utcnow() if at is None else at
+    _refuse_taken(session, table, source)
+    units = sorted(set(table.column("unit").to_pylist()))
+    source_name = Path(source).name[:200]
+    added = removed = 0
+    for unit in units:
+        before = _image(session, unit)
+        removed += before["count"]
+        stale = select(ServerAsset.id).where(ServerAsset.unit == unit)
+        session.execute(delete(AssetAddress).where(AssetAddress.asset_id.in_(stale)))
+        session.execute(delete(ServerAsset).where(ServerAsset.unit == unit))
+        rows = [r for r in table.to_pylist() if r["unit"] == unit]
+        for values in rows:
+            asset = ServerAsset(
+                unit=unit,
+                **{k: values[k] for k in _CONTENT if k not in ("ips", "macs")},
+                ips_json=json.dumps(values["ips"]),
+                macs_json=json.dumps(values["macs"]),
+                source=source_name,
+                source_row=values["source_row"],
+                imported_at=when,
+            )
+            session.add(asset)
+            session.flush()
+            if values["ips"]:
+                session.execute(
+                    insert(AssetAddress), [{"asset_id": asset.id, "ip": ip} for ip in values["ips"]]
+                )
+        added += len(rows)
+        session.flush()
+        after = _image(session, unit)
+        if after != before:
+            append_event(
+                session, actor=actor, entity_type=ENTITY, entity_id=unit[:200], action="import",
+                before=before if before["count"] else None, after=after,
+                reason=f"{source_name}: {len(rows)} servers ({before['count']} before)", at=when,
+            )  # fmt: skip
+    total = sum(_image(session, unit)["count"] for unit in units)
+    return AssetImportSummary(len(units), added, removed, total)
+
+
+def assets_table(session: Session, unit: str | None = None) -> pa.Table:
+    """The stored servers (of ``unit``, or every unit) as :data:`ASSETS_SCHEMA` rows
+    (``source_row`` is the file row they came from)."""
+    query = select(ServerAsset).order_by(ServerAsset.unit, ServerAsset.asset_id)
+    if unit is not None:
+        query = query.where(ServerAsset.unit == unit)
+    rows = [
+        {**_values(row), "unit": row.unit, "source_row": row.source_row}
+        for row in session.scalars(query)
+    ]
+    return pa.Table.from_pylist(rows, schema=ASSETS_SCHEMA)
+
+
+def asset_at(session: Session, ip: str) -> ServerAsset | None:
+    """The server that holds internal address ``ip`` (as an inventory names it), if any."""
+    query = (
+        select(ServerAsset)
+        .join(AssetAddress, AssetAddress.asset_id == ServerAsset.id)
+        .where(AssetAddress.ip == ip)
+    )
+    return session.scalars(query).first()
