@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -88,34 +89,32 @@ _SPLIT = re.compile(r"[,;，；、\s]+")
 _MAC = re.compile(r"^[0-9a-f]{12}$")
 
 
-def _addresses(value: object) -> list[str]:
+def _each(value: object, read: Callable[[str], str]) -> list[str]:
+    """Every address of a cell (split by commas, semicolons, 、 or spaces), each ``read``."""
     text = _cell_text(value, normalise=True)
-    if text is None:
-        return []
-    out = []
-    for part in _SPLIT.split(text):
-        if not part:
-            continue
-        try:
-            out.append(str(ipaddress.ip_address(part)))
-        except ValueError:
-            raise _CellError(f"{part!r} is not an IP address") from None
-    return out
+    return [read(part) for part in _SPLIT.split(text) if part] if text is not None else []
+
+
+def _ip(part: str) -> str:
+    try:
+        return str(ipaddress.ip_address(part))
+    except ValueError:
+        raise _CellError(f"{part!r} is not an IP address") from None
+
+
+def _mac(part: str) -> str:
+    digits = re.sub(r"[:\-.]", "", part).lower()
+    if not _MAC.match(digits):
+        raise _CellError(f"{part!r} is not a MAC address (write aa:bb:cc:dd:ee:ff)")
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def _addresses(value: object) -> list[str]:
+    return _each(value, _ip)
 
 
 def _macs(value: object) -> list[str]:
-    text = _cell_text(value, normalise=True)
-    if text is None:
-        return []
-    out = []
-    for part in _SPLIT.split(text):
-        if not part:
-            continue
-        digits = re.sub(r"[:\-.]", "", part).lower()
-        if not _MAC.match(digits):
-            raise _CellError(f"{part!r} is not a MAC address (write aa:bb:cc:dd:ee:ff)")
-        out.append(":".join(digits[i : i + 2] for i in range(0, 12, 2)))
-    return out
+    return _each(value, _mac)
 
 
 def _count(value: object) -> int | None:

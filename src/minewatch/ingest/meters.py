@@ -1055,7 +1055,8 @@ class TableColumns:
     """The table, as errors name it."""
     columns: dict[str, str]
     """The table's column for each canonical column needed (``meter_id``, ``date``, slots)."""
-    hourly: bool
+    plan: _Plan
+    """How its batches are parsed (the layout, wide or hourly), decided once."""
 
 
 def table_columns(name: str, columns: Sequence[str]) -> TableColumns:
@@ -1068,14 +1069,14 @@ def table_columns(name: str, columns: Sequence[str]) -> TableColumns:
             name, "holds one reading per row (long layout); a table needs p001 … p096 or h01 … h24"
         )
     wanted = {c: plan.headers[plan.positions[c]] for c in plan.needed}
-    return TableColumns(name, wanted, plan.layout is _Layout.HOURLY)
+    return TableColumns(name, wanted, plan)
 
 
 def table_readings(batch: Any, table: TableColumns) -> Any:
     """One batch of a readings table (its columns named as :attr:`TableColumns.columns` says)
     as READINGS_SCHEMA, checked as a file is; a table has no row numbers, so a problem names
     the meter and the date of its row."""
-    plan = _plan_readings(table.name, list(table.columns.values()))
+    plan = table.plan
     raw = {c: batch.column(name) for c, name in table.columns.items()}
     parsed = _parse(raw, plan)
     if parsed.issues:
