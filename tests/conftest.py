@@ -44,6 +44,9 @@ from minewatch.reference.ledger import (
 POSTGRES_URL = os.environ.get("MINEWATCH_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if POSTGRES_URL else [])]
 TABLES = [
+    "host_action",
+    "host_check",
+    "unit_key",
     "asset_address",
     "server_asset",
     "api_key",

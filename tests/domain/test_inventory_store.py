@@ -59,15 +59,31 @@ def test_import_replaces_a_units_inventory_and_is_audited(session: Session, tmp_
                for p in report.problems)  # fmt: skip
 
 
-def test_an_address_held_by_another_unit_is_refused(session: Session, tmp_path: Path) -> None:
+def test_a_public_address_or_mac_held_by_another_unit_is_refused(
+    session: Session, tmp_path: Path
+) -> None:
     import_assets(
-        session, _inventory(tmp_path, "B-1,某研究所,,,,10.9.0.7,aa:bb:cc:00:00:01,,\n"),  # type: ignore[arg-type]
+        session, _inventory(tmp_path, "B-1,某研究所,,,,202.115.0.7,aa:bb:cc:00:00:01,,\n"),  # type: ignore[arg-type]
         source="a.csv", actor="信息中心",
     )  # fmt: skip
     clash = _inventory(
-        tmp_path, "A-1,某大学,,,,10.8.0.1,,,\nA-2,某大学,,,,10.9.0.7,,,\n", name="b.csv"
-    )
+        tmp_path, "A-1,某大学,,,,10.8.0.1,aa:bb:cc:00:00:01,,\nA-2,某大学,,,,202.115.0.7,,,\n",
+        name="b.csv",
+    )  # fmt: skip
     with pytest.raises(InputFileError) as caught:
         import_assets(session, clash, source="b.csv", actor="信息中心")  # type: ignore[arg-type]
-    assert "row 3, column 'ips': 10.9.0.7 is held by 某研究所 B-1" in str(caught.value)
+    message = str(caught.value)
+    assert "row 2, column 'macs': aa:bb:cc:00:00:01 is held by 某研究所 B-1" in message
+    assert "row 3, column 'ips': 202.115.0.7 is held by 某研究所 B-1" in message
     assert [r["asset_id"] for r in assets_table(session).to_pylist()] == ["B-1"]
+
+
+def test_a_private_address_may_repeat_across_units(session: Session, tmp_path: Path) -> None:
+    for name, unit in (("a.csv", "某研究所"), ("b.csv", "某大学")):
+        import_assets(
+            session, _inventory(tmp_path, f"S-1,{unit},,,,10.9.0.7,,,\n", name=name),  # type: ignore[arg-type]
+            source=name, actor="信息中心",
+        )  # fmt: skip
+    assert asset_at(session, "10.9.0.7") is None  # two units: which one is not known
+    found = asset_at(session, "10.9.0.7", unit="某大学")
+    assert found is not None and found.unit == "某大学"

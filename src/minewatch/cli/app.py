@@ -25,6 +25,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "hosts": ("minewatch.cli.hosts", "app"),
     "assets": ("minewatch.cli.assets", "app"),
     "probe": ("minewatch.cli.probe", "app"),
+    "selfcheck": ("minewatch.cli.selfcheck", "app"),
     "collect": ("minewatch.cli.collect", "app"),
     "estimate": ("minewatch.cli.estimate", "app"),
     "case": ("minewatch.cli.case", "app"),

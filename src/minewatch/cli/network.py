@@ -243,11 +243,14 @@ def attribute(findings: pa.Table, options: AttributionOptions) -> pa.Table:
 
 
 def save_network_leads(findings: pa.Table, actor: str | None) -> LeadSummary:
-    """Record the mining flows of attributed findings as leads (one transaction)."""
+    """Record the mining flows of attributed findings as leads (one transaction); a flow traced
+    to an inside address or MAC of a unit's server lands on that server."""
     from minewatch.domain.db import session_scope
     from minewatch.domain.leads.network import network_leads
     from minewatch.domain.leads.service import record_leads
 
-    data = network_leads(findings)
+    from minewatch.domain.selfcheck.service import place_on_assets
+
     with session_scope(context.engine()) as session:
+        data = place_on_assets(session, network_leads(findings))
         return record_leads(session, data, actor=actor or context.default_actor())

@@ -23,6 +23,10 @@ def run(
         Path | None, typer.Option(help="The unit's key: sign the report (HMAC-SHA256).")
     ] = None,
     window: Annotated[float, typer.Option(min=0.0, help="Seconds of CPU measurement.")] = 2.0,
+    post: Annotated[
+        str | None,
+        typer.Option(help="Send the signed report to the platform at this address (unit key)."),
+    ] = None,
 ) -> None:
     """Probe this server and write its JSON report (match it with `minewatch hosts match`)."""
     argv = ["--window", str(window)]
@@ -30,6 +34,8 @@ def run(
         argv += ["--out", str(out)]
     if key_file is not None:
         argv += ["--key-file", str(key_file)]
+    if post is not None:
+        argv += ["--post", post]
     hostprobe.main(argv)
 
 

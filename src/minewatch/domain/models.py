@@ -14,6 +14,7 @@ from minewatch.domain.leads.models import Lead
 from minewatch.domain.ledger.models import Project, ProjectMachine
 from minewatch.domain.measures.models import SurchargeAccount, SurchargeBill, SurchargePayment
 from minewatch.domain.reports.models import PublicReport
+from minewatch.domain.selfcheck.models import HostAction, HostCheck, UnitKey
 
 __all__ = [
     "ApiKey",
@@ -26,6 +27,8 @@ __all__ = [
     "Commitment",
     "CreditRecord",
     "Enterprise",
+    "HostAction",
+    "HostCheck",
     "InspectionDraw",
     "InspectionResult",
     "InspectionRound",
@@ -40,5 +43,6 @@ __all__ = [
     "SurchargeAccount",
     "SurchargeBill",
     "SurchargePayment",
+    "UnitKey",
     "User",
 ]

@@ -15,6 +15,10 @@ It writes a JSON report (to a file or standard output), signed with HMAC-SHA256 
 unit's key, which MineWatch matches against its host rules (``minewatch hosts match``).
 
     python3 hostprobe.py --out report.json [--key-file unit.key] [--window 2]
+    python3 hostprobe.py --key-file unit.key --post https://minewatch.example.gov.cn
+
+With a MineWatch unit key (``mwu_…``) the signature names the key, and ``--post`` sends the
+report to the platform, which answers with what its rules found.
 """
 
 from __future__ import annotations
@@ -424,9 +428,25 @@ def canonical(report: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def sign(report: dict[str, Any], key: bytes) -> dict[str, Any]:
+_UNIT_KEY = re.compile(r"mwu_([0-9a-f]{16})_([A-Za-z0-9_-]{20,})")
+
+
+def signing_key(text: bytes) -> tuple[str | None, bytes]:
+    """The key id and HMAC key of a key file: for a MineWatch unit key (``mwu_<id>_<secret>``),
+    its id and the SHA-256 of its secret (what the platform keeps); any other content is used
+    as it is, with no id."""
+    found = _UNIT_KEY.fullmatch(text.strip().decode("ascii", "replace"))
+    if found is None:
+        return None, text.strip()
+    return found.group(1), hashlib.sha256(found.group(2).encode("ascii")).hexdigest().encode()
+
+
+def sign(report: dict[str, Any], key: bytes, key_id: str | None = None) -> dict[str, Any]:
     digest = hmac.new(key, canonical(report), hashlib.sha256).hexdigest()
-    return dict(report, signature={"algorithm": "HMAC-SHA256", "value": digest})
+    signature = {"algorithm": "HMAC-SHA256", "value": digest}
+    if key_id:
+        signature["key_id"] = key_id
+    return dict(report, signature=signature)
 
 
 def verify(report: dict[str, Any], key: bytes) -> bool:
@@ -435,10 +455,41 @@ def verify(report: dict[str, Any], key: bytes) -> bool:
     return hmac.compare_digest(str(signature.get("value", "")), expected)
 
 
+REPORTS_PATH = "/api/v1/selfcheck/reports"
+
+
+def post(report: dict[str, Any], platform: str, token: str, timeout: float = 30.0) -> dict:
+    """Send a signed report to the platform (``platform`` is its address, such as
+    ``https://minewatch.example.gov.cn``) with the unit key; the platform's receipt."""
+    import urllib.error
+    import urllib.request
+
+    url = platform.rstrip("/")
+    if not url.endswith(REPORTS_PATH):
+        url += REPORTS_PATH
+    body = json.dumps(report, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=body, method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + token},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode("utf-8", "replace")[:500]
+        raise SystemExit("the platform refused the report (HTTP %d): %s" % (error.code, detail))
+    except (urllib.error.URLError, OSError) as error:
+        raise SystemExit("could not reach %s: %s" % (url, error))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="MineWatch host probe (read-only).")
     parser.add_argument("--out", help="write the report here (default: standard output)")
     parser.add_argument("--key-file", help="the unit's key: sign the report with HMAC-SHA256")
+    parser.add_argument(
+        "--post", metavar="PLATFORM",
+        help="send the signed report to the MineWatch platform at this address (needs --key-file)",
+    )  # fmt: skip
     parser.add_argument("--window", type=float, default=2.0, help="seconds of CPU measurement")
     parser.add_argument(
         "--exclude", action="append", default=[], metavar="FOLDER",
@@ -447,16 +498,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--proc", default="/proc", help=argparse.SUPPRESS)
     parser.add_argument("--root", default="/", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.post and not args.key_file:
+        parser.error("--post needs --key-file (the unit key the platform issued)")
+    key_id, key, token = None, b"", None
+    if args.key_file:
+        raw = Path(args.key_file).read_bytes()
+        key_id, key = signing_key(raw)
+        if args.post and key_id is None:
+            parser.error("--post needs a MineWatch unit key (mwu_...) in --key-file")
+        token = raw.strip().decode("ascii") if key_id else None
     report = Probe(args.proc, args.root, args.exclude).report(window=args.window)
     if args.exclude:
         report["excluded"] = sorted(args.exclude)
     if args.key_file:
-        report = sign(report, Path(args.key_file).read_bytes().strip())
+        report = sign(report, key, key_id)
     text = json.dumps(report, ensure_ascii=False, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n", encoding="utf-8")
-    else:
+    elif not args.post:
         sys.stdout.write(text + "\n")
+    if args.post and token:
+        receipt = post(report, args.post, token)
+        sys.stdout.write(json.dumps(receipt, ensure_ascii=False, indent=1) + "\n")
     return 0
 
 

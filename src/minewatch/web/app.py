@@ -24,7 +24,7 @@ from minewatch.web.security import CsrfTokens, RateLimit
 
 ROUTERS = (
     "public", "officials", "dashboard", "ledger", "casework", "enforcement", "inspections",
-    "bulletins", "admin",
+    "bulletins", "selfcheck", "admin",
 )  # fmt: skip
 """The routers, one per domain, in the order their paths are matched."""
 

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from minewatch.detect.hosts.report import HostReport, Process
+from minewatch.detect.hosts.report import HostReport, Process, host_report
 from minewatch.errors import MineWatchError
 from minewatch.reference.pools import EVERYDAY_PORTS, pool_ports
 
@@ -543,3 +543,13 @@ def match_rules(report: HostReport, rules: Sequence[HostRule] | None = None) -> 
 def probe_hints(rules: Sequence[HostRule] | None = None) -> list[str]:
     """The patterns the probe looks for in files, from every rule that reads file lines."""
     return sorted({h for rule in (rules or packaged_rules()) for h in rule.detection.probe_hints()})
+
+
+def report_hits(data: Mapping[str, Any], rules: Sequence[HostRule] | None = None) -> list[dict[str, Any]]:
+    """The hits of ``rules`` on a probe's JSON report, as plain records (rule, level, title,
+    evidence) for storing with the report; raises ``MineWatchError`` for a malformed report."""
+    return [
+        {"rule": hit.rule, "level": hit.level.value, "title": hit.title,
+         "evidence": dict(hit.evidence)}
+        for hit in match_rules(host_report(data), rules)
+    ]  # fmt: skip

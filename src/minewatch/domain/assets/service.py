@@ -1,8 +1,9 @@
 """Import and read back units' server inventories; every import is one event in the audit chain.
 
 An inventory is a unit's whole ledger of servers: importing a file replaces the stored servers
-of every unit it names (servers gone from the file are gone from the ledger), all or nothing. An
-IP or MAC address already held by another unit's server is refused with its row. The chain
+of every unit it names (servers gone from the file are gone from the ledger), all or nothing. A
+public IP address or a MAC address already held by another unit's server is refused with its
+row (private addresses may repeat across units' networks). The chain
 records each unit's import (file, counts, and a digest of that unit's servers), and verification
 compares the digest with the tables, so a server edited outside MineWatch is found.
 """
@@ -10,6 +11,7 @@ compares the digest with the tables, so a server edited outside MineWatch is fou
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +30,7 @@ from minewatch.domain.audit.service import (
     register_state_reader,
 )
 from minewatch.domain.db import utcnow
-from minewatch.errors import InputFileError, InputProblem
+from minewatch.errors import InputFileError, InputProblem, NotFoundError
 from minewatch.ingest.assets import ASSETS_SCHEMA
 
 ENTITY = "server_assets"
@@ -76,16 +78,32 @@ def _addresses_of(session: Session, unit: str) -> dict[int, list[str]]:
     return found
 
 
+def unit_entity(unit: str) -> str:
+    """A unit's name as an audit entity id (at most 64 characters: a longer name is cut and
+    told apart by a digest of the whole)."""
+    if len(unit) <= 64:
+        return unit
+    return unit[:47] + "#" + hashlib.sha256(unit.encode("utf-8")).hexdigest()[:16]
+
+
 def _all_images(session: Session) -> dict[str, JsonObject]:
     units = session.scalars(select(ServerAsset.unit).distinct()).all()
-    return {unit: _image(session, unit) for unit in units}
+    return {unit_entity(unit): _image(session, unit) for unit in units}
 
 
 register_state_reader(ENTITY, _all_images)
 
 
+def _private(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_private
+    except ValueError:
+        return False
+
+
 def _refuse_taken(session: Session, table: pa.Table, source: Path | str) -> None:
-    """Refuse addresses held by servers of units this import does not replace."""
+    """Refuse public addresses and MACs held by servers of units this import does not replace
+    (private addresses repeat from one unit's network to the next)."""
     units = set(table.column("unit").to_pylist())
     held: dict[tuple[str, str], str] = {}
     for unit, asset, ips, macs in session.execute(
@@ -94,7 +112,8 @@ def _refuse_taken(session: Session, table: pa.Table, source: Path | str) -> None
         if unit in units:
             continue
         for ip in json.loads(ips):
-            held[("ips", ip)] = f"{unit} {asset}"
+            if not _private(ip):
+                held[("ips", ip)] = f"{unit} {asset}"
         for mac in json.loads(macs):
             held[("macs", mac)] = f"{unit} {asset}"
     problems = [
@@ -153,7 +172,7 @@ def import_assets(
         after = _image(session, unit)
         if after != before:
             append_event(
-                session, actor=actor, entity_type=ENTITY, entity_id=unit[:200], action="import",
+                session, actor=actor, entity_type=ENTITY, entity_id=unit_entity(unit), action="import",
                 before=before if before["count"] else None, after=after,
                 reason=f"{source_name}: {len(rows)} servers ({before['count']} before)", at=when,
             )  # fmt: skip
@@ -174,11 +193,45 @@ def assets_table(session: Session, unit: str | None = None) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=ASSETS_SCHEMA)
 
 
-def asset_at(session: Session, ip: str) -> ServerAsset | None:
-    """The server that holds internal address ``ip`` (as an inventory names it), if any."""
+def assets_at(session: Session, ip: str, unit: str | None = None) -> list[ServerAsset]:
+    """The servers that hold address ``ip`` (as inventories name it), of ``unit`` or of any
+    unit: a private address may be on one server in each of several units."""
     query = (
         select(ServerAsset)
         .join(AssetAddress, AssetAddress.asset_id == ServerAsset.id)
         .where(AssetAddress.ip == ip)
+        .order_by(ServerAsset.unit, ServerAsset.asset_id)
     )
-    return session.scalars(query).first()
+    if unit is not None:
+        query = query.where(ServerAsset.unit == unit)
+    return list(session.scalars(query))
+
+
+def asset_at(session: Session, ip: str, unit: str | None = None) -> ServerAsset | None:
+    """The one server that holds address ``ip`` (in ``unit``, if given); ``None`` when no
+    server does or when servers of several units do."""
+    found = assets_at(session, ip, unit)
+    return found[0] if len(found) == 1 else None
+
+
+def assets_with_mac(session: Session, mac: str, unit: str | None = None) -> list[ServerAsset]:
+    """The servers whose inventory lists MAC address ``mac`` (``aa:bb:cc:dd:ee:ff``)."""
+    query = select(ServerAsset).where(ServerAsset.macs_json.contains(f'"{mac}"'))
+    if unit is not None:
+        query = query.where(ServerAsset.unit == unit)
+    return list(session.scalars(query.order_by(ServerAsset.unit, ServerAsset.asset_id)))
+
+
+def get_asset(session: Session, unit: str, asset_id: str) -> ServerAsset:
+    """The server ``asset_id`` of ``unit``'s inventory; raises :class:`NotFoundError`."""
+    asset = session.scalar(
+        select(ServerAsset).where(ServerAsset.unit == unit, ServerAsset.asset_id == asset_id)
+    )
+    if asset is None:
+        raise NotFoundError(f"{unit} has no server {asset_id} in its inventory")
+    return asset
+
+
+def asset_values(asset: ServerAsset) -> dict[str, Any]:
+    """A server as a plain record (addresses as lists)."""
+    return {"unit": asset.unit, **_values(asset)}

@@ -72,6 +72,9 @@ class Case(Base):
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
     uscc: Mapped[str | None] = mapped_column(String(18), index=True)
     account_no: Mapped[str | None] = mapped_column(String(40), index=True)
+    asset_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    """A server of a unit's inventory (``["unit", "asset id"]`` as JSON), when the site is one:
+    a server is its own site, joined only by leads on the same server."""
     address: Mapped[str | None] = mapped_column(String(300))
     longitude: Mapped[float | None] = mapped_column(Float)
     latitude: Mapped[float | None] = mapped_column(Float)

@@ -13,7 +13,10 @@ saw).
 Fusion (:func:`fuse_leads`) attaches each open lead to the case of the same site — same account
 number, same credit code, or an address that agrees down to the house number once both are read
 into their components (full-width digits, Chinese numerals, 号/弄/栋 forms, omitted province) —
-or opens a case. A lead from a later week's scan is the
+or opens a case. A server of a unit's inventory is a site of its own: a lead on a server (a probe's
+finding, or a network finding traced through the unit's NAT log to it) joins only the case of
+the same server, and other leads never join a server's case (the unit's credit code would
+otherwise pull every server of a university into one case). A lead from a later week's scan is the
 same lead row refreshed (one open lead per source and subject), so it stays on its case; a new
 lead on a cleared site attaches to that case as evidence of a relapse for a person to judge.
 Confidence combines the sources as independent witnesses, ``1 − Π(1 − pᵢ)`` over the best lead
@@ -170,6 +173,7 @@ def case_image(case: Case) -> JsonObject:
         "assigned_region_code": case.assigned_region_code,
         "uscc": case.uscc,
         "account_no": case.account_no,
+        **({"asset_key": case.asset_key} if case.asset_key else {}),
         "address": case.address,
         **(
             {"longitude": case.longitude, "latitude": case.latitude}
@@ -242,11 +246,18 @@ def _read_address(text: str, region_hint: str | None) -> Address | None:
 def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, float]:
     """The live case of the lead's site, what it matched on and how well.
 
-    An account number or a credit code is the same site outright; otherwise the addresses are
+    A lead on a server joins only that server's case. An account number or a credit code is the
+    same site outright; otherwise the addresses are
     read and compared (:func:`~minewatch.domain.cases.address.match_addresses`) with the live
     cases of the same county, and a match down to the house number or building joins them.
     """
     live = Case.status.not_in([s.value for s in _CLOSED])
+    if lead.asset_key:  # a server is its own site
+        case = session.scalar(
+            select(Case).where(live, Case.asset_key == lead.asset_key).order_by(Case.id)
+        )
+        return (case, "asset", 1.0) if case is not None else (None, "", 0.0)
+    live = live & Case.asset_key.is_(None)
     for column, value, label in (
         (Case.account_no, lead.account_no, "account_no"),
         (Case.uscc, lead.uscc, "uscc"),
@@ -327,6 +338,7 @@ def _refresh_from_leads(case: Case) -> None:
     for lead in leads:
         case.uscc = case.uscc or lead.uscc
         case.account_no = case.account_no or lead.account_no
+        case.asset_key = case.asset_key or lead.asset_key
         case.address = case.address or lead.address
         case.region_code = case.region_code or lead.region_code
         if case.longitude is None and lead.longitude is not None and lead.latitude is not None:

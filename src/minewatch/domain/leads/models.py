@@ -30,6 +30,8 @@ class Lead(Base):
     customer_name: Mapped[str | None] = mapped_column(String(200))
     uscc: Mapped[str | None] = mapped_column(String(18))
     address: Mapped[str | None] = mapped_column(String(300))
+    asset_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    """The server of a unit's inventory the lead is on (``["unit", "asset id"]`` as JSON)."""
     region_code: Mapped[str | None] = mapped_column(String(6), index=True)
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
     linked_by: Mapped[str | None] = mapped_column(String(20))

@@ -55,6 +55,9 @@ class LeadData:
     longitude: float | None = None
     latitude: float | None = None
     """Where the site is, when the source knows (a ledger project, a report's map pin) [WGS-84°]."""
+    asset_key: str | None = None
+    """The server of a unit's inventory the finding is on (``["unit", "asset id"]`` as JSON):
+    a probe's finding, or a network finding traced through the unit's NAT log to the server."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ def lead_image(lead: Lead) -> JsonObject:
             if lead.longitude is not None and lead.latitude is not None
             else {}
         ),
+        # the server only when known, so that records made before servers were kept still match
+        **({"asset_key": lead.asset_key} if lead.asset_key else {}),
     }
 
 
@@ -145,6 +150,7 @@ def record_leads(
             data.uscc
         ) else data.uscc  # fmt: skip
         lead.address = data.address
+        lead.asset_key = data.asset_key
         lead.region_code = data.region_code
         lead.enterprise = enterprise
         lead.linked_by = linked_by
