@@ -134,7 +134,7 @@ class Received:
     new: bool
     """False when the same report had been received before (nothing changed)."""
     case_no: str | None
-    """The server's case, when the report is a finding."""
+    """The server's case, if it has one (a clean report is then its re-check)."""
 
 
 def _canonical_report(report: Mapping[str, Any]) -> bytes:
@@ -262,7 +262,6 @@ def receive_report(
         reason=f"{key.unit} {check.asset_id}: " + ("clean" if check.clean else f"{level} finding"),
         at=when,
     )  # fmt: skip
-    case_no = None
     if findings:
         lead = _finding_lead(key, check, asset, findings)
         record_leads(session, [lead], actor=actor, at=when)
@@ -273,8 +272,7 @@ def receive_report(
         )
         assert row is not None
         fuse_leads(session, actor=actor, leads=[row], at=when)
-        case_no = _case_of(session, check)
-    return Received(check, True, case_no)
+    return Received(check, True, _case_of(session, check))
 
 
 def _subject(unit: str, asset_id: str) -> str:
