@@ -130,8 +130,14 @@ CLEAN = (
 def test_a_clean_server_gives_no_hit() -> None:
     report = HostReport(
         "web-01",
-        processes=CLEAN,
-        connections=(Connection(812, "10.0.0.9", 22), Connection(955, "10.0.0.5", 5432)),
+        processes=(
+            *CLEAN,
+            # nginx's package was upgraded under it (its file is deleted until it restarts)
+            Process(4100, "nginx", "/usr/sbin/nginx", exe_deleted=True, cmdline=("nginx",)),
+        ),
+        # the unit's own services on ports pools also use: inside addresses only
+        connections=(Connection(812, "10.0.0.9", 22), Connection(955, "10.0.0.5", 5432),
+                     Connection(4100, "10.0.0.31", 9999), Connection(None, "192.168.8.20", 5555)),
         persistence=(Persistence("cron", "/etc/crontab", "0 2 * * * root /usr/local/bin/backup"),),
         files=(FileSeen("/etc/nginx/nginx.conf", excerpts=("upstream pool { server a:80; }",)),),
     )
@@ -149,7 +155,7 @@ def test_each_rule_catches_what_it_says() -> None:
                     cmdline=("dbus-helper", "-o", "stratum+tcp://pool.example:3333", "-u", wallet,
                              "--donate-level", "1"), cpu_percent=380.0),  # a renamed miner
             Process(3003, "[kworker/0:3]", "/var/tmp/.k/kworker", cmdline=("[kworker/0:3]",)),
-            Process(3004, "updatd", "/usr/bin/updatd", exe_deleted=True, cmdline=("updatd",)),
+            Process(3004, "updatd", "/var/tmp/updatd", exe_deleted=True, cmdline=("updatd",)),
             Process(3005, "python3", "/usr/bin/python3", cmdline=("python3", "train.py"),
                     gpu_percent=97.0),
         ),

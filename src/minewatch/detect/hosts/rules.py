@@ -13,6 +13,7 @@ rules are checked by the test suite, so a malformed rule cannot land.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -231,7 +232,11 @@ class ConnectionDetection(Detection):
     everyday ports, and/or the rule's own)."""
 
     ports: frozenset[int]
-    keys: ClassVar[Mapping[str, bool]] = {"ports": False, "pool_ports": False}
+    public_only: bool = False
+    """Only connections to public addresses (pools are on the internet; a unit's own services
+    on the same port numbers are not)."""
+    keys: ClassVar[Mapping[str, bool]] = {"ports": False, "pool_ports": False,
+                                          "public_only": False}  # fmt: skip
 
     @classmethod
     def parse(cls, values: Mapping[str, Any], problem: Callable[[str, str], None]) -> Detection:
@@ -246,13 +251,19 @@ class ConnectionDetection(Detection):
             problem("pool_ports", "must be true or false")
         if not ports:
             problem("detection", "give ports or pool_ports: true")
-        return cls(frozenset(ports))
+        public_only = values.get("public_only", False)
+        if not isinstance(public_only, bool):
+            problem("public_only", "must be true or false")
+            public_only = False
+        return cls(frozenset(ports), public_only)
 
     def match(self, report: HostReport) -> list[dict[str, Any]]:
         by_pid = {p.pid: p for p in report.processes}
         hits = []
         for connection in report.connections:
-            if connection.remote_port in self.ports:
+            if connection.remote_port in self.ports and not (
+                self.public_only and not _is_public(connection.remote_ip)
+            ):
                 process = by_pid.get(connection.pid) if connection.pid is not None else None
                 hits.append(
                     {
@@ -263,6 +274,24 @@ class ConnectionDetection(Detection):
                     }
                 )
         return hits
+
+
+_INSIDE = tuple(
+    ipaddress.ip_network(block)
+    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                  "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128")
+)  # fmt: skip
+"""A unit's own network: private (RFC 1918, ULA), shared carrier-grade NAT, loopback and
+link-local addresses. Anything else counts as public (documentation ranges included: they stand
+for public addresses in examples)."""
+
+
+def _is_public(address: str) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return True  # an address that cannot be read is not taken for an inside one
+    return not any(parsed in block for block in _INSIDE if block.version == parsed.version)
 
 
 @kind("load")
