@@ -139,8 +139,11 @@ def test_a_clean_server_gives_no_hit() -> None:
         connections=(Connection(812, "10.0.0.9", 22), Connection(955, "10.0.0.5", 5432),
                      Connection(4100, "10.0.0.31", 9999), Connection(None, "192.168.8.20", 5555)),
         persistence=(Persistence("cron", "/etc/crontab", "0 2 * * * root /usr/local/bin/backup"),),
-        files=(FileSeen("/etc/nginx/nginx.conf", excerpts=("upstream pool { server a:80; }",)),),
-    )
+        files=(FileSeen("/etc/nginx/nginx.conf", excerpts=("upstream pool { server a:80; }",)),
+               # an application's database connection pools, written like XMRig's pool list
+               FileSeen("/opt/orders/config.json",
+                        excerpts=('"pools": [ {"name": "orders-db", "max": 20} ]',))),
+    )  # fmt: skip
     assert match_rules(report) == []
 
 

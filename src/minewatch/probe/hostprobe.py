@@ -56,7 +56,6 @@ MINER_FILE_NAMES = frozenset(
 )  # fmt: skip
 CONTENT_HINTS = (
     r'"donate-level"\s*:',
-    r'"pools"\s*:\s*\[',
     r'"rig-id"\s*:',
     r"stratum\d?\+(tcp|ssl|tls)://",
 )
