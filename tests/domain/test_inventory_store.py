@@ -86,4 +86,5 @@ def test_a_private_address_may_repeat_across_units(session: Session, tmp_path: P
         )  # fmt: skip
     assert asset_at(session, "10.9.0.7") is None  # two units: which one is not known
     found = asset_at(session, "10.9.0.7", unit="某大学")
-    assert found is not None and found.unit == "某大学"
+    assert found is not None
+    assert found.unit == "某大学"

@@ -111,20 +111,26 @@ def test_a_signed_report_lands_on_its_server_and_a_finding_opens_its_case(
                                     at=T0), T0 + timedelta(minutes=1))  # fmt: skip
     check = got.check
     assert (check.unit, check.asset_id, check.matched_by) == (UNIT, "YA-002", "mac")
-    assert not check.clean and check.level == "critical"
+    assert not check.clean
+    assert check.level == "critical"
     rules = {hit["rule"] for hit in json.loads(check.hits_json)}
     # the renamed miner, hidden as a kernel thread, run from a deleted file, with a pool URL
-    assert {"hosts.process.stratum_url", "hosts.process.kernel_thread_imitation",
-            "hosts.process.deleted_executable", "hosts.process.miner_arguments"} <= rules  # fmt: skip
+    assert {
+        "hosts.process.stratum_url", "hosts.process.kernel_thread_imitation",
+        "hosts.process.deleted_executable", "hosts.process.miner_arguments",
+    } <= rules  # fmt: skip
     case = session.scalar(select(Case).where(Case.case_no == got.case_no))
-    assert case is not None and case.asset_key == asset_key(UNIT, "YA-002")
+    assert case is not None
+    assert case.asset_key == asset_key(UNIT, "YA-002")
     assert (case.region_code, case.uscc, case.sources) == ("511802", UNIVERSITY, "hosts")
     lead = session.scalar(select(Lead).where(Lead.source == "hosts"))
-    assert lead is not None and json.loads(lead.evidence_json)["asset"]["owner"] == "李四"
+    assert lead is not None
+    assert json.loads(lead.evidence_json)["asset"]["owner"] == "李四"
     # the same report again changes nothing; a clean one from another server opens nothing
     again = _receive(session, _report(token, host="renamed", mac="52:54:00:00:00:44", miner=True,
                                       at=T0), T0 + timedelta(minutes=2))  # fmt: skip
-    assert not again.new and again.check.id == check.id
+    assert not again.new
+    assert again.check.id == check.id
     clean = _receive(session, _report(token, host="web01", at=T0), T0)
     assert (clean.check.asset_id, clean.check.matched_by, clean.check.clean) == (
         "YA-001", "hostname", True)  # fmt: skip
@@ -177,8 +183,9 @@ def test_a_network_finding_traced_through_the_nat_log_joins_the_probes_case(
     token = _key(session)
     probe = _receive(session, _report(token, host="gpu02", mac="52:54:00:00:00:44", miner=True,
                                       at=T0), T0)  # fmt: skip
-    capture = write_pcap(tmp_path / "egress.pcap",
-                         [_stratum(("61.139.8.17", 40111), ("203.0.113.50", 3333), START)])  # fmt: skip
+    capture = write_pcap(
+        tmp_path / "egress.pcap", [_stratum(("61.139.8.17", 40111), ("203.0.113.50", 3333), START)]
+    )
     beijing = datetime.fromtimestamp(START, UTC) + timedelta(hours=8)  # the log's local time
     nat = tmp_path / "nat.csv"
     nat.write_text(
@@ -189,7 +196,8 @@ def test_a_network_finding_traced_through_the_nat_log_joins_the_probes_case(
     )
     findings = attribute_findings(scan_captures([capture]), nat=nat_index(read_nat_log(nat)))
     traced = [dict(lead.__dict__) for lead in network_leads(findings)]
-    assert traced and traced[0]["evidence"]["traced"]["internal_ip"] == "10.8.3.44"
+    assert traced
+    assert traced[0]["evidence"]["traced"]["internal_ip"] == "10.8.3.44"
     leads = [lead.__class__(**{**row, "uscc": UNIVERSITY}) for row, lead in
              zip(traced, network_leads(findings), strict=True)]  # fmt: skip
     placed = place_on_assets(session, leads)
@@ -246,10 +254,13 @@ def test_clearance_arithmetic_and_dynamic_zero(session: Session, tmp_path: Path)
     probe("lib03", T0 + 3 * day)
     probe("ops04", T0 + 3 * day)
     done = clearance(session, UNIT, as_of=T0 + 4 * day)
-    assert done.dynamic_zero and done.open_findings == 0 and done.checked == 4
+    assert done.dynamic_zero
+    assert done.open_findings == 0
+    assert done.checked == 4
     # a round that starts later counts only the checks since: nothing checked yet, not zero
     fresh = clearance(session, UNIT, as_of=T0 + 4 * day, since=(T0 + 4 * day).date())
-    assert fresh.checked == 0 and not fresh.dynamic_zero
+    assert fresh.checked == 0
+    assert not fresh.dynamic_zero
 
     # a network finding after the last clean report reopens the server
     lead = place_on_assets(session, [_network_lead("10.8.3.10", T0 + 4 * day)])[0]

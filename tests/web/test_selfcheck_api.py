@@ -48,8 +48,13 @@ def _server(tmp_path: Path, *, miner: bool) -> tuple[Path, Path]:
     proc, root = tmp_path / "proc", tmp_path / "root"
     _process(proc, 1, "systemd", "/usr/lib/systemd/systemd", ("/sbin/init",))
     if miner:
-        _process(proc, 3100, "php-fpm7", "/var/tmp/.php/php-fpm7",
-                 ("php-fpm7", "-o", "stratum+ssl://eth.pool.example:5555", "-a", "ethash"))  # fmt: skip
+        _process(
+            proc,
+            3100,
+            "php-fpm7",
+            "/var/tmp/.php/php-fpm7",
+            ("php-fpm7", "-o", "stratum+ssl://eth.pool.example:5555", "-a", "ethash"),
+        )
     (proc / "net").mkdir()
     nic = root / "sys/class/net/eth0"
     nic.mkdir(parents=True)
@@ -97,15 +102,27 @@ def test_the_probe_posts_its_report_and_the_platform_opens_the_servers_case(
     with live_server(engine) as base:
         receipt = _probe_post(tmp_path, base, tmp_path / "unit.key", miner=True)
         clean = _probe_post(tmp_path, base, tmp_path / "unit.key", miner=False)
-    assert (receipt["asset_id"], receipt["matched_by"], receipt["clean"]) == ("YA-002", "mac", False)
+    assert (receipt["asset_id"], receipt["matched_by"], receipt["clean"]) == (
+        "YA-002",
+        "mac",
+        False,
+    )
     rules = {hit["rule"] for hit in receipt["hits"]}  # type: ignore[attr-defined]
     assert {"hosts.process.stratum_url", "hosts.process.miner_arguments"} <= rules
     assert receipt["case_no"]
-    assert (clean["asset_id"], clean["clean"], clean["case_no"]) == ("YA-002", True, receipt["case_no"])
+    assert (clean["asset_id"], clean["clean"], clean["case_no"]) == (
+        "YA-002",
+        True,
+        receipt["case_no"],
+    )
     with session_scope(engine) as session:
-        assert session.scalars(select(HostCheck.clean).order_by(HostCheck.id)).all() == [False, True]
+        assert session.scalars(select(HostCheck.clean).order_by(HostCheck.id)).all() == [
+            False,
+            True,
+        ]
         case = session.scalar(select(Case))
-        assert case is not None and case.case_no == receipt["case_no"]
+        assert case is not None
+        assert case.case_no == receipt["case_no"]
 
 
 def test_a_post_needs_the_unit_key_and_an_untouched_report(
@@ -124,11 +141,13 @@ def test_a_post_needs_the_unit_key_and_an_untouched_report(
     assert wrong.status_code == 401
     altered = dict(signed, processes=signed["processes"][:1])
     refused = client.post(url, json=altered, headers={"Authorization": f"Bearer {token}"})
-    assert refused.status_code == 422 and "does not match" in refused.json()["detail"]
+    assert refused.status_code == 422
+    assert "does not match" in refused.json()["detail"]
     with session_scope(engine) as session:
         assert session.scalar(select(HostCheck)) is None
     taken = client.post(url, json=signed, headers={"Authorization": f"Bearer {token}"})
-    assert taken.status_code == 201 and taken.json()["level"] == "critical"
+    assert taken.status_code == 201
+    assert taken.json()["level"] == "critical"
 
     # the figures: the unit with its key, an official of its city; not another city's
     figures = client.get(f"/api/v1/selfcheck/units/{UNIT}/clearance",

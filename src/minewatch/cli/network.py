@@ -248,7 +248,6 @@ def save_network_leads(findings: pa.Table, actor: str | None) -> LeadSummary:
     from minewatch.domain.db import session_scope
     from minewatch.domain.leads.network import network_leads
     from minewatch.domain.leads.service import record_leads
-
     from minewatch.domain.selfcheck.service import place_on_assets
 
     with session_scope(context.engine()) as session:

@@ -189,9 +189,7 @@ def status(unit: str, since: Since = None) -> None:
 @app.command("report")
 def report(
     unit: str,
-    out: Annotated[
-        list[Path], typer.Option("--out", help="Report file(s): .xlsx and/or .pdf.")
-    ],
+    out: Annotated[list[Path], typer.Option("--out", help="Report file(s): .xlsx and/or .pdf.")],
     since: Since = None,
 ) -> None:
     """The signed clearance report for the supervising department (.xlsx and PDF, Chinese)."""
@@ -219,7 +217,9 @@ def report(
 
 
 @app.command("verify")
-def verify(path: Annotated[Path, typer.Argument(help="A clearance report (.xlsx or .pdf).")]) -> None:
+def verify(
+    path: Annotated[Path, typer.Argument(help="A clearance report (.xlsx or .pdf).")],
+) -> None:
     """Check a clearance report: signed with its unit's key, issued by this platform (in the
     audit chain), and (a workbook) its figures unchanged. Exit 1 when any check fails."""
     from minewatch.domain.db import session_scope
@@ -232,7 +232,9 @@ def verify(path: Annotated[Path, typer.Argument(help="A clearance report (.xlsx 
                                  payload=payload)  # fmt: skip
     output.info(f"{path}: unit {result.unit}, key {key_id}, sha256 {digest}")
     output.info(f"signature: {'valid' if result.signature_ok else 'INVALID'}")
-    output.info(f"issued by MineWatch: {'yes' if result.recorded else 'NO record in the audit chain'}")
+    output.info(
+        f"issued by MineWatch: {'yes' if result.recorded else 'NO record in the audit chain'}"
+    )
     if result.payload_ok is not None:
         output.info(f"figures: {'unchanged' if result.payload_ok else 'CHANGED after signing'}")
     if not result.ok:

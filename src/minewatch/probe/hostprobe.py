@@ -457,7 +457,9 @@ def verify(report: dict[str, Any], key: bytes) -> bool:
 REPORTS_PATH = "/api/v1/selfcheck/reports"
 
 
-def post(report: dict[str, Any], platform: str, token: str, timeout: float = 30.0) -> dict:
+def post(
+    report: dict[str, Any], platform: str, token: str, timeout: float = 30.0
+) -> dict[str, Any]:
     """Send a signed report to the platform (``platform`` is its address, such as
     ``https://minewatch.example.gov.cn``) with the unit key; the platform's receipt."""
     import urllib.error
@@ -472,13 +474,14 @@ def post(report: dict[str, Any], platform: str, token: str, timeout: float = 30.
         headers={"Content-Type": "application/json", "Authorization": "Bearer " + token},
     )  # fmt: skip
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return json.loads(response.read().decode("utf-8"))
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            receipt: dict[str, Any] = json.loads(response.read().decode("utf-8"))
+            return receipt
     except urllib.error.HTTPError as error:
         detail = error.read().decode("utf-8", "replace")[:500]
-        raise SystemExit("the platform refused the report (HTTP %d): %s" % (error.code, detail))
+        raise SystemExit(f"the platform refused the report (HTTP {error.code}): {detail}") from None
     except (urllib.error.URLError, OSError) as error:
-        raise SystemExit("could not reach %s: %s" % (url, error))
+        raise SystemExit(f"could not reach {url}: {error}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

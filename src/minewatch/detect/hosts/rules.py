@@ -574,7 +574,9 @@ def probe_hints(rules: Sequence[HostRule] | None = None) -> list[str]:
     return sorted({h for rule in (rules or packaged_rules()) for h in rule.detection.probe_hints()})
 
 
-def report_hits(data: Mapping[str, Any], rules: Sequence[HostRule] | None = None) -> list[dict[str, Any]]:
+def report_hits(
+    data: Mapping[str, Any], rules: Sequence[HostRule] | None = None
+) -> list[dict[str, Any]]:
     """The hits of ``rules`` on a probe's JSON report, as plain records (rule, level, title,
     evidence) for storing with the report; raises ``MineWatchError`` for a malformed report."""
     return [

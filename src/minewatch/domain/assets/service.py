@@ -172,8 +172,8 @@ def import_assets(
         after = _image(session, unit)
         if after != before:
             append_event(
-                session, actor=actor, entity_type=ENTITY, entity_id=unit_entity(unit), action="import",
-                before=before if before["count"] else None, after=after,
+                session, actor=actor, entity_type=ENTITY, entity_id=unit_entity(unit),
+                action="import", before=before if before["count"] else None, after=after,
                 reason=f"{source_name}: {len(rows)} servers ({before['count']} before)", at=when,
             )  # fmt: skip
     total = sum(_image(session, unit)["count"] for unit in units)

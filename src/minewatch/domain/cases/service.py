@@ -34,7 +34,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -251,13 +251,13 @@ def _matching_case(session: Session, lead: Lead) -> tuple[Case | None, str, floa
     read and compared (:func:`~minewatch.domain.cases.address.match_addresses`) with the live
     cases of the same county, and a match down to the house number or building joins them.
     """
-    live = Case.status.not_in([s.value for s in _CLOSED])
+    open_case = Case.status.not_in([s.value for s in _CLOSED])
     if lead.asset_key:  # a server is its own site
         case = session.scalar(
-            select(Case).where(live, Case.asset_key == lead.asset_key).order_by(Case.id)
+            select(Case).where(open_case, Case.asset_key == lead.asset_key).order_by(Case.id)
         )
         return (case, "asset", 1.0) if case is not None else (None, "", 0.0)
-    live = live & Case.asset_key.is_(None)
+    live = and_(open_case, Case.asset_key.is_(None))
     for column, value, label in (
         (Case.account_no, lead.account_no, "account_no"),
         (Case.uscc, lead.uscc, "uscc"),

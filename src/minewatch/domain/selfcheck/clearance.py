@@ -151,7 +151,9 @@ def clearance(
         if not check.clean:
             rules = sorted({str(h["rule"]) for h in json.loads(check.hits_json)
                             if h["level"] in ("critical", "high", "medium")})  # fmt: skip
-            findings.setdefault(str(check.asset_id), []).append((check.collected_at, "probe", rules))
+            findings.setdefault(str(check.asset_id), []).append(
+                (check.collected_at, "probe", rules)
+            )
     for lead in network:
         _, asset_id = split_asset_key(str(lead.asset_key))
         seen = _lead_last_seen(json.loads(lead.evidence_json), lead.last_seen_at)
@@ -201,8 +203,8 @@ def clearance(
         if host.state == UNCHECKED and host.listed:
             open_items.append(f"{label}：未提交探针检查报告")
         elif host.state == OPEN:
-            rules = "、".join(host.rules) or "发现"
-            open_items.append(f"{label}：{rules}，尚无晚于最近发现的无异常复查报告")
+            named = "、".join(host.rules) or "发现"
+            open_items.append(f"{label}：{named}，尚无晚于最近发现的无异常复查报告")
         elif not host.listed and host.state in (CLEAN, CLEARED):
             open_items.append(f"{label}：不在资产台账中，请补登")
     return Clearance(

@@ -29,7 +29,6 @@ from minewatch.domain.assets.service import asset_values, assets_at, assets_with
 from minewatch.domain.audit.service import (
     JsonObject,
     append_event,
-    canonical_json,
     register_state_reader,
 )
 from minewatch.domain.cases.models import Case
@@ -407,9 +406,12 @@ def record_action(
         raise MineWatchError(f"{kind!r} is not an action ({', '.join(ACTION_LABELS)})")
     if not asset_id.startswith(UNLISTED):
         get_asset(session, unit, asset_id)
-    elif session.scalar(
-        select(HostCheck.id).where(HostCheck.unit == unit, HostCheck.asset_id == asset_id)
-    ) is None:
+    elif (
+        session.scalar(
+            select(HostCheck.id).where(HostCheck.unit == unit, HostCheck.asset_id == asset_id)
+        )
+        is None
+    ):
         raise NotFoundError(f"{unit} has no report from {asset_id}")
     if taken_on > when.date() + timedelta(days=1):
         raise MineWatchError(f"{taken_on} is in the future")
@@ -434,8 +436,9 @@ def checks_of(session: Session, unit: str) -> list[HostCheck]:
 def actions_of(session: Session, unit: str) -> list[HostAction]:
     return list(
         session.scalars(
-            select(HostAction).where(HostAction.unit == unit).order_by(HostAction.taken_on,
-                                                                      HostAction.id)
+            select(HostAction)
+            .where(HostAction.unit == unit)
+            .order_by(HostAction.taken_on, HostAction.id)
         )
     )
 
@@ -462,6 +465,13 @@ def cases_of(session: Session, unit: str) -> list[Case]:
 
 
 __all__ = [
-    "ACTION_LABELS", "ReportRefusedError", "Received", "SOURCE", "ActionKind",
-    "asset_key", "place_on_assets", "receive_report", "record_action",
+    "ACTION_LABELS",
+    "SOURCE",
+    "ActionKind",
+    "Received",
+    "ReportRefusedError",
+    "asset_key",
+    "place_on_assets",
+    "receive_report",
+    "record_action",
 ]  # fmt: skip
