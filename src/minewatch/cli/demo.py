@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import sys
 import time
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
 import typer
@@ -29,6 +31,11 @@ from minewatch.reference.ledger import EnterpriseKind
 from minewatch.settings import Locale
 from minewatch.synth.meters import MeterProvince, generate_meters, write_meter_province
 from minewatch.synth.province import DemoProvince, generate_demo_province
+
+if TYPE_CHECKING:
+    from minewatch.synth.hosts import Server
+    from minewatch.synth.province import DemoEnterprise as Enterprise
+    from minewatch.synth.traffic import TrueFlow
 
 
 def load_demo(url: str, province: DemoProvince) -> None:
@@ -122,7 +129,8 @@ def demo(
         _demo_meters(url, generated, seed, meters, locale)
         with session_scope(engine) as session:
             audit = verify_chain(session)
-    capture = _demo_network(url, generated, seed, locale) if network else None
+    capture, truth = _demo_network(url, generated, seed, locale) if network else (None, [])
+    clearance_files = _demo_selfcheck(url, generated, seed, truth) if network else None
     basins = _demo_plants(url, generated, seed, locale) if plants else None
     from minewatch.cli.demo_cases import (
         DEMO_PASSWORD,
@@ -159,6 +167,12 @@ def demo(
         output.info(
             f"      minewatch scan pcap {capture} --allocations {capture.parent}/allocations.csv "
             f"--dhcp-log {capture.parent}/dhcp-leases.csv --out flows.csv"
+        )
+    if clearance_files is not None:
+        unit = _demo_unit(generated)
+        output.info(
+            f"      minewatch --db {db_path} selfcheck status {unit.name if unit else ''} | "
+            f"selfcheck verify {clearance_files[0]}  (reports: {clearance_files[0].parent})"
         )
     if basins is not None:
         output.info(
@@ -292,13 +306,16 @@ def _demo_meters(
     output.info(f"leads recorded: {summary.created} new, {summary.linked} linked to an enterprise")
 
 
-def _demo_network(url: str, generated: DemoProvince, seed: int, locale: Locale) -> Path:
+def _demo_network(
+    url: str, generated: DemoProvince, seed: int, locale: Locale
+) -> tuple[Path, list[TrueFlow]]:
     """An hour of a state-owned unit's server room: generated, scanned, compared with the
     truth, traced to the unit through its address plan and DHCP leases, recorded as leads."""
     from minewatch.cli.network import AttributionOptions, attribute
     from minewatch.detect.network.flows import scan_captures
     from minewatch.domain.leads.network import network_leads
     from minewatch.domain.leads.service import record_leads
+    from minewatch.domain.selfcheck.service import place_on_assets
     from minewatch.synth.traffic import server_room_capture
 
     folder = Path(url.removeprefix("sqlite:///")).parent / "demo-network"
@@ -306,8 +323,9 @@ def _demo_network(url: str, generated: DemoProvince, seed: int, locale: Locale) 
     capture = folder / "server-room.pcap"
     truth = server_room_capture(capture, seed=seed, miners=8, others=60)
     options = AttributionOptions(asn=False)
-    unit = next((e for e in generated.enterprises if e.state_owned), None)
+    unit = _demo_unit(generated)
     if unit is not None:
+        _demo_inventory(url, unit, seed, truth, folder)
         # The unit files its inside address plan like an ISP's allocation record, and its DHCP
         # server names the machines (a capture taken inside the server room).
         options = AttributionOptions(
@@ -351,10 +369,122 @@ def _demo_network(url: str, generated: DemoProvince, seed: int, locale: Locale) 
     )
     engine = context.engine(url)
     with session_scope(engine) as session:
-        summary = record_leads(session, network_leads(mining), actor="省通信管理局（网络监测）")
+        leads = place_on_assets(session, network_leads(mining))
+        summary = record_leads(session, leads, actor="省通信管理局（网络监测）")
     place = f"{unit.name}（{unit.uscc}）" if unit is not None else "—"
-    output.info(f"leads recorded: {summary.created} new, {summary.linked} linked to {place}")
-    return capture
+    on_servers = sum(lead.asset_key is not None for lead in leads)
+    output.info(
+        f"leads recorded: {summary.created} new, {summary.linked} linked to {place}, "
+        f"{on_servers} placed on a server of its inventory"
+    )
+    return capture, truth
+
+
+def _demo_unit(generated: DemoProvince) -> Enterprise | None:
+    """The state-owned unit whose server room the demo inspects."""
+    return next((e for e in generated.enterprises if e.state_owned), None)
+
+
+_DEMO_SERVERS = 40
+_DEMO_KEY = "selfcheck-unit.key"
+
+
+def _demo_servers(seed: int, truth: Sequence[TrueFlow]) -> list[Server]:
+    """The unit's servers: the generated room, its mining servers being the capture's miners
+    (their addresses and the MACs the DHCP leases give them)."""
+    from minewatch.synth.hosts import server_room
+
+    servers = server_room(seed, servers=_DEMO_SERVERS, miners=min(len(truth), _DEMO_SERVERS))
+    miners = iter(enumerate(truth))
+    placed = []
+    for server in servers:
+        if server.miner is not None:
+            index, flow = next(miners)
+            server = dataclasses.replace(server, ips=(flow.client_ip,), macs=(_mac(index),))
+        placed.append(server)
+    return placed
+
+
+def _demo_inventory(
+    url: str, unit: Enterprise, seed: int, truth: Sequence[TrueFlow], folder: Path
+) -> None:
+    """The unit's server inventory imported and its unit key issued, before the network's
+    findings are recorded (so they land on its servers)."""
+    from minewatch.domain.assets.service import import_assets
+    from minewatch.domain.selfcheck.keys import issue_unit_key
+    from minewatch.ingest.assets import read_assets
+    from minewatch.synth.hosts import INVENTORY_HEADER, inventory_rows
+
+    servers = _demo_servers(seed, truth)
+    path = _write_csv(folder / "资产台账.csv", INVENTORY_HEADER, inventory_rows(servers, unit.name))
+    with session_scope(context.engine(url)) as session:
+        import_assets(session, read_assets(path), source=path, actor=f"{unit.name}信息中心")
+        issued = issue_unit_key(session, unit.name, region_code=unit.region_code, uscc=unit.uscc,
+                                supervisor="省教育厅", actor=f"{unit.name}信息中心")  # fmt: skip
+    (folder / _DEMO_KEY).write_text(issued.token + "\n", encoding="ascii")
+    (folder / _DEMO_KEY).chmod(0o600)
+
+
+def _demo_selfcheck(
+    url: str, generated: DemoProvince, seed: int, truth: Sequence[TrueFlow]
+) -> tuple[Path, Path] | None:
+    """The unit's self-inspection: every server probed a week ago (but three), the miners
+    found beside the network's findings on the same servers, most blocked and removed and
+    probed again two days ago; the signed clearance report for its supervising department."""
+    from minewatch.detect.hosts.rules import report_hits
+    from minewatch.domain.selfcheck.clearance import clearance, sign_clearance
+    from minewatch.domain.selfcheck.export import write_clearance_pdf, write_clearance_xlsx
+    from minewatch.domain.selfcheck.service import receive_report, record_action
+    from minewatch.probe.hostprobe import sign, signing_key
+    from minewatch.synth.hosts import probe_report
+
+    unit = _demo_unit(generated)
+    if unit is None:
+        return None
+    folder = Path(url.removeprefix("sqlite:///")).parent / "demo-network"
+    servers = _demo_servers(seed, truth)
+    key_id, key = signing_key((folder / _DEMO_KEY).read_bytes())
+    now = datetime.now(UTC).replace(microsecond=0)
+    first, second = now - timedelta(days=7), now - timedelta(days=2)
+    reports = folder / "probe-reports"
+    reports.mkdir(exist_ok=True)
+    actor = f"{unit.name}信息中心"
+    miners = [s for s in servers if s.miner is not None]
+    cleaned = miners[: max(len(miners) - 2, 0)]
+    found = rechecked = 0
+    with session_scope(context.engine(url)) as session:
+        for index, server in enumerate(servers):
+            if index >= len(servers) - 3 and server.miner is None:
+                continue  # three servers were not probed yet
+            report = sign(probe_report(server, seed, first), key, key_id)
+            path = reports / f"{server.hostname}-{first:%Y%m%d}.json"
+            path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+            got = receive_report(session, report, report_hits(report), actor=actor, at=first)
+            found += not got.check.clean
+        for server in cleaned:
+            for kind in ("ip_blocked", "miner_removed"):
+                record_action(session, unit.name, server.asset_id, kind,
+                              taken_on=(first + timedelta(days=1)).date(), actor=actor,
+                              at=first + timedelta(days=1))  # fmt: skip
+            report = sign(probe_report(server, seed, second, miner=False), key, key_id)
+            path = reports / f"{server.hostname}-{second:%Y%m%d}.json"
+            path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+            got = receive_report(session, report, report_hits(report), actor=actor, at=second)
+            rechecked += got.check.clean
+        figures = clearance(session, unit.name, as_of=now)
+        signed = sign_clearance(session, figures, actor=actor, at=now)
+    files = (folder / "机房自查清理情况.xlsx", folder / "机房自查清理情况.pdf")
+    write_clearance_xlsx(signed, files[0])
+    write_clearance_pdf(signed, files[1])
+    output.info(
+        f"{unit.name} self-inspection: {figures.checked} of {figures.in_ledger} servers probed, "
+        f"{found} with a miner (against the generator's truth: {len(miners)} mining servers), "
+        f"{rechecked} re-checked clean after the miner was removed, {figures.open_findings} "
+        f"open, {figures.unchecked} not yet probed; dynamic zero: "
+        f"{'yes' if figures.dynamic_zero else 'no'}; signed clearance report: "
+        f"{files[0].name}, {files[1].name}"
+    )
+    return files
 
 
 def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

@@ -57,7 +57,9 @@ def run_enforcement(url: str, province_code: str, *, checks: int = 12) -> dict[s
                 service.assign(session, case.case_no, county, actor=province, at=now)
                 assigned.append((case, county))
         billed = Decimal("0")
-        for rank, (case, county) in enumerate(assigned[:checks]):
+        # a server's case is the unit's own to clear (self-inspection): no site visit here
+        on_site = [(case, county) for case, county in assigned if case.asset_key is None]
+        for rank, (case, county) in enumerate(on_site[:checks]):
             inspector = service.Actor(f"{county}检查组", Role.INSPECTOR, county)
             official = service.Actor(f"{county}发展改革局", Role.COUNTY, county)
             today = now.date()
