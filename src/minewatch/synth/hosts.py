@@ -248,8 +248,10 @@ def _workload(host: _Host, server: Server) -> None:
 
 
 def _wallet(rng: np.random.Generator) -> str:
+    """A Monero primary address's shape: 95 base58 characters, ``4`` then one of ``1-9AB``."""
     alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-    return "4" + "".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), 94))
+    second = "123456789AB"[int(rng.integers(11))]
+    return "4" + second + "".join(alphabet[int(i)] for i in rng.integers(0, len(alphabet), 93))
 
 
 def _pool(rng: np.random.Generator) -> tuple[str, str, int]:
