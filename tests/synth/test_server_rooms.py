@@ -44,8 +44,8 @@ def test_every_disguised_miner_is_found_and_no_ordinary_server_is(seed: int) -> 
 
 
 def test_busy_ordinary_servers_are_noted_at_level_low_only() -> None:
-    servers = [s for s in server_room(5, servers=200, miners=0) if s.purpose in ("hpc",
-                                                                                "gpu_training")]  # fmt: skip
+    busy = ("hpc", "gpu_training")
+    servers = [s for s in server_room(5, servers=200, miners=0) if s.purpose in busy]
     assert servers
     for server in servers:
         hits = report_hits(probe_report(server, 5, AT))
