@@ -63,6 +63,7 @@ bench-spark: $(STAMP)
 # machine, beside ps and a bare Python (GNU time measures each in a process of its own).
 bench-probe: $(STAMP)
 	$(BIN)/python -m benchmarks.probe
+	$(BIN)/python -m benchmarks.host_rules
 
 # A Python environment for Spark's executors (spark-submit --archives …#env, docs/spark.md):
 # this checkout's wheel, built with its compiled kernels, and its pinned dependencies in a fresh
