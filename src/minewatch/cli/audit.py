@@ -11,6 +11,7 @@ from minewatch.cli import context, output
 # Registering the audited entity types is a side effect of importing their services.
 from minewatch.domain.accounts import service as _accounts  # noqa: F401
 from minewatch.domain.allocations import service as _allocations  # noqa: F401
+from minewatch.domain.apikeys import service as _apikeys  # noqa: F401
 from minewatch.domain.assets import service as _assets  # noqa: F401
 from minewatch.domain.audit.service import verify_chain
 from minewatch.domain.cases import service as _cases  # noqa: F401
@@ -22,6 +23,8 @@ from minewatch.domain.leads import service as _leads  # noqa: F401
 from minewatch.domain.ledger import service as _ledger  # noqa: F401
 from minewatch.domain.measures import service as _measures  # noqa: F401
 from minewatch.domain.reports import service as _reports  # noqa: F401
+from minewatch.domain.selfcheck import keys as _unit_keys  # noqa: F401
+from minewatch.domain.selfcheck import service as _selfcheck  # noqa: F401
 
 app = typer.Typer(help="The audit chain of every change.")
 
