@@ -19,6 +19,7 @@ from minewatch.domain.credit import service as _credit  # noqa: F401
 from minewatch.domain.db import session_scope
 from minewatch.domain.enterprises import service as _enterprises  # noqa: F401
 from minewatch.domain.inspections import results as _inspections  # noqa: F401
+from minewatch.domain.inspections import rounds as _rounds  # noqa: F401
 from minewatch.domain.leads import service as _leads  # noqa: F401
 from minewatch.domain.ledger import service as _ledger  # noqa: F401
 from minewatch.domain.measures import service as _measures  # noqa: F401
