@@ -3,6 +3,7 @@ rule and field, and each rule catches what it says on a crafted host report."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,23 @@ def test_probe_hints_come_from_the_file_rules() -> None:
     hints = probe_hints()
     assert any("stratum" in hint for hint in hints)
     assert any("donate-level" in hint for hint in hints)
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"hostname": "a", "ips": 5}, "ips"),
+        ({"hostname": "a", "processes": "xmrig"}, "processes"),
+        ({"hostname": "a", "processes": [{"pid": "x", "name": "xmrig"}]}, "processes[0].pid"),
+        ({"hostname": "a", "processes": [{"pid": 1, "name": 7}]}, "processes[0].name"),
+        ({"hostname": "a", "processes": [{"pid": 1, "name": "a", "cmdline": ["-o", 3]}]},
+         "processes[0].cmdline"),
+        ({"hostname": "a", "connections": [{"pid": 1, "remote_ip": "1.2.3.4",
+                                            "remote_port": True}]}, "connections[0].remote_port"),
+    ],
+)  # fmt: skip
+def test_a_malformed_report_is_refused_naming_the_field(
+    data: dict[str, object], where: str
+) -> None:
+    with pytest.raises(MineWatchError, match=rf"^{re.escape(where)}"):
+        host_report(data)

@@ -72,6 +72,7 @@ from minewatch.domain.measures.service import bill_account
 from minewatch.domain.measures.surcharge import BillingPeriod
 from minewatch.domain.reports.models import Channel
 from minewatch.domain.reports.service import ContactVault, ReportData, submit_report, triage
+from minewatch.domain.selfcheck.keys import issue_unit_key
 from minewatch.reference.ledger import EnterpriseKind
 from minewatch.reference.regions import is_within
 from webclient import PASSWORD
@@ -102,6 +103,11 @@ class Place:
     @property
     def address(self) -> str:
         return f"{self.street}界碑{self.tag}路{self.serial}号厂房"
+
+    @property
+    def unit(self) -> str:
+        """A state-owned unit of the county doing its server-room self-inspection."""
+        return f"{self.county}界碑{self.tag}职业学院"
 
     @property
     def report_address(self) -> str:
@@ -209,6 +215,7 @@ class Arena:
             self.record_no, self.receipt_code, self.draw_no, self.key_id, p.account,
             p.second_account, p.uscc, p.enterprise, p.address, p.report_address,
             p.report_enterprise, p.project_name, p.target_name, p.findings, p.username, p.key_name,
+            p.unit,
             *self.lead_subjects, self.visiting_case_no, self.visiting_project_code,
             self.visiting_record_no, p.visiting_account, p.visiting_project,
         )  # fmt: skip
@@ -429,6 +436,7 @@ def _build_arena(session: Session, place: Place, host: Place) -> Arena:
                 role=Role.COUNTY, region_code=place.code, actor="setup")  # fmt: skip
     arena.key_id = issue_key(session, place.key_name, role=Role.COUNTY, region_code=place.code,
                              actor="setup").key_id  # fmt: skip
+    issue_unit_key(session, place.unit, region_code=place.code, actor="setup")
     return arena
 
 

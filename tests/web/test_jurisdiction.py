@@ -69,6 +69,7 @@ RECORD_PARAMS: dict[str, Callable[[Arena], str]] = {
     "commitment_id": lambda a: str(a.commitment_id),
     "username": lambda a: a.username,
     "key_id": lambda a: a.key_id,
+    "unit": lambda a: a.place.unit,
 }
 """Path parameters naming one record: filled with the arena's."""
 

@@ -143,6 +143,10 @@ def test_a_post_needs_the_unit_key_and_an_untouched_report(
     refused = client.post(url, json=altered, headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 422
     assert "does not match" in refused.json()["detail"]
+    malformed = dict(signed, ips=5)
+    refused = client.post(url, json=malformed, headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("ips:")
     with session_scope(engine) as session:
         assert session.scalar(select(HostCheck)) is None
     taken = client.post(url, json=signed, headers={"Authorization": f"Bearer {token}"})

@@ -70,6 +70,7 @@ SOURCE_LABELS: dict[str, str] = {
     "meters": "用电分析",
     "network": "网络监测",
     "plants": "电站发电",
+    "hosts": "机房自查",
     "report": "群众举报",
     "inspection": "双随机检查",
     "ledger": "项目台账",

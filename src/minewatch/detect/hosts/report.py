@@ -8,7 +8,9 @@ connects, what starts it again, and which files look like a miner or its configu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import types
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,21 +73,59 @@ class HostReport:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _records(kind: type[Any], items: Sequence[Mapping[str, Any]], where: str) -> tuple[Any, ...]:
+_FIELD_TYPES: dict[type[Any], dict[str, tuple[type[Any], ...]]] = {}
+
+
+def _field_types(kind: type[Any]) -> dict[str, tuple[type[Any], ...]]:
+    """The JSON types each field of a record accepts (``int | None`` → int or null)."""
+    if kind not in _FIELD_TYPES:
+        accepted: dict[str, tuple[type[Any], ...]] = {}
+        for name, hint in typing.get_type_hints(kind).items():
+            options = (
+                typing.get_args(hint) if typing.get_origin(hint) is types.UnionType else (hint,)
+            )
+            allowed: list[type[Any]] = []
+            for option in options:
+                origin = typing.get_origin(option) or option
+                allowed += [list, tuple] if origin is tuple else [origin]
+                if option is float:
+                    allowed.append(int)
+            accepted[name] = tuple(allowed)
+        _FIELD_TYPES[kind] = accepted
+    return _FIELD_TYPES[kind]
+
+
+def _records(kind: type[Any], items: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(items, list | tuple):
+        raise MineWatchError(f"{where}: expected a list of objects")
     out = []
-    names = set(kind.__dataclass_fields__)
+    accepted = _field_types(kind)
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise MineWatchError(f"{where}[{index}]: expected an object")
-        values = {k: v for k, v in item.items() if k in names}
+        values = {k: v for k, v in item.items() if k in accepted}
+        for key, value in values.items():
+            wrong = not isinstance(value, accepted[key]) or (
+                isinstance(value, bool) and bool not in accepted[key]
+            )
+            if wrong:
+                raise MineWatchError(f"{where}[{index}].{key}: {value!r} is not the expected type")
         for key in ("cmdline", "excerpts"):
             if key in values:
-                values[key] = tuple(str(v) for v in values[key])
+                if not all(isinstance(v, str) for v in values[key]):
+                    raise MineWatchError(f"{where}[{index}].{key}: expected a list of text")
+                values[key] = tuple(values[key])
         try:
             out.append(kind(**values))
         except TypeError as error:
             raise MineWatchError(f"{where}[{index}]: {error}") from None
     return tuple(out)
+
+
+def _texts(items: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise MineWatchError(f"{where}: expected a list of addresses as text")
+    return tuple(items)
 
 
 def host_report(data: Mapping[str, Any]) -> HostReport:
@@ -100,7 +140,7 @@ def host_report(data: Mapping[str, Any]) -> HostReport:
         connections=_records(Connection, data.get("connections", ()), "connections"),
         persistence=_records(Persistence, data.get("persistence", ()), "persistence"),
         files=_records(FileSeen, data.get("files", ()), "files"),
-        ips=tuple(data.get("ips", ())),
-        macs=tuple(data.get("macs", ())),
+        ips=_texts(data.get("ips", ()), "ips"),
+        macs=_texts(data.get("macs", ()), "macs"),
         extra={k: v for k, v in data.items() if k not in known},
     )

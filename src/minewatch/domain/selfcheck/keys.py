@@ -160,3 +160,17 @@ def unit_key_of(session: Session, unit: str) -> UnitKey:
     if not live:
         raise NotFoundError(f"unit {unit!r} has no live unit key (issue one with `selfcheck key`)")
     return max(live, key=lambda k: (k.created_at, k.id))
+
+
+def units_within(session: Session, region_code: str) -> list[UnitKey]:
+    """The units with a live key in ``region_code`` or below, each by its newest live key,
+    ordered by region and name."""
+    from minewatch.domain.scope import within
+
+    keys = session.scalars(
+        select(UnitKey)
+        .where(UnitKey.revoked_at.is_(None), within(UnitKey.region_code, region_code))
+        .order_by(UnitKey.created_at, UnitKey.id)
+    )
+    newest = {key.unit: key for key in keys}
+    return sorted(newest.values(), key=lambda k: (k.region_code, k.unit))
