@@ -9,9 +9,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 
 from minewatch.cli.app import run
+from minewatch.domain.db import make_engine, session_scope
+from minewatch.domain.leads.models import Lead
+from minewatch.domain.selfcheck.service import asset_key
 from minewatch.probe import hostprobe
+from minewatch.synth.traffic import Conversation, json_line, write_pcap
 
 UNIT = "雅安某学院"
 STAT = "{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0"
@@ -111,3 +116,34 @@ def test_a_units_round_from_key_to_verified_clearance_report(
     assert run(["--db", db, "selfcheck", "verify", str(xlsx)]) != 0
     assert "CHANGED after signing" in capsys.readouterr().out
     assert run(["--db", db, "audit", "verify"]) == 0
+
+
+def test_a_flow_at_the_egress_traced_through_the_nat_log_lands_on_the_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "m.db")
+    inventory = tmp_path / "资产台账.csv"
+    inventory.write_text(
+        "资产编号,所属单位,使用部门,机房,机柜,IP地址,MAC地址,责任人\n"
+        "YA-002,雅安某学院,计算机学院,信息楼301,A02,10.8.3.44,52:54:00:00:00:44,李四\n",
+        encoding="utf-8",
+    )
+    assert run(["--db", db, "assets", "import", str(inventory)]) == 0
+    talk = Conversation(("61.139.8.17", 40111), ("203.0.113.7", 3333))
+    talk.send(0, json_line({"id": 2, "method": "mining.authorize", "params": ["ya.gpu02", "x"]}))
+    capture = write_pcap(tmp_path / "egress.pcap", [talk.close()])
+    nat = tmp_path / "nat.csv"
+    nat.write_text(
+        "公网IP,公网端口,内网IP,内网端口,开始时间,结束时间\n"
+        "61.139.8.17,40111,10.8.3.44,50123,2021-11-16 02:10:00,2021-11-16 03:00:00\n",
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert run(["--db", db, "scan", "pcap", str(capture), "--out", str(tmp_path / "f.csv"),
+                "--nat-log", str(nat), "--no-asn", "--leads"]) == 0  # fmt: skip
+    assert "1 on a server of a unit's inventory" in capsys.readouterr().out
+    engine = make_engine(f"sqlite:///{db}")
+    with session_scope(engine) as session:
+        lead = session.scalars(select(Lead)).one()
+        assert lead.asset_key == asset_key("雅安某学院", "YA-002")
+        assert json.loads(lead.evidence_json)["asset"]["department"] == "计算机学院"

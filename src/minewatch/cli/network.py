@@ -180,10 +180,11 @@ def traced_count(findings: pa.Table) -> int:
 
 def record_network_leads(findings: pa.Table, actor: str | None) -> None:
     """Record the mining flows of attributed findings as leads and say what changed."""
-    summary = save_network_leads(findings, actor)
+    summary, on_servers = save_network_leads(findings, actor)
     output.info(
         f"leads: {summary.created} new, {summary.updated} updated, "
         f"{summary.unchanged} unchanged; {summary.linked} linked to an enterprise"
+        + (f"; {on_servers} on a server of a unit's inventory" if on_servers else "")
     )
 
 
@@ -242,9 +243,10 @@ def attribute(findings: pa.Table, options: AttributionOptions) -> pa.Table:
     )
 
 
-def save_network_leads(findings: pa.Table, actor: str | None) -> LeadSummary:
+def save_network_leads(findings: pa.Table, actor: str | None) -> tuple[LeadSummary, int]:
     """Record the mining flows of attributed findings as leads (one transaction); a flow traced
-    to an inside address or MAC of a unit's server lands on that server."""
+    to an inside address or MAC of a unit's server lands on that server. The summary, and how
+    many leads landed on a server."""
     from minewatch.domain.db import session_scope
     from minewatch.domain.leads.network import network_leads
     from minewatch.domain.leads.service import record_leads
@@ -252,4 +254,5 @@ def save_network_leads(findings: pa.Table, actor: str | None) -> LeadSummary:
 
     with session_scope(context.engine()) as session:
         data = place_on_assets(session, network_leads(findings))
-        return record_leads(session, data, actor=actor or context.default_actor())
+        summary = record_leads(session, data, actor=actor or context.default_actor())
+    return summary, sum(lead.asset_key is not None for lead in data)
