@@ -49,18 +49,26 @@ def _probe(tmp_path: Path, name: str, mac: str, key: Path, miner: tuple[str, ...
     return out
 
 
+SERVERS = (
+    "YA-001,雅安某学院,信息中心,信息楼301,A01,10.8.3.10,52:54:00:00:00:10,张三",
+    "YA-002,雅安某学院,计算机学院,信息楼301,A02,10.8.3.44,52:54:00:00:00:44,李四",
+)
+
+
+def _inventory(tmp_path: Path, rows: tuple[str, ...]) -> str:
+    """A database holding the unit's inventory of ``rows``; its path."""
+    db = str(tmp_path / "m.db")
+    inventory = tmp_path / "资产台账.csv"
+    header = "资产编号,所属单位,使用部门,机房,机柜,IP地址,MAC地址,责任人"
+    inventory.write_text("\n".join((header, *rows)) + "\n", encoding="utf-8")
+    assert run(["--db", db, "assets", "import", str(inventory)]) == 0
+    return db
+
+
 def test_a_units_round_from_key_to_verified_clearance_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "m.db")
-    inventory = tmp_path / "资产台账.csv"
-    inventory.write_text(
-        "资产编号,所属单位,使用部门,机房,机柜,IP地址,MAC地址,责任人\n"
-        "YA-001,雅安某学院,信息中心,信息楼301,A01,10.8.3.10,52:54:00:00:00:10,张三\n"
-        "YA-002,雅安某学院,计算机学院,信息楼301,A02,10.8.3.44,52:54:00:00:00:44,李四\n",
-        encoding="utf-8",
-    )
-    assert run(["--db", db, "assets", "import", str(inventory)]) == 0
+    db = _inventory(tmp_path, SERVERS)
     key = tmp_path / "unit.key"
     assert run(["--db", db, "selfcheck", "key", "issue", UNIT, "--region", "511802",
                 "--supervisor", "四川省教育厅", "--out", str(key)]) == 0  # fmt: skip
@@ -121,14 +129,7 @@ def test_a_units_round_from_key_to_verified_clearance_report(
 def test_a_flow_at_the_egress_traced_through_the_nat_log_lands_on_the_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "m.db")
-    inventory = tmp_path / "资产台账.csv"
-    inventory.write_text(
-        "资产编号,所属单位,使用部门,机房,机柜,IP地址,MAC地址,责任人\n"
-        "YA-002,雅安某学院,计算机学院,信息楼301,A02,10.8.3.44,52:54:00:00:00:44,李四\n",
-        encoding="utf-8",
-    )
-    assert run(["--db", db, "assets", "import", str(inventory)]) == 0
+    db = _inventory(tmp_path, SERVERS[1:])
     talk = Conversation(("61.139.8.17", 40111), ("203.0.113.7", 3333))
     talk.send(0, json_line({"id": 2, "method": "mining.authorize", "params": ["ya.gpu02", "x"]}))
     capture = write_pcap(tmp_path / "egress.pcap", [talk.close()])

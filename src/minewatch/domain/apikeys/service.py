@@ -42,8 +42,14 @@ class IssuedKey:
     """The whole key, shown once."""
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """What is stored of a key's secret: its SHA-256, in hex."""
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def new_secret() -> tuple[str, str]:
+    """A new key id (8 random bytes, hex) and secret (32 random bytes, URL-safe base64)."""
+    return secrets.token_hex(8), secrets.token_urlsafe(32)
 
 
 def key_image(key: ApiKey) -> JsonObject:
@@ -83,10 +89,9 @@ def issue_key(
         raise ApiKeyError("an API key cannot administer accounts")
     if region_code != regions.NATIONAL and not regions.is_valid_code(region_code, False):
         raise ApiKeyError(f"{region_code} is not a region code")
-    key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    key_id, secret = new_secret()
     key = ApiKey(
-        key_id=key_id, secret_sha256=_digest(secret), name=label, role=role,
+        key_id=key_id, secret_sha256=secret_digest(secret), name=label, role=role,
         region_code=region_code, created_by=actor, created_at=when,
     )  # fmt: skip
     session.add(key)
@@ -118,7 +123,7 @@ def actor_for_token(session: Session, token: str) -> Actor | None:
     key = session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
     if key is None or key.revoked_at is not None:
         return None
-    if not secrets.compare_digest(key.secret_sha256, _digest(secret)):
+    if not secrets.compare_digest(key.secret_sha256, secret_digest(secret)):
         return None
     return Actor(f"API key {key.name} ({key.key_id})", key.role, key.region_code)
 

@@ -11,15 +11,14 @@ report — that needs the secret itself); the audit chain records every report r
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from minewatch.domain.apikeys.service import IssuedKey, new_secret, secret_digest
 from minewatch.domain.audit.service import JsonObject, append_event, register_state_reader
 from minewatch.domain.db import utcnow
 from minewatch.domain.selfcheck.models import UnitKey
@@ -33,17 +32,6 @@ _TOKEN = re.compile(r"mwu_([0-9a-f]{16})_([A-Za-z0-9_-]{20,})")
 
 class UnitKeyError(MineWatchError):
     """A unit key that cannot be issued as asked."""
-
-
-@dataclass(frozen=True)
-class IssuedUnitKey:
-    key_id: str
-    token: str
-    """The whole key, shown once."""
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
 def key_image(key: UnitKey) -> JsonObject:
@@ -82,7 +70,7 @@ def issue_unit_key(
     uscc: str | None = None,
     supervisor: str | None = None,
     at: datetime | None = None,
-) -> IssuedUnitKey:
+) -> IssuedKey:
     """A new key for ``unit`` (its name exactly as its server inventory writes it)."""
     when = utcnow() if at is None else at
     name = _one_line(unit, "the unit's name", 200)
@@ -93,10 +81,9 @@ def issue_unit_key(
         if not credit_code.is_valid(uscc):
             raise UnitKeyError(f"{uscc} is not a unified social credit code (GB 32100)")
         uscc = credit_code.validate(uscc)
-    key_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
+    key_id, secret = new_secret()
     key = UnitKey(
-        key_id=key_id, secret_sha256=_digest(secret), unit=name, region_code=region_code,
+        key_id=key_id, secret_sha256=secret_digest(secret), unit=name, region_code=region_code,
         uscc=uscc, supervisor=_one_line(supervisor, "the supervising department", 200),
         created_by=actor, created_at=when,
     )  # fmt: skip
@@ -104,7 +91,7 @@ def issue_unit_key(
     session.flush()
     append_event(session, actor=actor, entity_type=ENTITY, entity_id=key_id, action="issue",
                  before=None, after=key_image(key), at=when)  # fmt: skip
-    return IssuedUnitKey(key_id, f"{PREFIX}{key_id}_{secret}")
+    return IssuedKey(key_id, f"{PREFIX}{key_id}_{secret}")
 
 
 def revoke_unit_key(
@@ -137,7 +124,7 @@ def unit_for_token(session: Session, token: str) -> UnitKey | None:
     key = session.scalar(select(UnitKey).where(UnitKey.key_id == found.group(1)))
     if key is None or key.revoked_at is not None:
         return None
-    if not secrets.compare_digest(key.secret_sha256, _digest(found.group(2))):
+    if not secrets.compare_digest(key.secret_sha256, secret_digest(found.group(2))):
         return None
     return key
 
