@@ -91,6 +91,7 @@ def _pushed(lead: LeadData) -> dict[str, Any]:
     """A lead as a source system sends it to ``POST /api/v1/leads``."""
     item = {f.name: getattr(lead, f.name) for f in dataclasses.fields(lead)}
     del item["uscc_source"]  # the service's own note, not part of the pushed shape
+    del item["asset_key"]  # placed on a unit's server by the platform, not by the source
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in item.items()}
 
 
