@@ -64,6 +64,7 @@ bench-spark: $(STAMP)
 bench-probe: $(STAMP)
 	$(BIN)/python -m benchmarks.probe
 	$(BIN)/python -m benchmarks.host_rules
+	$(BIN)/python -m benchmarks.selfcheck
 
 # A Python environment for Spark's executors (spark-submit --archives …#env, docs/spark.md):
 # this checkout's wheel, built with its compiled kernels, and its pinned dependencies in a fresh

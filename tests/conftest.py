@@ -48,6 +48,7 @@ TABLES = [
     "host_check",
     "unit_key",
     "asset_address",
+    "asset_mac",
     "server_asset",
     "api_key",
     "app_user",

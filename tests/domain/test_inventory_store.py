@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from minewatch.domain.assets.models import ServerAsset
-from minewatch.domain.assets.service import asset_at, assets_table, import_assets
+from minewatch.domain.assets.models import AssetMac, ServerAsset
+from minewatch.domain.assets.service import asset_at, assets_table, assets_with_mac, import_assets
 from minewatch.domain.audit.service import verify_chain
 from minewatch.errors import InputFileError
 from minewatch.ingest.assets import read_assets
@@ -88,3 +88,16 @@ def test_a_private_address_may_repeat_across_units(session: Session, tmp_path: P
     found = asset_at(session, "10.9.0.7", unit="某大学")
     assert found is not None
     assert found.unit == "某大学"
+
+
+def test_a_mac_row_changed_outside_minewatch_is_found(session: Session, tmp_path: Path) -> None:
+    import_assets(
+        session, _inventory(tmp_path, "A-1,某大学,,,,10.8.1.21,aa:bb:cc:00:11:22,,\n"),  # type: ignore[arg-type]
+        source="assets.csv", actor="信息中心",
+    )  # fmt: skip
+    assert [a.asset_id for a in assets_with_mac(session, "aa:bb:cc:00:11:22")] == ["A-1"]
+    assert verify_chain(session).ok
+    session.execute(update(AssetMac).values(mac="aa:bb:cc:00:11:99"))
+    assert assets_with_mac(session, "aa:bb:cc:00:11:22") == []
+    assert any("server_assets 某大学 was changed outside MineWatch" in p.detail
+               for p in verify_chain(session).problems)  # fmt: skip

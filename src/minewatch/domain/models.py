@@ -3,7 +3,7 @@
 from minewatch.domain.accounts.models import User
 from minewatch.domain.allocations.models import IpAllocation
 from minewatch.domain.apikeys.models import ApiKey
-from minewatch.domain.assets.models import AssetAddress, ServerAsset
+from minewatch.domain.assets.models import AssetAddress, AssetMac, ServerAsset
 from minewatch.domain.audit.models import AuditEvent, AuditHead
 from minewatch.domain.cases.models import Case, CaseLead, Measure, SiteCheck
 from minewatch.domain.credit.models import Commitment, CreditRecord
@@ -19,6 +19,7 @@ from minewatch.domain.selfcheck.models import HostAction, HostCheck, UnitKey
 __all__ = [
     "ApiKey",
     "AssetAddress",
+    "AssetMac",
     "AuditEvent",
     "AuditHead",
     "Base",

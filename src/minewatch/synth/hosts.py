@@ -136,7 +136,7 @@ def server_room(
                 department=_DEPARTMENTS[int(rng.integers(len(_DEPARTMENTS)))],
                 room=f"信息楼{3 + index // 40}0{1 + index % 3}",
                 rack=f"{'ABCDEF'[index // 8 % 6]}{index % 8 + 1:02d}",
-                ips=(f"{subnet}.{3 + index // 250}.{10 + index % 240}",),
+                ips=(f"{subnet}.{3 + index // 240}.{10 + index % 240}",),
                 macs=(f"52:54:00:{seed % 256:02x}:{index // 256 % 256:02x}:{index % 256:02x}",),
                 owner=f"管理员{index % 17 + 1:02d}",
                 purpose=purpose,

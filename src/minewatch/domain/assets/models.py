@@ -45,3 +45,16 @@ class AssetAddress(Base):
         ForeignKey("server_asset.id", ondelete="CASCADE"), index=True
     )
     ip: Mapped[str] = mapped_column(String(39))
+
+
+class AssetMac(Base):
+    """A MAC address of a server: how a probe's report and a DHCP-traced finding find it."""
+
+    __tablename__ = "asset_mac"
+    __table_args__ = (Index("ix_asset_mac_mac", "mac"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("server_asset.id", ondelete="CASCADE"), index=True
+    )
+    mac: Mapped[str] = mapped_column(String(17))

@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from minewatch.domain.assets.models import AssetAddress, ServerAsset
+from minewatch.domain.assets.models import AssetAddress, AssetMac, ServerAsset
 from minewatch.domain.audit.service import (
     JsonObject,
     append_event,
@@ -58,12 +58,28 @@ def _image(session: Session, unit: str) -> JsonObject:
         select(ServerAsset).where(ServerAsset.unit == unit).order_by(ServerAsset.asset_id)
     )
     addresses = _addresses_of(session, unit)
+    macs = _macs_of(session, unit)
     for row in rows:
         count += 1
         values = _values(row)
         values["stored_ips"] = sorted(addresses.get(row.id, []))
+        stored_macs = sorted(macs.get(row.id, []))
+        if stored_macs != sorted(values["macs"]):  # counted only when the MAC rows disagree,
+            values["stored_macs"] = stored_macs  # so images recorded before they existed hold
         digest.update(canonical_json([values[k] for k in sorted(values)]).encode())
     return {"count": count, "sha256": digest.hexdigest()}
+
+
+def _macs_of(session: Session, unit: str) -> dict[int, list[str]]:
+    query = (
+        select(AssetMac.asset_id, AssetMac.mac)
+        .join(ServerAsset, ServerAsset.id == AssetMac.asset_id)
+        .where(ServerAsset.unit == unit)
+    )
+    found: dict[int, list[str]] = {}
+    for asset, mac in session.execute(query):
+        found.setdefault(asset, []).append(mac)
+    return found
 
 
 def _addresses_of(session: Session, unit: str) -> dict[int, list[str]]:
@@ -149,6 +165,7 @@ def import_assets(
         removed += before["count"]
         stale = select(ServerAsset.id).where(ServerAsset.unit == unit)
         session.execute(delete(AssetAddress).where(AssetAddress.asset_id.in_(stale)))
+        session.execute(delete(AssetMac).where(AssetMac.asset_id.in_(stale)))
         session.execute(delete(ServerAsset).where(ServerAsset.unit == unit))
         rows = [r for r in table.to_pylist() if r["unit"] == unit]
         for values in rows:
@@ -166,6 +183,10 @@ def import_assets(
             if values["ips"]:
                 session.execute(
                     insert(AssetAddress), [{"asset_id": asset.id, "ip": ip} for ip in values["ips"]]
+                )
+            if values["macs"]:
+                session.execute(
+                    insert(AssetMac), [{"asset_id": asset.id, "mac": m} for m in values["macs"]]
                 )
         added += len(rows)
         session.flush()
@@ -216,7 +237,11 @@ def asset_at(session: Session, ip: str, unit: str | None = None) -> ServerAsset 
 
 def assets_with_mac(session: Session, mac: str, unit: str | None = None) -> list[ServerAsset]:
     """The servers whose inventory lists MAC address ``mac`` (``aa:bb:cc:dd:ee:ff``)."""
-    query = select(ServerAsset).where(ServerAsset.macs_json.contains(f'"{mac}"'))
+    query = (
+        select(ServerAsset)
+        .join(AssetMac, AssetMac.asset_id == ServerAsset.id)
+        .where(AssetMac.mac == mac)
+    )
     if unit is not None:
         query = query.where(ServerAsset.unit == unit)
     return list(session.scalars(query.order_by(ServerAsset.unit, ServerAsset.asset_id)))

@@ -38,6 +38,7 @@ from minewatch.domain.audit.models import AuditEvent
 from minewatch.domain.audit.service import append_event, canonical_json
 from minewatch.domain.db import utcnow
 from minewatch.domain.selfcheck.keys import get_unit_key, signing_key, unit_key_of
+from minewatch.domain.selfcheck.models import HostCheck
 from minewatch.domain.selfcheck.service import (
     ACTION_LABELS,
     UNLISTED,
@@ -160,8 +161,17 @@ def clearance(
         rules = [r.strip() for r in lead.reasons.split(";") if r.strip()]
         findings.setdefault(asset_id, []).append((min(seen, when), lead.source, rules))
 
+    checks_by: dict[str, list[HostCheck]] = {}
+    for check in counted:
+        checks_by.setdefault(str(check.asset_id), []).append(check)
+    actions_by: dict[str, list[str]] = {}
+    for action in actions:
+        actions_by.setdefault(action.asset_id, []).append(
+            f"{action.taken_on.isoformat()} {ACTION_LABELS[action.kind]}"
+        )
+
     def row(asset_id: str, listed: bool, values: Mapping[str, Any]) -> HostRow:
-        mine = [c for c in counted if c.asset_id == asset_id]
+        mine = checks_by.get(asset_id, [])
         clean = [c.collected_at for c in mine if c.clean]
         found = findings.get(asset_id, [])
         last_finding = max((f[0] for f in found), default=None)
@@ -174,8 +184,6 @@ def clearance(
             state = CLEARED
         else:
             state = OPEN
-        done = [f"{a.taken_on.isoformat()} {ACTION_LABELS[a.kind]}" for a in actions
-                if a.asset_id == asset_id]  # fmt: skip
         return HostRow(
             asset_id=asset_id, listed=listed, department=values.get("department"),
             room=values.get("room"), rack=values.get("rack"), owner=values.get("owner"),
@@ -183,7 +191,7 @@ def clearance(
             checks=len(mine), last_check_at=_iso(max((c.collected_at for c in mine), default=None)),
             last_clean_at=_iso(last_clean), last_finding_at=_iso(last_finding),
             finding_sources=sorted({f[1] for f in found}),
-            rules=sorted({r for f in found for r in f[2]}), actions=done,
+            rules=sorted({r for f in found for r in f[2]}), actions=actions_by.get(asset_id, []),
             case_no=cases.get(asset_key(unit, asset_id)), state=state,
         )  # fmt: skip
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minewatch.domain.assets.models import ServerAsset
@@ -198,11 +198,13 @@ def _place_report(
         found = assets_at(session, str(ip), unit)
         if len(found) == 1:
             return found[0], "ip"
-    by_name = [
-        a
-        for a in session.scalars(select(ServerAsset).where(ServerAsset.unit == unit))
-        if a.hostname and a.hostname.casefold() == hostname.casefold()
-    ]
+    by_name = list(
+        session.scalars(
+            select(ServerAsset).where(
+                ServerAsset.unit == unit, func.lower(ServerAsset.hostname) == hostname.lower()
+            )
+        )
+    )
     if len(by_name) == 1:
         return by_name[0], "hostname"
     return None, None

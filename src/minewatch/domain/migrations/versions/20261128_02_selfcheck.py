@@ -1,4 +1,5 @@
-"""Server-room self-inspection: unit keys, probe reports, actions; leads and cases on servers
+"""Server-room self-inspection: unit keys, probe reports, actions; leads and cases on servers;
+servers' MAC addresses indexed (filled from the inventories already stored)
 
 Revision ID: 20261128_02
 Revises: 20261128_01
@@ -19,6 +20,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "asset_mac",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("asset_id", sa.Integer(), nullable=False),
+        sa.Column("mac", sa.String(length=17), nullable=False),
+        sa.ForeignKeyConstraint(["asset_id"], ["server_asset.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_asset_mac_asset_id", "asset_mac", ["asset_id"])
+    op.create_index("ix_asset_mac_mac", "asset_mac", ["mac"])
+    op.execute(
+        "INSERT INTO asset_mac (asset_id, mac) SELECT a.id, j.value FROM server_asset a, "
+        "json_each(a.macs_json) j"
+        if op.get_bind().dialect.name == "sqlite"
+        else "INSERT INTO asset_mac (asset_id, mac) SELECT a.id, j.value FROM server_asset a, "
+        "json_array_elements_text(a.macs_json::json) j"
+    )
     op.create_table(
         "unit_key",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -89,3 +107,6 @@ def downgrade() -> None:
     op.drop_table("host_check")
     op.drop_index("ix_unit_key_unit", table_name="unit_key")
     op.drop_table("unit_key")
+    op.drop_index("ix_asset_mac_mac", table_name="asset_mac")
+    op.drop_index("ix_asset_mac_asset_id", table_name="asset_mac")
+    op.drop_table("asset_mac")
