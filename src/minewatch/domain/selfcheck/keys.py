@@ -97,7 +97,8 @@ def issue_unit_key(
 def revoke_unit_key(
     session: Session, key_id: str, *, actor: str, at: datetime | None = None
 ) -> None:
-    """Stop a key: reports posted with it are refused (reports it signed before stay)."""
+    """Stop a key: reports posted or signed with it are refused from now on (those already
+    received stay)."""
     when = utcnow() if at is None else at
     key = get_unit_key(session, key_id)
     if key.revoked_at is not None:
