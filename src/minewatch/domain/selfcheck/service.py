@@ -40,6 +40,7 @@ from minewatch.domain.leads.service import LeadData, record_leads
 from minewatch.domain.selfcheck.keys import get_unit_key, signing_key
 from minewatch.domain.selfcheck.models import HostAction, HostCheck, UnitKey
 from minewatch.errors import MineWatchError, NotFoundError
+from minewatch.probe.hostprobe import canonical
 
 SOURCE = "hosts"
 CHECK_ENTITY = "host_check"
@@ -136,12 +137,6 @@ class Received:
     """The server's case, if it has one (a clean report is then its re-check)."""
 
 
-def _canonical_report(report: Mapping[str, Any]) -> bytes:
-    """The bytes the probe signs (:func:`minewatch.probe.hostprobe.canonical`)."""
-    body = {k: v for k, v in report.items() if k != "signature"}
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 def _signing_unit(session: Session, report: Mapping[str, Any], key: UnitKey | None) -> UnitKey:
     import hmac
 
@@ -164,7 +159,7 @@ def _signing_unit(session: Session, report: Mapping[str, Any], key: UnitKey | No
         raise ReportRefusedError(
             f"unit key {key.key_id} was revoked; reports signed with it are no longer taken"
         )
-    expected = hmac.new(signing_key(key), _canonical_report(report), hashlib.sha256).hexdigest()
+    expected = hmac.new(signing_key(key), canonical(dict(report)), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(str(signature.get("value", "")), expected):
         raise ReportRefusedError(
             f"the signature does not match unit key {key.key_id} (the report was altered, or "
@@ -237,7 +232,7 @@ def receive_report(
     if not isinstance(hostname, str) or not hostname.strip():
         raise ReportRefusedError("the report has no hostname")
     collected = _collected_at(report, when)
-    digest = hashlib.sha256(_canonical_report(report)).hexdigest()
+    digest = hashlib.sha256(canonical(dict(report))).hexdigest()
     known = session.scalar(select(HostCheck).where(HostCheck.report_sha256 == digest))
     if known is not None:
         return Received(known, False, _case_of(session, known))
