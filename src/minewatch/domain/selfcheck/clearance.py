@@ -56,7 +56,6 @@ UNCHECKED = "未检查"
 CLEAN = "检查无异常"
 OPEN = "有发现待处置"
 CLEARED = "已复查清零"
-STATES = (UNCHECKED, CLEAN, OPEN, CLEARED)
 
 
 @dataclass(frozen=True)

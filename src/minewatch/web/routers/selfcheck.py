@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from minewatch.detect.hosts.rules import report_hits
 from minewatch.domain.cases.service import Actor
 from minewatch.domain.cases.states import Role
-from minewatch.domain.selfcheck.clearance import STATES, clearance
+from minewatch.domain.selfcheck.clearance import clearance
 from minewatch.domain.selfcheck.keys import unit_for_token, unit_key_of, units_within
 from minewatch.domain.selfcheck.models import UnitKey
 from minewatch.domain.selfcheck.service import ACTION_LABELS, receive_report
@@ -176,15 +176,10 @@ def _local(text: str | None) -> str:
     return "" if not text else local(datetime.fromisoformat(text))
 
 
-def _unit_row(session: Session, unit: str) -> dict[str, Any]:
-    figures = clearance(session, unit)
-    return {"figures": figures, "key": unit_key_of(session, unit)}
-
-
 @router.get("/selfcheck", response_class=HTMLResponse, summary="Units' self-inspection (page)",
             responses=PAGE_ERRORS)  # fmt: skip
 def selfcheck_page(request: Request, session: SessionDep, actor: ReaderDep) -> HTMLResponse:
-    rows = [_unit_row(session, key.unit) for key in units_within(session, actor.region_code)]
+    rows = [clearance(session, key.unit) for key in units_within(session, actor.region_code)]
     return render(
         request,
         "selfcheck.html",
@@ -204,7 +199,7 @@ def selfcheck_unit_page(
     return render(
         request,
         "selfcheck_unit.html",
-        {"f": figures, "states": STATES, "action_labels": ACTION_LABELS,
+        {"f": figures, "action_labels": ACTION_LABELS,
          "region_name": full_name(figures.region_code), "local": _local},
         actor=actor,
     )  # fmt: skip
